@@ -1,0 +1,1 @@
+//! The embedded local engine (issue 4 onwards).

@@ -1,0 +1,1 @@
+//! EventBridge event patterns and input templates (filled in by issue 3).
