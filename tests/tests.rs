@@ -1,0 +1,7 @@
+//! outboxctl's integration tests: one binary, one module per area.
+
+mod support;
+
+mod bad_blueprints;
+mod commands;
+mod templates;
