@@ -4,4 +4,5 @@ mod support;
 
 mod bad_blueprints;
 mod commands;
+mod moto;
 mod templates;

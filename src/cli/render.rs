@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::{Exit, GlobalArgs};
-use crate::blueprint::{self, LoadError};
+use super::{Exit, GlobalArgs, load_blueprint};
 use crate::render::{self, Format};
 
 #[derive(Debug, Args)]
@@ -20,13 +19,8 @@ pub struct RenderArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: RenderArgs) -> anyhow::Result<Exit> {
-    let bp = match blueprint::load(&global.blueprint) {
-        Ok(bp) => bp,
-        Err(LoadError::Invalid(diagnostics)) => {
-            eprintln!("{diagnostics}");
-            return Ok(Exit::Failure);
-        }
-        Err(err) => return Err(err.into()),
+    let Some(bp) = load_blueprint(global)? else {
+        return Ok(Exit::Failure);
     };
     let text = render::to_text(&render::render(&bp), args.format);
     match args.out {

@@ -2,29 +2,22 @@
 
 use clap::Args;
 
-use super::{Exit, GlobalArgs};
-use crate::blueprint::{self, LoadError};
+use super::{Exit, GlobalArgs, load_blueprint};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {}
 
 pub fn run(global: &GlobalArgs, _args: ValidateArgs) -> anyhow::Result<Exit> {
-    match blueprint::load(&global.blueprint) {
-        Ok(bp) => {
-            println!(
-                "{}: valid: stack `{}`, {} queue(s), {} rule(s){}",
-                global.blueprint.display(),
-                bp.name,
-                bp.queues.len(),
-                bp.rules.len(),
-                if bp.api.is_some() { ", ingest API" } else { "" }
-            );
-            Ok(Exit::Success)
-        }
-        Err(LoadError::Invalid(diagnostics)) => {
-            eprintln!("{diagnostics}");
-            Ok(Exit::Failure)
-        }
-        Err(err) => Err(err.into()),
-    }
+    let Some(bp) = load_blueprint(global)? else {
+        return Ok(Exit::Failure);
+    };
+    println!(
+        "{}: valid: stack `{}`, {} queue(s), {} rule(s){}",
+        global.blueprint.display(),
+        bp.name,
+        bp.queues.len(),
+        bp.rules.len(),
+        if bp.api.is_some() { ", ingest API" } else { "" }
+    );
+    Ok(Exit::Success)
 }

@@ -56,6 +56,11 @@ impl Template {
         text
     }
 
+    /// Without whitespace: what deploy sends, to stay far from the 51,200-byte inline limit.
+    pub fn to_compact_json(&self) -> String {
+        serde_json::to_string(&self.to_value()).expect("a JSON value always serializes")
+    }
+
     pub fn to_yaml(&self) -> String {
         serde_norway::to_string(&self.to_value()).expect("a JSON value always serializes to YAML")
     }
