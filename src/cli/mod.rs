@@ -3,6 +3,8 @@
 //! blueprint or engine logic of its own.
 
 mod deploy;
+mod destroy;
+mod diff;
 mod exit;
 mod init;
 mod output;
@@ -10,6 +12,7 @@ mod progress;
 mod render;
 mod schema;
 mod send;
+mod status;
 mod tail;
 mod validate;
 
@@ -88,6 +91,12 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Deploy the blueprint's stack through a change set, with live progress.
     Deploy(deploy::DeployArgs),
+    /// Show what deploy would change, resource by resource and property by property.
+    Diff(diff::DiffArgs),
+    /// Stack status, pipe state, and every queue's and DLQ's depth.
+    Status(status::StatusArgs),
+    /// Delete the stack (retained resources, such as the table, are kept).
+    Destroy(destroy::DestroyArgs),
     /// Write a real test order into the stack's table (or update or delete one).
     SendTestOrder(send::SendArgs),
     /// Watch events arrive: the rules each matched and their queues, with latency.
@@ -142,6 +151,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Render(args) => render::run(global, args),
         Command::Schema(args) => schema::run(args),
         Command::Deploy(args) => deploy::run(global, args).await,
+        Command::Diff(args) => diff::run(global, args).await,
+        Command::Status(args) => status::run(global, args).await,
+        Command::Destroy(args) => destroy::run(global, args).await,
         Command::SendTestOrder(args) => send::run(global, args).await,
         Command::Tail(args) => tail::run(global, args).await,
     }

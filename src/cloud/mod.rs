@@ -3,10 +3,12 @@
 
 pub mod config;
 pub mod deploy;
+pub mod diff;
 pub mod error;
 pub mod events;
 pub mod orders;
 pub mod stack;
+pub mod status;
 pub mod tail;
 
 use aws_config::SdkConfig;
