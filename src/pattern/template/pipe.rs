@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::json_path::JsonPath;
-use super::placeholder::{self, Piece, TemplateError};
+use super::placeholder::{self, Compiled, Slot, TemplateError};
 
 /// The longest Pipes input template.
 pub const MAX_PIPE_TEMPLATE_CHARS: usize = 8192;
@@ -33,16 +33,10 @@ pub struct PipeContext {
     pub ingestion_time: String,
 }
 
-#[derive(Debug, Clone)]
-enum Slot {
-    Path(JsonPath),
-    Variable(&'static str),
-}
-
 /// A validated Pipes input template.
 #[derive(Debug, Clone)]
 pub struct PipeInputTemplate {
-    pieces: Vec<(Piece, Option<Slot>)>,
+    template: Compiled,
 }
 
 fn looks_like_placeholder(name: &str) -> bool {
@@ -58,37 +52,16 @@ impl PipeInputTemplate {
                 max: MAX_PIPE_TEMPLATE_CHARS,
             });
         }
-        let split = placeholder::split(template, looks_like_placeholder);
-        let mut pieces = Vec::with_capacity(split.len());
-        for piece in split {
-            let slot = match &piece {
-                Piece::Text(_) => None,
-                Piece::Slot { name, quoted } => Some(slot_for(name, *quoted)?),
-            };
-            pieces.push((piece, slot));
-        }
-        let plain: Vec<Piece> = pieces.iter().map(|(p, _)| p.clone()).collect();
-        placeholder::check_json_shape(&plain)?;
-        Ok(PipeInputTemplate { pieces })
+        let pieces = placeholder::split(template, looks_like_placeholder);
+        let template = Compiled::build(pieces, slot_for)?;
+        Ok(PipeInputTemplate { template })
     }
 
     /// The text sent to the target for one record.
     pub fn render(&self, event: &Value, ctx: &PipeContext) -> Result<String, TemplateError> {
-        let mut out = String::new();
-        for (piece, slot) in &self.pieces {
-            match (piece, slot) {
-                (Piece::Text(text), _) => out.push_str(text),
-                (Piece::Slot { quoted, .. }, Some(Slot::Path(path))) => {
-                    placeholder::insert(&mut out, path.resolve(event), *quoted)
-                }
-                (Piece::Slot { quoted, .. }, Some(Slot::Variable(name))) => {
-                    let value = variable(name, event, ctx);
-                    placeholder::insert(&mut out, Some(&value), *quoted)
-                }
-                (Piece::Slot { .. }, None) => {}
-            }
-        }
-        Ok(out)
+        Ok(self
+            .template
+            .render(event, |name| variable(name, event, ctx)))
     }
 }
 

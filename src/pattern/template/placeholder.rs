@@ -7,6 +7,8 @@
 use serde_json::Value;
 use thiserror::Error;
 
+use super::json_path::JsonPath;
+
 /// Why a template or input transformer is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TemplateError {
@@ -91,9 +93,59 @@ pub(crate) fn insert(out: &mut String, value: Option<&Value>, quoted: bool) {
     }
 }
 
+/// What a placeholder stands for.
+#[derive(Debug, Clone)]
+pub(crate) enum Slot {
+    Path(JsonPath),
+    Variable(&'static str),
+}
+
+/// A validated template: text and resolved placeholders.
+#[derive(Debug, Clone)]
+pub(crate) struct Compiled {
+    pieces: Vec<(Piece, Option<Slot>)>,
+}
+
+impl Compiled {
+    /// Resolve every placeholder with `slot_for(name, quoted)` and check the JSON shape.
+    pub(crate) fn build(
+        pieces: Vec<Piece>,
+        mut slot_for: impl FnMut(&str, bool) -> Result<Slot, TemplateError>,
+    ) -> Result<Compiled, TemplateError> {
+        check_json_shape(&pieces)?;
+        let mut compiled = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            let slot = match &piece {
+                Piece::Text(_) => None,
+                Piece::Slot { name, quoted } => Some(slot_for(name, *quoted)?),
+            };
+            compiled.push((piece, slot));
+        }
+        Ok(Compiled { pieces: compiled })
+    }
+
+    /// Fill the template for one event; `variable` gives the reserved variables' values.
+    pub(crate) fn render(&self, event: &Value, variable: impl Fn(&str) -> Value) -> String {
+        let mut out = String::new();
+        for (piece, slot) in &self.pieces {
+            match (piece, slot) {
+                (Piece::Text(text), _) => out.push_str(text),
+                (Piece::Slot { quoted, .. }, Some(Slot::Path(path))) => {
+                    insert(&mut out, path.resolve(event), *quoted)
+                }
+                (Piece::Slot { quoted, .. }, Some(Slot::Variable(name))) => {
+                    insert(&mut out, Some(&variable(name)), *quoted)
+                }
+                (Piece::Slot { .. }, None) => {}
+            }
+        }
+        out
+    }
+}
+
 /// When the template is meant to be JSON (it starts with `{` or `[`), check that it parses
 /// with every placeholder filled by a sample value.
-pub(crate) fn check_json_shape(pieces: &[Piece]) -> Result<(), TemplateError> {
+fn check_json_shape(pieces: &[Piece]) -> Result<(), TemplateError> {
     let mut sample = String::new();
     for piece in pieces {
         match piece {

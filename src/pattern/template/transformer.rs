@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::json_path::JsonPath;
-use super::placeholder::{self, Piece, TemplateError};
+use super::placeholder::{self, Compiled, Slot, TemplateError};
 
 pub const MAX_INPUT_PATHS: usize = 100;
 pub const MAX_TRANSFORMER_TEMPLATE_CHARS: usize = 8192;
@@ -30,16 +30,10 @@ pub struct RuleContext {
     pub ingestion_time: String,
 }
 
-#[derive(Debug, Clone)]
-enum Slot {
-    Path(JsonPath),
-    Variable(&'static str),
-}
-
 /// A validated InputTransformer.
 #[derive(Debug, Clone)]
 pub struct InputTransformer {
-    pieces: Vec<(Piece, Option<Slot>)>,
+    template: Compiled,
 }
 
 impl InputTransformer {
@@ -63,40 +57,19 @@ impl InputTransformer {
             parsed.insert(name.as_str(), JsonPath::parse(path)?);
         }
         let is_placeholder = |name: &str| parsed.contains_key(name) || name.starts_with("aws.");
-        let split = placeholder::split(template, is_placeholder);
-        let mut pieces = Vec::with_capacity(split.len());
-        for piece in split {
-            let slot = match &piece {
-                Piece::Text(_) => None,
-                Piece::Slot { name, quoted } => Some(match parsed.get(name.as_str()) {
-                    Some(path) => Slot::Path(path.clone()),
-                    None => reserved(name, *quoted)?,
-                }),
-            };
-            pieces.push((piece, slot));
-        }
-        let plain: Vec<Piece> = pieces.iter().map(|(p, _)| p.clone()).collect();
-        placeholder::check_json_shape(&plain)?;
-        Ok(InputTransformer { pieces })
+        let pieces = placeholder::split(template, is_placeholder);
+        let template = Compiled::build(pieces, |name, quoted| match parsed.get(name) {
+            Some(path) => Ok(Slot::Path(path.clone())),
+            None => reserved(name, quoted),
+        })?;
+        Ok(InputTransformer { template })
     }
 
     /// The text delivered to the target for one event.
     pub fn render(&self, event: &Value, ctx: &RuleContext) -> Result<String, TemplateError> {
-        let mut out = String::new();
-        for (piece, slot) in &self.pieces {
-            match (piece, slot) {
-                (Piece::Text(text), _) => out.push_str(text),
-                (Piece::Slot { quoted, .. }, Some(Slot::Path(path))) => {
-                    placeholder::insert(&mut out, path.resolve(event), *quoted)
-                }
-                (Piece::Slot { quoted, .. }, Some(Slot::Variable(name))) => {
-                    let value = variable(name, event, ctx);
-                    placeholder::insert(&mut out, Some(&value), *quoted)
-                }
-                (Piece::Slot { .. }, None) => {}
-            }
-        }
-        Ok(out)
+        Ok(self
+            .template
+            .render(event, |name| variable(name, event, ctx)))
     }
 }
 
