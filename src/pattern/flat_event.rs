@@ -24,7 +24,11 @@ pub(crate) struct FlatEvent<'a> {
     trails: Vec<Membership>,
     open: Vec<Membership>,
     next_array: u32,
+    sorted: bool,
 }
+
+/// Up to this many leaves, finding a path's leaves by scanning beats sorting.
+const SCAN_LEAVES: usize = 24;
 
 impl<'a> FlatEvent<'a> {
     pub(crate) fn push(&mut self, path: u32, leaf: Leaf<'a>) {
@@ -53,16 +57,26 @@ impl<'a> FlatEvent<'a> {
         self.open.pop();
     }
 
-    /// Sort by path; call once after the walk.
+    /// Call once after the walk: many leaves are sorted by path for binary search; a few
+    /// are cheaper to scan.
     pub(crate) fn finish(&mut self) {
-        self.leaves.sort_unstable_by_key(|leaf| leaf.path);
+        self.sorted = self.leaves.len() > SCAN_LEAVES;
+        if self.sorted {
+            self.leaves.sort_unstable_by_key(|leaf| leaf.path);
+        }
     }
 
     /// The leaves at one path.
-    pub(crate) fn group(&self, path: u32) -> &[FlatLeaf<'a>] {
-        let start = self.leaves.partition_point(|leaf| leaf.path < path);
-        let end = start + self.leaves[start..].partition_point(|leaf| leaf.path == path);
-        &self.leaves[start..end]
+    #[inline]
+    pub(crate) fn group(&self, path: u32) -> impl Iterator<Item = &FlatLeaf<'a>> {
+        let range = if self.sorted {
+            let start = self.leaves.partition_point(|leaf| leaf.path < path);
+            let end = start + self.leaves[start..].partition_point(|leaf| leaf.path == path);
+            &self.leaves[start..end]
+        } else {
+            &self.leaves[..]
+        };
+        range.iter().filter(move |leaf| leaf.path == path)
     }
 
     pub(crate) fn trail(&self, leaf: &FlatLeaf<'_>) -> &[Membership] {

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use thiserror::Error;
 
+use super::byte_scan;
 use super::flat_event::FlatEvent;
 use super::leaf::Leaf;
 use super::path_tree::{PathTree, ROOT};
@@ -183,18 +184,16 @@ impl<'a> Walker<'_, 'a> {
     fn string(&mut self) -> Result<Cow<'a, str>, EventJsonError> {
         self.pos += 1;
         let start = self.pos;
-        loop {
-            match self.bytes.get(self.pos) {
-                Some(b'"') => {
-                    let text = &self.text[start..self.pos];
-                    self.pos += 1;
-                    return Ok(Cow::Borrowed(text));
-                }
-                Some(b'\\') => break,
-                Some(0..=0x1f) => return Err(self.error("control character in string")),
-                Some(_) => self.pos += 1,
-                None => return Err(self.error("unterminated string")),
+        self.pos = byte_scan::string_stop(self.bytes, self.pos);
+        match self.bytes.get(self.pos) {
+            Some(b'"') => {
+                let text = &self.text[start..self.pos];
+                self.pos += 1;
+                return Ok(Cow::Borrowed(text));
             }
+            Some(b'\\') => {}
+            Some(_) => return Err(self.error("control character in string")),
+            None => return Err(self.error("unterminated string")),
         }
         let mut owned = String::from(&self.text[start..self.pos]);
         loop {
@@ -211,12 +210,7 @@ impl<'a> Walker<'_, 'a> {
                 Some(_) => {
                     // Copy the run up to the next quote or backslash in one go.
                     let run_start = self.pos;
-                    while let Some(&b) = self.bytes.get(self.pos) {
-                        if b == b'"' || b == b'\\' || b < 0x20 {
-                            break;
-                        }
-                        self.pos += 1;
-                    }
+                    self.pos = byte_scan::string_stop(self.bytes, self.pos);
                     owned.push_str(&self.text[run_start..self.pos]);
                 }
                 None => return Err(self.error("unterminated string")),
@@ -274,6 +268,7 @@ impl<'a> Walker<'_, 'a> {
     fn skip_string(&mut self) -> Result<(), EventJsonError> {
         self.pos += 1;
         loop {
+            self.pos = byte_scan::string_stop(self.bytes, self.pos);
             match self.bytes.get(self.pos) {
                 Some(b'"') => {
                     self.pos += 1;
@@ -293,6 +288,7 @@ impl<'a> Walker<'_, 'a> {
             b'{' | b'[' => {
                 let mut depth = 0usize;
                 loop {
+                    self.pos = byte_scan::structural(self.bytes, self.pos);
                     match self.bytes.get(self.pos) {
                         Some(b'"') => {
                             self.skip_string()?;

@@ -160,50 +160,68 @@ impl<K: Clone> Matcher<K> {
     }
 
     fn run(&self, flat: &FlatEvent<'_>) -> Vec<u32> {
-        let mut accepted = Vec::new();
-        let mut pending: Vec<(u32, Vec<Membership>)> = vec![(0, Vec::new())];
-        let mut reached = Vec::new();
-        let mut pushed = Vec::new();
-        while let Some((state_id, membership)) = pending.pop() {
-            let state = &self.states[state_id as usize];
-            accepted.extend_from_slice(&state.accepts);
-            for transition in &state.transitions {
-                let leaves = flat.group(transition.path);
-                if leaves.is_empty() {
-                    for &next in &transition.when_absent {
-                        pending.push((next, membership.clone()));
-                    }
+        let mut walk = Walk {
+            flat,
+            accepted: Vec::new(),
+            reached: Vec::new(),
+        };
+        self.visit(0, &[], &mut walk);
+        walk.accepted
+    }
+
+    /// Depth-first from `state_id`: a pattern has few fields, so the recursion is shallow.
+    fn visit(&self, state_id: u32, membership: &[Membership], walk: &mut Walk<'_, '_>) {
+        let state = &self.states[state_id as usize];
+        walk.accepted.extend_from_slice(&state.accepts);
+        for transition in &state.transitions {
+            let mut any_leaf = false;
+            for leaf in walk.flat.group(transition.path) {
+                any_leaf = true;
+                // This level's reached states sit at walk.reached[base..end]; deeper levels
+                // push above `end` and truncate back before returning.
+                let base = walk.reached.len();
+                transition.index.lookup(&leaf.leaf, &mut walk.reached);
+                let end = walk.reached.len();
+                if base == end {
                     continue;
                 }
-                pushed.clear();
-                for leaf in leaves {
-                    reached.clear();
-                    transition.index.lookup(&leaf.leaf, &mut reached);
-                    if reached.is_empty() {
+                let trail = walk.flat.trail(leaf);
+                let merged;
+                let next_membership = if trail.is_empty() {
+                    membership
+                } else {
+                    match merge_trails(membership, trail) {
+                        Some(m) => {
+                            merged = m;
+                            &merged[..]
+                        }
+                        None => {
+                            walk.reached.truncate(base);
+                            continue;
+                        }
+                    }
+                };
+                for at in base..end {
+                    let next = walk.reached[at];
+                    if walk.reached[base..at].contains(&next) {
                         continue;
                     }
-                    let trail = flat.trail(leaf);
-                    let merged = if trail.is_empty() {
-                        membership.clone()
-                    } else {
-                        match merge_trails(&membership, trail) {
-                            Some(merged) => merged,
-                            None => continue,
-                        }
-                    };
-                    for &next in &reached {
-                        // Without new array constraints, one visit per state is enough.
-                        if trail.is_empty() {
-                            if pushed.contains(&next) {
-                                continue;
-                            }
-                            pushed.push(next);
-                        }
-                        pending.push((next, merged.clone()));
-                    }
+                    self.visit(next, next_membership, walk);
+                }
+                walk.reached.truncate(base);
+            }
+            if !any_leaf {
+                for &next in &transition.when_absent {
+                    self.visit(next, membership, walk);
                 }
             }
         }
-        accepted
     }
+}
+
+/// Scratch space for one event's walk through the automaton.
+struct Walk<'f, 'a> {
+    flat: &'f FlatEvent<'a>,
+    accepted: Vec<u32>,
+    reached: Vec<u32>,
 }

@@ -7,6 +7,7 @@
 //! with the number of rules, [`filter`] applies Pipes' limits and operator subset, and
 //! [`template`] renders Pipes input templates and EventBridge input transformers.
 
+mod byte_scan;
 mod cidr;
 mod error;
 mod event_pattern;

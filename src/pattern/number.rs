@@ -25,7 +25,7 @@ impl NumberError {
     }
 }
 
-/// Parse a JSON number's text into millionths, exactly (no floating point on the way).
+/// Parse a JSON number's text into millionths, exactly (no floating point, no allocation).
 pub(crate) fn micros(text: &str) -> Result<i64, NumberError> {
     let bytes = text.as_bytes();
     let (negative, rest) = match bytes.first() {
@@ -33,17 +33,35 @@ pub(crate) fn micros(text: &str) -> Result<i64, NumberError> {
         Some(b'+') => (false, &bytes[1..]),
         _ => (false, bytes),
     };
-    let mut digits: Vec<u8> = Vec::with_capacity(rest.len());
-    let mut scale: i64 = 0;
+    // The significant digits accumulate in `value`; zeros wait in `zeros` until a non-zero
+    // digit follows, so trailing zeros never count towards precision.
+    let mut value: i128 = 0;
+    let mut zeros: i64 = 0;
+    let mut overflow = false;
+    let mut any_digit = false;
+    let mut fraction_digits: i64 = 0;
     let mut seen_point = false;
     let mut exponent: i64 = 0;
     let mut index = 0;
     while index < rest.len() {
         match rest[index] {
             digit @ b'0'..=b'9' => {
-                digits.push(digit - b'0');
+                any_digit = true;
                 if seen_point {
-                    scale += 1;
+                    fraction_digits += 1;
+                }
+                if digit == b'0' {
+                    zeros += 1;
+                } else {
+                    for _ in 0..=zeros {
+                        value = value.saturating_mul(10);
+                    }
+                    value += i128::from(digit - b'0');
+                    zeros = 0;
+                    if value > SATURATED {
+                        overflow = true;
+                        value = SATURATED;
+                    }
                 }
             }
             b'.' if !seen_point => seen_point = true,
@@ -57,41 +75,36 @@ pub(crate) fn micros(text: &str) -> Result<i64, NumberError> {
         }
         index += 1;
     }
-    if digits.is_empty() {
+    if !any_digit {
         return Err(NumberError::NotANumber);
     }
-    // value = digits * 10^(exponent - scale); strip trailing zeros to find the real scale.
-    let mut power = exponent - scale;
-    while power < 0 && digits.len() > 1 && digits.last() == Some(&0) {
-        digits.pop();
-        power += 1;
-    }
-    if digits.iter().all(|d| *d == 0) {
+    if value == 0 {
         return Ok(0);
     }
+    // value = significant * 10^power
+    let power = exponent - fraction_digits + zeros;
     if power < -6 {
         return Err(NumberError::TooPrecise);
     }
-    let mut value: i128 = 0;
-    for digit in &digits {
-        value = value * 10 + i128::from(*digit);
-        if value > i128::from(LIMIT_MICROS) * 10 {
-            return Err(NumberError::OutOfRange);
-        }
-    }
-    let shift = power + 6;
-    for _ in 0..shift {
-        value *= 10;
-        if value > i128::from(LIMIT_MICROS) {
-            return Err(NumberError::OutOfRange);
-        }
-    }
-    if value > i128::from(LIMIT_MICROS) {
+    if overflow || power > 16 {
         return Err(NumberError::OutOfRange);
     }
-    let value = i64::try_from(value).map_err(|_| NumberError::OutOfRange)?;
-    Ok(if negative { -value } else { value })
+    let mut scaled = value;
+    for _ in 0..power + 6 {
+        scaled *= 10;
+        if scaled > i128::from(LIMIT_MICROS) {
+            return Err(NumberError::OutOfRange);
+        }
+    }
+    if scaled > i128::from(LIMIT_MICROS) {
+        return Err(NumberError::OutOfRange);
+    }
+    let scaled = i64::try_from(scaled).map_err(|_| NumberError::OutOfRange)?;
+    Ok(if negative { -scaled } else { scaled })
 }
+
+/// Far beyond the limit in any scale that can still pass the precision check.
+const SATURATED: i128 = 10i128.pow(30);
 
 #[cfg(test)]
 mod tests {
@@ -121,6 +134,15 @@ mod tests {
     fn more_than_six_decimals_is_too_precise() {
         assert_eq!(micros("0.0000001"), Err(NumberError::TooPrecise));
         assert_eq!(micros("1.1234560"), Ok(1_123_456));
+        assert_eq!(
+            micros("1.000000000000000000000000000000000000000000"),
+            Ok(1_000_000)
+        );
+        assert_eq!(
+            micros("0.000000000000000000000000000000000000000001"),
+            Err(NumberError::TooPrecise)
+        );
+        assert_eq!(micros("100e-8"), Ok(1));
     }
 
     #[test]

@@ -4,10 +4,37 @@
 
 use rustc_hash::FxHashMap;
 
+/// Past this many children a node also keeps a hash index; below it a scan is faster.
+const LINEAR_CHILDREN: usize = 8;
+
 #[derive(Debug, Clone, Default)]
 struct PathNode {
-    children: FxHashMap<Box<str>, u32>,
+    children: Vec<(Box<str>, u32)>,
+    index: Option<FxHashMap<Box<str>, u32>>,
     path: Option<u32>,
+}
+
+impl PathNode {
+    #[inline]
+    fn child(&self, segment: &str) -> Option<u32> {
+        match &self.index {
+            Some(index) => index.get(segment).copied(),
+            None => self
+                .children
+                .iter()
+                .find(|(name, _)| name.len() == segment.len() && **name == *segment)
+                .map(|(_, child)| *child),
+        }
+    }
+
+    fn add_child(&mut self, segment: &str, child: u32) {
+        self.children.push((segment.into(), child));
+        if let Some(index) = &mut self.index {
+            index.insert(segment.into(), child);
+        } else if self.children.len() > LINEAR_CHILDREN {
+            self.index = Some(self.children.iter().cloned().collect());
+        }
+    }
 }
 
 /// Segment tree with the path id at each node that ends a pattern path.
@@ -30,14 +57,12 @@ impl PathTree {
     pub(crate) fn insert(&mut self, path: &str, id: u32) {
         let mut node = ROOT as usize;
         for segment in path.split('.') {
-            let next = match self.nodes[node].children.get(segment) {
-                Some(&child) => child as usize,
+            let next = match self.nodes[node].child(segment) {
+                Some(child) => child as usize,
                 None => {
                     let child = self.nodes.len();
                     self.nodes.push(PathNode::default());
-                    self.nodes[node]
-                        .children
-                        .insert(segment.into(), child as u32);
+                    self.nodes[node].add_child(segment, child as u32);
                     child
                 }
             };
@@ -47,10 +72,14 @@ impl PathTree {
     }
 
     /// The node reached from `node` by an event key (which may itself contain dots).
+    #[inline]
     pub(crate) fn descend(&self, node: u32, key: &str) -> Option<u32> {
+        if !key.contains('.') {
+            return self.nodes[node as usize].child(key);
+        }
         let mut node = node;
         for segment in key.split('.') {
-            node = *self.nodes[node as usize].children.get(segment)?;
+            node = self.nodes[node as usize].child(segment)?;
         }
         Some(node)
     }
