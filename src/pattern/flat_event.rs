@@ -31,6 +31,14 @@ pub(crate) struct FlatEvent<'a> {
 const SCAN_LEAVES: usize = 24;
 
 impl<'a> FlatEvent<'a> {
+    /// An empty event expecting about `leaves` leaves (one allocation instead of several).
+    pub(crate) fn with_capacity(leaves: usize) -> FlatEvent<'a> {
+        FlatEvent {
+            leaves: Vec::with_capacity(leaves),
+            ..FlatEvent::default()
+        }
+    }
+
     pub(crate) fn push(&mut self, path: u32, leaf: Leaf<'a>) {
         let trail_start = self.trails.len() as u32;
         self.trails.extend_from_slice(&self.open);

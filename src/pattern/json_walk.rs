@@ -28,7 +28,7 @@ pub(crate) fn flatten<'a>(tree: &PathTree, text: &'a str) -> Result<FlatEvent<'a
         bytes: text.as_bytes(),
         text,
         pos: 0,
-        flat: FlatEvent::default(),
+        flat: FlatEvent::with_capacity(tree.path_count() + 4),
     };
     if walker.peek()? != b'{' {
         return Err(walker.error("an event must be a JSON object"));

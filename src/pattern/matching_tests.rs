@@ -342,3 +342,80 @@ fn matches_json_rejects_broken_events_and_handles_escapes() {
     assert!(matcher.matches_json("[1]").is_err());
     assert!(matcher.matches_json(r#"{"detail": 1} x"#).is_err());
 }
+
+/// Many patterns sharing states in one automaton must answer exactly as each pattern alone.
+#[test]
+fn one_automaton_agrees_with_patterns_one_by_one() {
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let fields = ["status", "tier", "total", "sku", "region"];
+    let values = [r#""a""#, r#""b""#, r#""ab""#, "1", "2.0", "true", "null"];
+    let tests = [
+        r#""a""#,
+        "1",
+        r#"{"prefix": "a"}"#,
+        r#"{"suffix": "b"}"#,
+        r#"{"anything-but": "a"}"#,
+        r#"{"numeric": [">", 1]}"#,
+        r#"{"exists": true}"#,
+        r#"{"exists": false}"#,
+        r#"{"equals-ignore-case": "AB"}"#,
+        r#"{"wildcard": "a*"}"#,
+    ];
+    let mut patterns = Vec::new();
+    for _ in 0..300 {
+        let mut parts = Vec::new();
+        let mut used = Vec::new();
+        for _ in 0..1 + next(3) {
+            let field = fields[next(fields.len())];
+            if used.contains(&field) {
+                continue;
+            }
+            used.push(field);
+            let chosen: Vec<&str> = (0..1 + next(2)).map(|_| tests[next(tests.len())]).collect();
+            let inner = format!(r#"{{"{field}": [{}]}}"#, chosen.join(", "));
+            let nested = if next(2) == 0 {
+                format!(r#"{{"lines": {inner}}}"#)
+            } else {
+                inner
+            };
+            parts.push(nested[1..nested.len() - 1].to_string());
+        }
+        let text = format!(r#"{{"detail": {{{}}}}}"#, parts.join(", "));
+        patterns.push(EventPattern::parse(&text).unwrap_or_else(|e| panic!("{text}: {e}")));
+    }
+    let mut matcher = Matcher::new();
+    for (i, pattern) in patterns.iter().enumerate() {
+        matcher.add(i, pattern);
+    }
+    let mut total = 0;
+    for _ in 0..300 {
+        let mut members = Vec::new();
+        for field in fields {
+            if next(3) > 0 {
+                members.push(format!(r#""{field}": {}"#, values[next(values.len())]));
+            }
+        }
+        let line = |next: &mut dyn FnMut(usize) -> usize| {
+            let field = fields[next(fields.len())];
+            format!(r#"{{"{field}": {}}}"#, values[next(values.len())])
+        };
+        let lines: Vec<String> = (0..next(3)).map(|_| line(&mut next)).collect();
+        members.push(format!(r#""lines": [{}]"#, lines.join(", ")));
+        let text = format!(r#"{{"detail": {{{}}}}}"#, members.join(", "));
+        let event: Value = serde_json::from_str(&text).unwrap();
+        let one_by_one: Vec<usize> = (0..patterns.len())
+            .filter(|&i| patterns[i].matches(&event))
+            .collect();
+        assert_eq!(matcher.matches(&event), one_by_one, "{text}");
+        assert_eq!(matcher.matches_json(&text).unwrap(), one_by_one, "{text}");
+        total += one_by_one.len();
+    }
+    // The generated workload must exercise both outcomes to prove anything.
+    assert!(total > 300 && total < 300 * 300 / 2, "{total} matches");
+}
