@@ -30,7 +30,7 @@ pub use error::PatternError;
 pub use event_pattern::EventPattern;
 pub use json_walk::EventJsonError;
 pub use matcher::Matcher;
-pub use test_event::{TestEventError, validate_test_event};
+pub use test_event::{REQUIRED_EVENT_FIELDS, TestEventError, validate_test_event};
 
 #[cfg(test)]
 mod error_tests;

@@ -8,6 +8,8 @@ mod placeholder;
 mod transformer;
 
 pub use json_path::JsonPath;
-pub use pipe::{PipeContext, PipeInputTemplate};
+pub use pipe::{MAX_PIPE_TEMPLATE_CHARS, PIPE_VARIABLES, PipeContext, PipeInputTemplate};
 pub use placeholder::TemplateError;
-pub use transformer::{InputTransformer, RuleContext};
+pub use transformer::{
+    InputTransformer, MAX_INPUT_PATHS, MAX_TRANSFORMER_TEMPLATE_CHARS, RULE_VARIABLES, RuleContext,
+};
