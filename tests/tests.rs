@@ -5,4 +5,5 @@ mod support;
 mod bad_blueprints;
 mod commands;
 mod moto;
+mod patterns;
 mod templates;

@@ -8,6 +8,7 @@ mod diff;
 mod exit;
 mod init;
 mod output;
+mod pattern;
 mod progress;
 mod render;
 mod schema;
@@ -101,6 +102,8 @@ pub enum Command {
     SendTestOrder(send::SendArgs),
     /// Watch events arrive: the rules each matched and their queues, with latency.
     Tail(tail::TailArgs),
+    /// Test events against EventBridge event patterns.
+    Pattern(pattern::PatternArgs),
 }
 
 /// Parse the process arguments, run the command on one shared runtime and map its
@@ -156,6 +159,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Destroy(args) => destroy::run(global, args).await,
         Command::SendTestOrder(args) => send::run(global, args).await,
         Command::Tail(args) => tail::run(global, args).await,
+        Command::Pattern(args) => pattern::run(global, args),
     }
 }
 
