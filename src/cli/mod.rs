@@ -4,6 +4,7 @@
 
 mod exit;
 mod init;
+mod local;
 mod render;
 mod schema;
 mod validate;
@@ -49,6 +50,8 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Print the blueprint's JSON Schema.
     Schema(schema::SchemaArgs),
+    /// Run or reset the embedded local engine (AWS-API-compatible, durable).
+    Local(local::LocalArgs),
 }
 
 /// Parse the process arguments, run the command and map its outcome to an exit code.
@@ -71,5 +74,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate(args) => validate::run(global, args),
         Command::Render(args) => render::run(global, args),
         Command::Schema(args) => schema::run(args),
+        Command::Local(args) => local::run(args),
     }
 }
