@@ -806,6 +806,19 @@ async fn query_orders_filters_and_pages() {
         code(&missing_pk).1,
         "Query condition missed key schema element: pk"
     );
+    let wrong_sort_type = client
+        .query()
+        .table_name("events")
+        .key_condition_expression("pk = :p AND sk > :v")
+        .expression_attribute_values(":p", s("a"))
+        .expression_attribute_values(":v", s("1"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(&wrong_sort_type).1,
+        "One or more parameter values were invalid: Condition parameter type does not match schema type"
+    );
 }
 
 #[tokio::test]

@@ -162,3 +162,42 @@ async fn acknowledged_writes_survive_kill_9() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_refuses_while_an_engine_holds_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("state");
+    let (mut child, endpoint) = tokio::task::spawn_blocking({
+        let path = data_dir.clone();
+        move || spawn_engine(&path)
+    })
+    .await
+    .unwrap();
+    create_table(&dynamodb(&endpoint), "orders", false, None).await;
+
+    let reset = || {
+        Command::new(env!("CARGO_BIN_EXE_outboxctl"))
+            .args(["local", "reset", "--data-dir"])
+            .arg(&data_dir)
+            .output()
+            .expect("run outboxctl local reset")
+    };
+    let refused = reset();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("in use by another running engine"),
+        "{stderr}"
+    );
+    assert!(data_dir.exists());
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = reset();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(!data_dir.exists(), "reset removes the data directory");
+}

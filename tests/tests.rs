@@ -5,3 +5,4 @@ mod local_dynamodb;
 mod local_restart;
 mod local_streams;
 mod local_support;
+mod local_throughput;

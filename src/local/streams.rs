@@ -26,6 +26,8 @@ pub const RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 pub const ITERATOR_LIFETIME_MS: i64 = 15 * 60 * 1000;
 /// The most records one GetRecords call returns.
 pub const MAX_GET_RECORDS: usize = 1000;
+/// The most data one GetRecords call returns.
+pub const MAX_GET_RECORDS_BYTES: usize = 1024 * 1024;
 pub const ACCOUNT_ID: &str = "000000000000";
 
 /// A stream record as stored, with its place in the shard.
@@ -331,9 +333,19 @@ impl Streams {
             )));
         }
         let info = self.describe_stream(token.arn.clone()).await?;
-        let records = self
+        let mut records = self
             .read_records(&token.arn, &token.shard, token.after, limit)
             .await?;
+        // GetRecords answers at most 1 MB (but always at least one record).
+        let mut bytes = 0;
+        let within = records
+            .iter()
+            .take_while(|r| {
+                bytes += r.record.to_string().len();
+                bytes <= MAX_GET_RECORDS_BYTES
+            })
+            .count();
+        records.truncate(within.max(1));
         let after = records.last().map_or(token.after, |r| r.seq);
         let finished = info.disabled && info.last_seq.is_none_or(|last| after >= last);
         let next_iterator = (!finished).then(|| {

@@ -210,12 +210,41 @@ fn key_condition(meta: &TableMeta, condition: &Condition) -> Result<KeyCondition
             meta.hash_key.name
         ))
     })?;
+    if let (Some(sort), Some(range)) = (&sort, &meta.range_key) {
+        check_sort_operands(sort, &range.kind)?;
+    }
     if partition.type_name() != meta.hash_key.kind {
         return Err(DynamoError::validation(
             "One or more parameter values were invalid: Condition parameter type does not match schema type",
         ));
     }
     Ok(KeyCondition { partition, sort })
+}
+
+/// Sort key values must have the key's type; `begins_with` needs a string or binary key.
+fn check_sort_operands(sort: &Condition, kind: &str) -> Result<(), DynamoError> {
+    let values: Vec<&AttributeValue> = match sort {
+        Condition::Compare(_, _, b) | Condition::BeginsWith(_, b) => vec![b],
+        Condition::Between(_, low, high) => vec![low, high],
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .filter_map(|operand| match operand {
+        Operand::Value(value) => Some(value),
+        _ => None,
+    })
+    .collect();
+    if matches!(sort, Condition::BeginsWith(..)) && kind == "N" {
+        return Err(DynamoError::validation(
+            "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N",
+        ));
+    }
+    if values.iter().any(|v| v.type_name() != kind) {
+        return Err(DynamoError::validation(
+            "One or more parameter values were invalid: Condition parameter type does not match schema type",
+        ));
+    }
+    Ok(())
 }
 
 /// Collect items in order until the limit or the page size is reached.

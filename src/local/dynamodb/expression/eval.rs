@@ -32,7 +32,7 @@ fn operand_value(item: &Item, operand: &Operand) -> Option<AttributeValue> {
         Operand::Value(value) => Some(value.clone()),
         Operand::Size(path) => {
             let size = match resolve(item, path)? {
-                AttributeValue::S(s) => s.chars().count(),
+                AttributeValue::S(s) => s.len(),
                 AttributeValue::B(b) => b.len(),
                 AttributeValue::Ss(v) => v.len(),
                 AttributeValue::Ns(v) => v.len(),
