@@ -517,3 +517,119 @@ async fn in_process_reader_wakes_on_new_records() {
     assert_eq!(delivered["eventSourceARN"], serde_json::json!(arn));
     assert_eq!(delivered["eventName"], "INSERT");
 }
+
+#[tokio::test]
+async fn ttl_expiry_deletes_items_with_a_service_remove_record() {
+    let now_ms = 1_800_000_000_000_i64;
+    let clock = Arc::new(ManualClock::new(now_ms));
+    let engine = TestEngine::with_clock(clock.clone()).await;
+    let client = engine.dynamodb();
+    create_table(&client, "outbox", false, Some("NEW_AND_OLD_IMAGES")).await;
+    let spec = |enabled| {
+        aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+            .attribute_name("expiresAt")
+            .enabled(enabled)
+            .build()
+            .unwrap()
+    };
+    client
+        .update_time_to_live()
+        .table_name("outbox")
+        .time_to_live_specification(spec(true))
+        .send()
+        .await
+        .unwrap();
+    let again = client
+        .update_time_to_live()
+        .table_name("outbox")
+        .time_to_live_specification(spec(true))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&again),
+        Some("ValidationException")
+    );
+    let described = client
+        .describe_time_to_live()
+        .table_name("outbox")
+        .send()
+        .await
+        .unwrap();
+    let description = described.time_to_live_description().unwrap();
+    assert_eq!(
+        description.time_to_live_status().unwrap().as_str(),
+        "ENABLED"
+    );
+    assert_eq!(description.attribute_name(), Some("expiresAt"));
+
+    let seconds = now_ms / 1000;
+    for (pk, expires) in [
+        ("due", crate::local_support::n(&(seconds - 10).to_string())),
+        (
+            "later",
+            crate::local_support::n(&(seconds + 3600).to_string()),
+        ),
+        ("text", s("0")),
+        (
+            "ancient",
+            crate::local_support::n(&(seconds - 6 * 365 * 24 * 3600).to_string()),
+        ),
+    ] {
+        client
+            .put_item()
+            .table_name("outbox")
+            .item("pk", s(pk))
+            .item("expiresAt", expires)
+            .send()
+            .await
+            .unwrap();
+    }
+    let dynamodb = &engine.handle.state().dynamodb;
+    assert_eq!(
+        dynamodb.expire_items().await.unwrap(),
+        1,
+        "only numeric, past, less than 5 years old"
+    );
+    let left = client.scan().table_name("outbox").send().await.unwrap();
+    let mut keys: Vec<String> = left
+        .items()
+        .iter()
+        .map(|i| i["pk"].as_s().unwrap().clone())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["ancient", "later", "text"]);
+
+    clock.advance_ms(3600 * 1000);
+    assert_eq!(dynamodb.expire_items().await.unwrap(), 1);
+    let records = read_all(&engine, &stream_arn(&engine, "outbox").await).await;
+    let removes: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.event_name().unwrap().as_str() == "REMOVE")
+        .collect();
+    assert_eq!(removes.len(), 2);
+    for remove in removes {
+        let identity = remove
+            .user_identity()
+            .expect("TTL deletes carry userIdentity");
+        assert_eq!(
+            (identity.r#type(), identity.principal_id()),
+            (Some("Service"), Some("dynamodb.amazonaws.com"))
+        );
+        assert!(remove.dynamodb().unwrap().old_image().is_some());
+    }
+    // The in-process reader (the pipe runner's view) spells it as Lambda and Pipes do.
+    let arn = stream_arn(&engine, "outbox").await;
+    let shard = shard_id(&engine, &arn).await;
+    let raw = engine
+        .handle
+        .streams()
+        .read_records(&arn, &shard, 0, 100)
+        .await
+        .unwrap();
+    let delivered = raw.last().unwrap().with_event_source_arn();
+    assert_eq!(
+        delivered["userIdentity"],
+        serde_json::json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"})
+    );
+}

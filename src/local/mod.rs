@@ -31,6 +31,8 @@ pub const DEFAULT_PORT: u16 = 4566;
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// How often records past the 24 h retention are removed.
 const TRIM_INTERVAL: Duration = Duration::from_secs(60);
+/// How often expired TTL items are deleted (AWS takes minutes to days; locally, seconds).
+const TTL_INTERVAL: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -130,19 +132,7 @@ impl Engine {
                 tracing::error!(error = %err, "the engine's HTTP server failed");
             }
         });
-        let trimmer = tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(TRIM_INTERVAL);
-            loop {
-                ticker.tick().await;
-                match streams.trim().await {
-                    Ok(0) => {}
-                    Ok(removed) => {
-                        tracing::info!(removed, "removed stream records past the 24 h retention")
-                    }
-                    Err(err) => tracing::warn!(error = %err, "stream retention trimming failed"),
-                }
-            }
-        });
+        let trimmer = tokio::spawn(housekeeping(state.dynamodb.clone(), streams));
         tracing::info!(%addr, data_dir = %config.data_dir.display(), "local engine listening");
         Ok(EngineHandle {
             addr,
@@ -153,6 +143,26 @@ impl Engine {
             trimmer,
             _lock: lock,
         })
+    }
+}
+
+/// Background work: expire TTL items, drop stream records past retention.
+async fn housekeeping(dynamodb: DynamoDb, streams: Streams) {
+    let mut ttl = tokio::time::interval(TTL_INTERVAL);
+    let mut trim = tokio::time::interval(TRIM_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = ttl.tick() => match dynamodb.expire_items().await {
+                Ok(0) => {}
+                Ok(expired) => tracing::info!(expired, "deleted items whose TTL passed"),
+                Err(err) => tracing::warn!(error = %err, "TTL expiry failed"),
+            },
+            _ = trim.tick() => match streams.trim().await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "removed stream records past the 24 h retention"),
+                Err(err) => tracing::warn!(error = %err, "stream retention trimming failed"),
+            },
+        }
     }
 }
 

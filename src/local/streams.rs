@@ -41,7 +41,8 @@ pub struct StreamRecord {
 }
 
 impl StreamRecord {
-    /// The record as Lambda and Pipes deliver it: with `eventSourceARN`.
+    /// The record as Lambda and Pipes deliver it: with `eventSourceARN`, and the
+    /// `userIdentity` members in camel case.
     pub fn with_event_source_arn(&self) -> Value {
         let mut record = self.record.clone();
         if let Value::Object(map) = &mut record {
@@ -49,6 +50,16 @@ impl StreamRecord {
                 "eventSourceARN".into(),
                 Value::String(self.stream_arn.clone()),
             );
+            if let Some(Value::Object(identity)) = map.get_mut("userIdentity") {
+                *identity = identity
+                    .iter()
+                    .map(|(k, v)| match k.as_str() {
+                        "Type" => ("type".to_owned(), v.clone()),
+                        "PrincipalId" => ("principalId".to_owned(), v.clone()),
+                        _ => (k.clone(), v.clone()),
+                    })
+                    .collect();
+            }
         }
         record
     }
@@ -121,17 +132,31 @@ pub fn disable_stream(conn: &Connection, arn: &str, now_ms: i64) -> Result<(), D
     Ok(())
 }
 
+/// One item change, as the stream sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemChange<'a> {
+    pub keys: &'a Item,
+    pub old: Option<&'a Item>,
+    pub new: Option<&'a Item>,
+    /// Deleted by TTL expiry: the record carries the service's `userIdentity`, as on AWS.
+    pub by_ttl: bool,
+}
+
 /// Append the record for one item change, if the table has a stream and the item changed.
 /// Runs inside the caller's write transaction, so the record commits with the change.
 pub fn append_record(
     conn: &Connection,
     table: &TableMeta,
-    keys: &Item,
-    old: Option<&Item>,
-    new: Option<&Item>,
+    change: ItemChange<'_>,
     region: &str,
     now_ms: i64,
 ) -> Result<(), DynamoError> {
+    let ItemChange {
+        keys,
+        old,
+        new,
+        by_ttl,
+    } = change;
     let Some(stream) = table.enabled_stream() else {
         return Ok(());
     };
@@ -157,7 +182,7 @@ pub fn append_record(
     }
     dynamodb.insert("SizeBytes".into(), json!(size));
     dynamodb.insert("StreamViewType".into(), json!(view));
-    let record = json!({
+    let mut record = json!({
         "eventID": uuid::Uuid::new_v4().simple().to_string(),
         "eventName": event_name,
         "eventVersion": "1.1",
@@ -165,6 +190,14 @@ pub fn append_record(
         "awsRegion": region,
         "dynamodb": Value::Object(dynamodb),
     });
+    if by_ttl && let Some(map) = record.as_object_mut() {
+        map.insert(
+            "userIdentity".into(),
+            // The Streams API names these members `Type`/`PrincipalId`; events delivered
+            // by Lambda and Pipes spell them `type`/`principalId` (see `with_event_source_arn`).
+            json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}),
+        );
+    }
     conn.prepare_cached(
         "INSERT INTO stream_records (stream_arn, created_ms, record) VALUES (?1, ?2, ?3)",
     )?

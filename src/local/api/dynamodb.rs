@@ -83,6 +83,8 @@ pub async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionR
         "TransactWriteItems" => transact_write_items(state, parse_request(body)?).await,
         "Query" => query(state, parse_request(body)?).await,
         "Scan" => scan(state, parse_request(body)?).await,
+        "UpdateTimeToLive" => update_time_to_live(state, parse_request(body)?).await,
+        "DescribeTimeToLive" => describe_time_to_live(state, parse_request(body)?).await,
         other => Err(ServiceError::unknown_operation(&format!(
             "DynamoDB_20120810.{other}"
         ))),
@@ -988,4 +990,44 @@ async fn scan(state: &EngineState, request: ScanRequest) -> ActionResult {
         })
         .await?;
     Ok(page_response(page, count_only))
+}
+
+// ---- time to live ----
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TimeToLiveSpecification {
+    attribute_name: String,
+    enabled: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateTimeToLiveRequest {
+    table_name: String,
+    time_to_live_specification: TimeToLiveSpecification,
+}
+
+async fn update_time_to_live(
+    state: &EngineState,
+    request: UpdateTimeToLiveRequest,
+) -> ActionResult {
+    let spec = request.time_to_live_specification;
+    let (attribute, enabled) = state
+        .dynamodb
+        .update_time_to_live(request.table_name, spec.attribute_name, spec.enabled)
+        .await?;
+    Ok(json!({"TimeToLiveSpecification": {"AttributeName": attribute, "Enabled": enabled}}))
+}
+
+async fn describe_time_to_live(state: &EngineState, request: TableNameRequest) -> ActionResult {
+    let description = match state
+        .dynamodb
+        .describe_time_to_live(request.table_name)
+        .await?
+    {
+        Some(attribute) => json!({"TimeToLiveStatus": "ENABLED", "AttributeName": attribute}),
+        None => json!({"TimeToLiveStatus": "DISABLED"}),
+    };
+    Ok(json!({"TimeToLiveDescription": description}))
 }

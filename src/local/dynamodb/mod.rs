@@ -9,6 +9,7 @@ pub mod number;
 mod reads;
 pub mod table;
 mod tables;
+mod ttl;
 pub mod write;
 mod writes;
 

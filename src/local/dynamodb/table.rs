@@ -36,6 +36,9 @@ pub struct TableMeta {
     pub write_capacity: i64,
     pub stream: Option<TableStream>,
     pub deletion_protection: bool,
+    /// The TTL attribute, when TimeToLive is enabled.
+    #[serde(default)]
+    pub ttl_attribute: Option<String>,
 }
 
 /// An item's primary key in the two text columns the storage indexes by.

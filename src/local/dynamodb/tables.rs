@@ -124,6 +124,7 @@ impl DynamoDb {
                     write_capacity: input.write_capacity,
                     stream,
                     deletion_protection: input.deletion_protection,
+                    ttl_attribute: None,
                 };
                 save_table(conn, &meta)?;
                 // AWS answers CREATING and turns ACTIVE shortly after; here creation is done.

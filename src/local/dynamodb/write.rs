@@ -156,18 +156,20 @@ pub fn apply(
 ) -> Result<WriteOutcome, DynamoError> {
     let (table, key, outcome) = plan(conn, write)?;
     if !matches!(write.op, WriteOp::Check { .. }) {
-        store(conn, &table, &key, &outcome, region, now_ms)?;
+        store(conn, &table, &key, &outcome, region, now_ms, false)?;
     }
     Ok(outcome)
 }
 
-fn store(
+/// Store the outcome of a write (or of a TTL expiry) and append its stream record.
+pub fn store(
     conn: &Connection,
     table: &TableMeta,
     key: &StorageKey,
     outcome: &WriteOutcome,
     region: &str,
     now_ms: i64,
+    by_ttl: bool,
 ) -> Result<(), DynamoError> {
     if outcome.old == outcome.new {
         return Ok(());
@@ -189,13 +191,11 @@ fn store(
                 .execute(params![table.name, key.pk, key.sk])?;
         }
     }
-    streams::append_record(
-        conn,
-        table,
-        &key.key,
-        outcome.old.as_ref(),
-        outcome.new.as_ref(),
-        region,
-        now_ms,
-    )
+    let change = streams::ItemChange {
+        keys: &key.key,
+        old: outcome.old.as_ref(),
+        new: outcome.new.as_ref(),
+        by_ttl,
+    };
+    streams::append_record(conn, table, change, region, now_ms)
 }
