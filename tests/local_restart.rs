@@ -14,6 +14,14 @@ use crate::local_support::{
 const WRITERS: usize = 8;
 const WRITES_PER_WRITER: usize = 25;
 
+/// [`spawn_engine`] off the async threads.
+async fn start_engine(data_dir: &Path) -> (Child, String) {
+    let data_dir = data_dir.to_owned();
+    tokio::task::spawn_blocking(move || spawn_engine(&data_dir))
+        .await
+        .unwrap()
+}
+
 /// Start the binary on a free port and read the endpoint it prints.
 fn spawn_engine(data_dir: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_outboxctl"))
@@ -39,12 +47,7 @@ fn spawn_engine(data_dir: &Path) -> (Child, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, endpoint) = tokio::task::spawn_blocking({
-        let path = dir.path().to_owned();
-        move || spawn_engine(&path)
-    })
-    .await
-    .unwrap();
+    let (mut child, endpoint) = start_engine(dir.path()).await;
     let client = dynamodb(&endpoint);
     create_table(&client, "orders", false, Some("NEW_IMAGE")).await;
 
@@ -72,12 +75,7 @@ async fn acknowledged_writes_survive_kill_9() {
     child.kill().expect("kill -9");
     child.wait().unwrap();
 
-    let (mut child, endpoint) = tokio::task::spawn_blocking({
-        let path = dir.path().to_owned();
-        move || spawn_engine(&path)
-    })
-    .await
-    .unwrap();
+    let (mut child, endpoint) = start_engine(dir.path()).await;
     let client = dynamodb(&endpoint);
     for writer in 0..WRITERS {
         let got = client
@@ -167,12 +165,7 @@ async fn acknowledged_writes_survive_kill_9() {
 async fn reset_refuses_while_an_engine_holds_the_data_dir() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("state");
-    let (mut child, endpoint) = tokio::task::spawn_blocking({
-        let path = data_dir.clone();
-        move || spawn_engine(&path)
-    })
-    .await
-    .unwrap();
+    let (mut child, endpoint) = start_engine(&data_dir).await;
     create_table(&dynamodb(&endpoint), "orders", false, None).await;
 
     let reset = || {
@@ -200,4 +193,27 @@ async fn reset_refuses_while_an_engine_holds_the_data_dir() {
         String::from_utf8_lossy(&done.stderr)
     );
     assert!(!data_dir.exists(), "reset removes the data directory");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_the_engine_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, endpoint) = start_engine(dir.path()).await;
+    create_table(&dynamodb(&endpoint), "orders", false, None).await;
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("send SIGINT");
+    assert!(interrupted.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "Ctrl-C exits with success: {status:?}");
+
+    let (mut child, endpoint) = start_engine(dir.path()).await;
+    let tables = dynamodb(&endpoint).list_tables().send().await.unwrap();
+    assert_eq!(tables.table_names(), ["orders"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
