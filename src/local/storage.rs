@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS streams (
     view_type TEXT NOT NULL,
     shard_id TEXT NOT NULL,
     created_ms INTEGER NOT NULL,
-    disabled_ms INTEGER
+    disabled_ms INTEGER,
+    key_schema TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS stream_records (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -318,14 +318,10 @@ async fn create_table(state: &EngineState, request: CreateTableRequest) -> Actio
 
 fn table_description(description: &TableDescription) -> Value {
     let meta = &description.meta;
-    let key_schema: Vec<Value> = std::iter::once((&meta.hash_key, "HASH"))
-        .chain(meta.range_key.as_ref().map(|r| (r, "RANGE")))
-        .map(|(k, kind)| json!({"AttributeName": k.name, "KeyType": kind}))
-        .collect();
     let mut out = json!({
         "AttributeDefinitions": meta.attribute_definitions.iter().map(|a| json!({"AttributeName": a.name, "AttributeType": a.kind})).collect::<Vec<_>>(),
         "TableName": meta.name,
-        "KeySchema": key_schema,
+        "KeySchema": meta.key_schema_json(),
         "TableStatus": description.status,
         "CreationDateTime": meta.created_ms as f64 / 1000.0,
         "ProvisionedThroughput": {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": meta.read_capacity, "WriteCapacityUnits": meta.write_capacity},

@@ -69,14 +69,6 @@ struct DescribeStreamRequest {
 
 async fn describe_stream(state: &EngineState, request: DescribeStreamRequest) -> ActionResult {
     let info = state.streams.describe_stream(request.stream_arn).await?;
-    let key_schema: Vec<Value> = match state.dynamodb.describe_table(info.table_name.clone()).await
-    {
-        Ok(table) => std::iter::once((&table.meta.hash_key, "HASH"))
-            .chain(table.meta.range_key.as_ref().map(|r| (r, "RANGE")))
-            .map(|(k, kind)| json!({"AttributeName": k.name, "KeyType": kind}))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
     let mut range = Map::new();
     range.insert(
         "StartingSequenceNumber".into(),
@@ -101,7 +93,7 @@ async fn describe_stream(state: &EngineState, request: DescribeStreamRequest) ->
         "StreamViewType": info.view_type,
         "CreationRequestDateTime": info.created_ms as f64 / 1000.0,
         "TableName": info.table_name,
-        "KeySchema": key_schema,
+        "KeySchema": info.key_schema,
         "Shards": shards,
     }}))
 }

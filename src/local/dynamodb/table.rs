@@ -55,6 +55,14 @@ impl TableMeta {
         std::iter::once(&self.hash_key).chain(self.range_key.as_ref())
     }
 
+    /// `KeySchema` as the APIs print it.
+    pub fn key_schema_json(&self) -> serde_json::Value {
+        std::iter::once((&self.hash_key, "HASH"))
+            .chain(self.range_key.as_ref().map(|r| (r, "RANGE")))
+            .map(|(k, kind)| serde_json::json!({"AttributeName": k.name, "KeyType": kind}))
+            .collect()
+    }
+
     pub fn is_key_attribute(&self, name: &str) -> bool {
         self.key_attributes().any(|k| k.name == name)
     }

@@ -98,17 +98,8 @@ impl DynamoDb {
                         input.name
                     )));
                 }
-                let stream = match &input.stream_view_type {
-                    Some(view) => Some(streams::create_stream(
-                        conn,
-                        &input.name,
-                        view,
-                        &region,
-                        now,
-                    )?),
-                    None => None,
-                };
-                let meta = TableMeta {
+                let view_type = input.stream_view_type.clone();
+                let mut meta = TableMeta {
                     arn: format!(
                         "arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{}",
                         input.name
@@ -122,10 +113,13 @@ impl DynamoDb {
                     billing_mode: input.billing_mode,
                     read_capacity: input.read_capacity,
                     write_capacity: input.write_capacity,
-                    stream,
+                    stream: None,
                     deletion_protection: input.deletion_protection,
                     ttl_attribute: None,
                 };
+                if let Some(view) = view_type {
+                    meta.stream = Some(streams::create_stream(conn, &meta, &view, &region, now)?);
+                }
                 save_table(conn, &meta)?;
                 // AWS answers CREATING and turns ACTIVE shortly after; here creation is done.
                 Ok(TableDescription {
@@ -203,7 +197,7 @@ impl DynamoDb {
                         if meta.enabled_stream().is_some() {
                             return Err(DynamoError::validation(format!("Table already has an enabled stream: {}", meta.arn)));
                         }
-                        meta.stream = Some(streams::create_stream(conn, &meta.name, view, &region, now)?);
+                        meta.stream = Some(streams::create_stream(conn, &meta, view, &region, now)?);
                     }
                     Some(None) => {
                         let Some(stream) = meta.stream.as_mut().filter(|s| s.enabled) else {
