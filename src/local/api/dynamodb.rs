@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::json_protocol::{ServiceError, parse_request};
+use super::json_protocol::{RequestError, ServiceError};
 use crate::local::EngineState;
 use crate::local::dynamodb::attribute_value::{Item, item_from_json, item_to_json};
 use crate::local::dynamodb::error::DynamoError;
@@ -67,24 +67,31 @@ impl From<DynamoError> for ServiceError {
 
 type ActionResult = Result<Value, ServiceError>;
 
+/// Read an action's input (DynamoDB and DynamoDB Streams); a missing required member is a ValidationException, as on AWS.
+pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ServiceError> {
+    super::json_protocol::parse_request(body).map_err(|e: RequestError| {
+        e.into_service_error("com.amazon.coral.validate#ValidationException")
+    })
+}
+
 pub async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionResult {
     match action {
-        "CreateTable" => create_table(state, parse_request(body)?).await,
-        "DescribeTable" => describe_table(state, parse_request(body)?).await,
-        "ListTables" => list_tables(state, parse_request(body)?).await,
-        "UpdateTable" => update_table(state, parse_request(body)?).await,
-        "DeleteTable" => delete_table(state, parse_request(body)?).await,
-        "PutItem" => put_item(state, parse_request(body)?).await,
-        "GetItem" => get_item(state, parse_request(body)?).await,
-        "UpdateItem" => update_item(state, parse_request(body)?).await,
-        "DeleteItem" => delete_item(state, parse_request(body)?).await,
-        "BatchWriteItem" => batch_write_item(state, parse_request(body)?).await,
-        "BatchGetItem" => batch_get_item(state, parse_request(body)?).await,
-        "TransactWriteItems" => transact_write_items(state, parse_request(body)?).await,
-        "Query" => query(state, parse_request(body)?).await,
-        "Scan" => scan(state, parse_request(body)?).await,
-        "UpdateTimeToLive" => update_time_to_live(state, parse_request(body)?).await,
-        "DescribeTimeToLive" => describe_time_to_live(state, parse_request(body)?).await,
+        "CreateTable" => create_table(state, parse(body)?).await,
+        "DescribeTable" => describe_table(state, parse(body)?).await,
+        "ListTables" => list_tables(state, parse(body)?).await,
+        "UpdateTable" => update_table(state, parse(body)?).await,
+        "DeleteTable" => delete_table(state, parse(body)?).await,
+        "PutItem" => put_item(state, parse(body)?).await,
+        "GetItem" => get_item(state, parse(body)?).await,
+        "UpdateItem" => update_item(state, parse(body)?).await,
+        "DeleteItem" => delete_item(state, parse(body)?).await,
+        "BatchWriteItem" => batch_write_item(state, parse(body)?).await,
+        "BatchGetItem" => batch_get_item(state, parse(body)?).await,
+        "TransactWriteItems" => transact_write_items(state, parse(body)?).await,
+        "Query" => query(state, parse(body)?).await,
+        "Scan" => scan(state, parse(body)?).await,
+        "UpdateTimeToLive" => update_time_to_live(state, parse(body)?).await,
+        "DescribeTimeToLive" => describe_time_to_live(state, parse(body)?).await,
         other => Err(ServiceError::unknown_operation(&format!(
             "DynamoDB_20120810.{other}"
         ))),
@@ -1026,4 +1033,49 @@ async fn describe_time_to_live(state: &EngineState, request: TableNameRequest) -
         None => json!({"TimeToLiveStatus": "DISABLED"}),
     };
     Ok(json!({"TimeToLiveDescription": description}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_members_are_validation_errors_and_bad_json_is_serialization() {
+        let missing = parse::<PutItemRequest>(br#"{"Item": {}}"#).unwrap_err();
+        assert_eq!(
+            missing.type_name,
+            "com.amazon.coral.validate#ValidationException"
+        );
+        assert_eq!(
+            missing.message,
+            "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null"
+        );
+        let malformed = parse::<PutItemRequest>(b"{not json").unwrap_err();
+        assert_eq!(
+            malformed.type_name,
+            "com.amazon.coral.service#SerializationException"
+        );
+    }
+
+    #[test]
+    fn cancellation_reasons_are_serialised_as_aws_does() {
+        let error = ServiceError::from(DynamoError::TransactionCanceled {
+            reasons: vec![
+                crate::local::dynamodb::error::CancellationReason::none(),
+                crate::local::dynamodb::error::CancellationReason {
+                    code: "ConditionalCheckFailed".into(),
+                    message: Some("The conditional request failed".into()),
+                    item: None,
+                },
+            ],
+        });
+        assert_eq!(error.message_key, "Message");
+        assert_eq!(
+            error.fields,
+            vec![(
+                "CancellationReasons",
+                json!([{"Code": "None"}, {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}])
+            )]
+        );
+    }
 }

@@ -4,7 +4,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::json_protocol::{ServiceError, parse_request};
+use super::dynamodb::parse;
+use super::json_protocol::ServiceError;
 use crate::local::EngineState;
 use crate::local::dynamodb::error::DynamoError;
 use crate::local::streams::{StreamInfo, format_sequence_number};
@@ -13,10 +14,10 @@ type ActionResult = Result<Value, ServiceError>;
 
 pub async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionResult {
     match action {
-        "ListStreams" => list_streams(state, parse_request(body)?).await,
-        "DescribeStream" => describe_stream(state, parse_request(body)?).await,
-        "GetShardIterator" => get_shard_iterator(state, parse_request(body)?).await,
-        "GetRecords" => get_records(state, parse_request(body)?).await,
+        "ListStreams" => list_streams(state, parse(body)?).await,
+        "DescribeStream" => describe_stream(state, parse(body)?).await,
+        "GetShardIterator" => get_shard_iterator(state, parse(body)?).await,
+        "GetRecords" => get_records(state, parse(body)?).await,
         other => Err(ServiceError::unknown_operation(&format!(
             "DynamoDBStreams_20120810.{other}"
         ))),
