@@ -12,7 +12,7 @@ use crate::local::EngineState;
 use crate::local::dynamodb::attribute_value::{Item, item_from_json, item_to_json};
 use crate::local::dynamodb::error::DynamoError;
 use crate::local::dynamodb::expression::{
-    Condition, Path, Placeholders, parse_condition, parse_projection, parse_update,
+    Condition, Path, Placeholders, Update, parse_condition, parse_projection, parse_update,
 };
 use crate::local::dynamodb::table::KeyAttribute;
 use crate::local::dynamodb::write::{ItemWrite, WriteOp};
@@ -439,11 +439,10 @@ async fn delete_table(state: &EngineState, request: TableNameRequest) -> ActionR
 
 // ---- single items ----
 
+/// The members PutItem, UpdateItem and DeleteItem share.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct PutItemRequest {
-    table_name: String,
-    item: Value,
+struct WriteParams {
     condition_expression: Option<String>,
     #[serde(flatten)]
     expressions: ExpressionParams,
@@ -452,33 +451,54 @@ struct PutItemRequest {
     expected: Option<Value>,
 }
 
-async fn put_item(state: &EngineState, request: PutItemRequest) -> ActionResult {
-    reject_legacy(&[("Expected", request.expected.is_some())])?;
-    let mut placeholders = request.expressions.placeholders()?;
+/// Parse the expressions of one item write, build its operation and run it.
+async fn single_write(
+    state: &EngineState,
+    table: String,
+    params: WriteParams,
+    update_expression: Option<&str>,
+    operation: impl FnOnce(Option<Update>) -> Result<WriteOp, DynamoError>,
+) -> ActionResult {
+    reject_legacy(&[("Expected", params.expected.is_some())])?;
+    let mut placeholders = params.expressions.placeholders()?;
+    let update = update_expression
+        .map(|u| parse_update(u, &mut placeholders))
+        .transpose()?;
     let condition = optional_condition(
-        request.condition_expression.as_deref(),
+        params.condition_expression.as_deref(),
         "ConditionExpression",
         &mut placeholders,
     )?;
     placeholders.check_all_used()?;
     let write = ItemWrite {
-        table: request.table_name,
-        op: WriteOp::Put {
-            item: item_from_json(&request.item)?,
-        },
+        table,
+        op: operation(update)?,
         condition,
         return_old_on_failure: on_failure(
-            request.return_values_on_condition_check_failure.as_deref(),
+            params.return_values_on_condition_check_failure.as_deref(),
         )?,
     };
-    let returned = state
-        .dynamodb
-        .write_item(
-            write,
-            ReturnValues::parse(request.return_values.as_deref())?,
-        )
-        .await?;
-    Ok(attributes(returned))
+    let return_values = ReturnValues::parse(params.return_values.as_deref())?;
+    Ok(attributes(
+        state.dynamodb.write_item(write, return_values).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutItemRequest {
+    table_name: String,
+    item: Value,
+    #[serde(flatten)]
+    params: WriteParams,
+}
+
+async fn put_item(state: &EngineState, request: PutItemRequest) -> ActionResult {
+    let item = item_from_json(&request.item)?;
+    single_write(state, request.table_name, request.params, None, |_| {
+        Ok(WriteOp::Put { item })
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -518,51 +538,22 @@ struct UpdateItemRequest {
     table_name: String,
     key: Value,
     update_expression: Option<String>,
-    condition_expression: Option<String>,
-    #[serde(flatten)]
-    expressions: ExpressionParams,
-    return_values: Option<String>,
-    return_values_on_condition_check_failure: Option<String>,
-    expected: Option<Value>,
     attribute_updates: Option<Value>,
+    #[serde(flatten)]
+    params: WriteParams,
 }
 
 async fn update_item(state: &EngineState, request: UpdateItemRequest) -> ActionResult {
-    reject_legacy(&[
-        ("Expected", request.expected.is_some()),
-        ("AttributeUpdates", request.attribute_updates.is_some()),
-    ])?;
-    let mut placeholders = request.expressions.placeholders()?;
-    let update = request
-        .update_expression
-        .as_deref()
-        .map(|u| parse_update(u, &mut placeholders))
-        .transpose()?;
-    let condition = optional_condition(
-        request.condition_expression.as_deref(),
-        "ConditionExpression",
-        &mut placeholders,
-    )?;
-    placeholders.check_all_used()?;
-    let write = ItemWrite {
-        table: request.table_name,
-        op: WriteOp::Update {
-            key: item_from_json(&request.key)?,
-            update,
-        },
-        condition,
-        return_old_on_failure: on_failure(
-            request.return_values_on_condition_check_failure.as_deref(),
-        )?,
-    };
-    let returned = state
-        .dynamodb
-        .write_item(
-            write,
-            ReturnValues::parse(request.return_values.as_deref())?,
-        )
-        .await?;
-    Ok(attributes(returned))
+    reject_legacy(&[("AttributeUpdates", request.attribute_updates.is_some())])?;
+    let key = item_from_json(&request.key)?;
+    single_write(
+        state,
+        request.table_name,
+        request.params,
+        request.update_expression.as_deref(),
+        |update| Ok(WriteOp::Update { key, update }),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -570,41 +561,16 @@ async fn update_item(state: &EngineState, request: UpdateItemRequest) -> ActionR
 struct DeleteItemRequest {
     table_name: String,
     key: Value,
-    condition_expression: Option<String>,
     #[serde(flatten)]
-    expressions: ExpressionParams,
-    return_values: Option<String>,
-    return_values_on_condition_check_failure: Option<String>,
-    expected: Option<Value>,
+    params: WriteParams,
 }
 
 async fn delete_item(state: &EngineState, request: DeleteItemRequest) -> ActionResult {
-    reject_legacy(&[("Expected", request.expected.is_some())])?;
-    let mut placeholders = request.expressions.placeholders()?;
-    let condition = optional_condition(
-        request.condition_expression.as_deref(),
-        "ConditionExpression",
-        &mut placeholders,
-    )?;
-    placeholders.check_all_used()?;
-    let write = ItemWrite {
-        table: request.table_name,
-        op: WriteOp::Delete {
-            key: item_from_json(&request.key)?,
-        },
-        condition,
-        return_old_on_failure: on_failure(
-            request.return_values_on_condition_check_failure.as_deref(),
-        )?,
-    };
-    let returned = state
-        .dynamodb
-        .write_item(
-            write,
-            ReturnValues::parse(request.return_values.as_deref())?,
-        )
-        .await?;
-    Ok(attributes(returned))
+    let key = item_from_json(&request.key)?;
+    single_write(state, request.table_name, request.params, None, |_| {
+        Ok(WriteOp::Delete { key })
+    })
+    .await
 }
 
 // ---- batches and transactions ----

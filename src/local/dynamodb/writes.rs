@@ -73,24 +73,15 @@ impl DynamoDb {
 
     /// BatchWriteItem: puts and deletes without conditions, applied together.
     pub async fn batch_write(&self, writes: Vec<ItemWrite>) -> Result<(), DynamoError> {
-        if writes.is_empty() || writes.len() > MAX_BATCH_WRITE {
-            return Err(DynamoError::validation(format!(
-                "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Member must have length between 1 and {MAX_BATCH_WRITE} (got {})",
-                writes.len()
-            )));
-        }
+        check_count(writes.len(), MAX_BATCH_WRITE, "requestItems")?;
         let (now, region) = (self.clock.now_ms(), self.region.clone());
         self.storage
             .write(move |conn| -> Result<(), DynamoError> {
-                let mut seen = HashSet::new();
-                for write in &writes {
-                    let (table, key) = write::target(conn, write)?;
-                    if !seen.insert((table.name, key.pk, key.sk)) {
-                        return Err(DynamoError::validation(
-                            "Provided list of item keys contains duplicates",
-                        ));
-                    }
-                }
+                reject_duplicates(
+                    conn,
+                    &writes,
+                    "Provided list of item keys contains duplicates",
+                )?;
                 for write in &writes {
                     write::apply(conn, write, &region, now)?;
                 }
@@ -104,24 +95,15 @@ impl DynamoDb {
     /// TransactWriteItems: every condition is checked first; if any fails nothing is
     /// written and each member gets its cancellation reason.
     pub async fn transact_write(&self, writes: Vec<ItemWrite>) -> Result<(), DynamoError> {
-        if writes.is_empty() || writes.len() > MAX_TRANSACT_ITEMS {
-            return Err(DynamoError::validation(format!(
-                "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length between 1 and {MAX_TRANSACT_ITEMS} (got {})",
-                writes.len()
-            )));
-        }
+        check_count(writes.len(), MAX_TRANSACT_ITEMS, "transactItems")?;
         let (now, region) = (self.clock.now_ms(), self.region.clone());
         self.storage
             .write(move |conn| -> Result<(), DynamoError> {
-                let mut seen = HashSet::new();
-                for write in &writes {
-                    let (table, key) = write::target(conn, write)?;
-                    if !seen.insert((table.name, key.pk, key.sk)) {
-                        return Err(DynamoError::validation(
-                            "Transaction request cannot include multiple operations on one item",
-                        ));
-                    }
-                }
+                reject_duplicates(
+                    conn,
+                    &writes,
+                    "Transaction request cannot include multiple operations on one item",
+                )?;
                 let reasons: Vec<CancellationReason> = writes
                     .iter()
                     .map(|write| match write::plan(conn, write) {
@@ -153,6 +135,31 @@ impl DynamoDb {
         self.streams.notify();
         Ok(())
     }
+}
+
+fn check_count(count: usize, max: usize, member: &str) -> Result<(), DynamoError> {
+    if count == 0 || count > max {
+        return Err(DynamoError::validation(format!(
+            "1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have length between 1 and {max} (got {count})"
+        )));
+    }
+    Ok(())
+}
+
+/// Batches and transactions may touch each item only once.
+fn reject_duplicates(
+    conn: &rusqlite::Connection,
+    writes: &[ItemWrite],
+    message: &str,
+) -> Result<(), DynamoError> {
+    let mut seen = HashSet::new();
+    for write in writes {
+        let (table, key) = write::target(conn, write)?;
+        if !seen.insert((table.name, key.pk, key.sk)) {
+            return Err(DynamoError::validation(message));
+        }
+    }
+    Ok(())
 }
 
 fn returned(
