@@ -612,6 +612,38 @@ async fn transactions_are_all_or_nothing() {
         code(&same_item_twice).1,
         "Transaction request cannot include multiple operations on one item"
     );
+
+    // A retry with the same ClientRequestToken succeeds without writing again; the same
+    // token on a different request is refused.
+    let with_token = |pk: &str| {
+        client
+            .transact_write_items()
+            .client_request_token("retry-token-1")
+            .transact_items(put("orders", pk))
+    };
+    with_token("o10").send().await.unwrap();
+    with_token("o10")
+        .send()
+        .await
+        .expect("an identical retry is idempotent");
+    let mismatch = with_token("o11").send().await.unwrap_err();
+    assert!(
+        mismatch
+            .into_service_error()
+            .is_idempotent_parameter_mismatch_exception()
+    );
+    let retried = client
+        .transact_write_items()
+        .transact_items(put("orders", "o10"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        retried
+            .into_service_error()
+            .is_transaction_canceled_exception(),
+        "without the token the condition sees the first write"
+    );
 }
 
 #[tokio::test]

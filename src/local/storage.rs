@@ -49,6 +49,11 @@ CREATE TABLE IF NOT EXISTS stream_records (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS stream_records_by_stream ON stream_records (stream_arn, seq);
+CREATE TABLE IF NOT EXISTS transaction_tokens (
+    token TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS stream_trim (
     stream_arn TEXT PRIMARY KEY,
     trimmed_through INTEGER NOT NULL

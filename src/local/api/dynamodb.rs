@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
+use md5::Digest as _;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -17,7 +18,8 @@ use crate::local::dynamodb::expression::{
 use crate::local::dynamodb::table::KeyAttribute;
 use crate::local::dynamodb::write::{ItemWrite, WriteOp};
 use crate::local::dynamodb::{
-    CreateTableInput, QueryInput, ReturnValues, ScanInput, TableDescription, UpdateTableInput,
+    CreateTableInput, IdempotencyToken, QueryInput, ReturnValues, ScanInput, TableDescription,
+    UpdateTableInput,
 };
 
 const NAMESPACE: &str = "com.amazonaws.dynamodb.v20120810";
@@ -87,7 +89,7 @@ pub async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionR
         "DeleteItem" => delete_item(state, parse(body)?).await,
         "BatchWriteItem" => batch_write_item(state, parse(body)?).await,
         "BatchGetItem" => batch_get_item(state, parse(body)?).await,
-        "TransactWriteItems" => transact_write_items(state, parse(body)?).await,
+        "TransactWriteItems" => transact_write_items(state, parse(body)?, body).await,
         "Query" => query(state, parse(body)?).await,
         "Scan" => scan(state, parse(body)?).await,
         "UpdateTimeToLive" => update_time_to_live(state, parse(body)?).await,
@@ -771,7 +773,11 @@ fn transact_member(item: TransactItem) -> Result<ItemWrite, DynamoError> {
     })
 }
 
-async fn transact_write_items(state: &EngineState, request: TransactWriteRequest) -> ActionResult {
+async fn transact_write_items(
+    state: &EngineState,
+    request: TransactWriteRequest,
+    body: &[u8],
+) -> ActionResult {
     if request
         .client_request_token
         .as_ref()
@@ -787,7 +793,13 @@ async fn transact_write_items(state: &EngineState, request: TransactWriteRequest
         .into_iter()
         .map(transact_member)
         .collect::<Result<_, _>>()?;
-    state.dynamodb.transact_write(writes).await?;
+    // Retries of one request carry the same body, so its digest tells them apart from a
+    // different request that reuses the token.
+    let idempotency = request.client_request_token.map(|token| IdempotencyToken {
+        token,
+        fingerprint: hex::encode(md5::Md5::digest(body)),
+    });
+    state.dynamodb.transact_write(writes, idempotency).await?;
     Ok(json!({}))
 }
 

@@ -21,7 +21,7 @@ use crate::local::streams::Streams;
 
 pub use reads::{Page, QueryInput, ScanInput};
 pub use tables::{CreateTableInput, TableDescription, UpdateTableInput};
-pub use writes::ReturnValues;
+pub use writes::{IdempotencyToken, ReturnValues};
 
 /// DynamoDB state and behaviour, shared by all requests.
 #[derive(Debug, Clone)]

@@ -4,6 +4,8 @@
 
 use std::collections::HashSet;
 
+use rusqlite::OptionalExtension;
+
 use super::DynamoDb;
 use super::attribute_value::Item;
 use super::error::{CancellationReason, DynamoError};
@@ -94,11 +96,23 @@ impl DynamoDb {
 
     /// TransactWriteItems: every condition is checked first; if any fails nothing is
     /// written and each member gets its cancellation reason.
-    pub async fn transact_write(&self, writes: Vec<ItemWrite>) -> Result<(), DynamoError> {
+    ///
+    /// With an idempotency token, a repeat of the same request within 10 minutes succeeds
+    /// without writing again; the same token with a different request is refused.
+    pub async fn transact_write(
+        &self,
+        writes: Vec<ItemWrite>,
+        idempotency: Option<IdempotencyToken>,
+    ) -> Result<(), DynamoError> {
         check_count(writes.len(), MAX_TRANSACT_ITEMS, "transactItems")?;
         let (now, region) = (self.clock.now_ms(), self.region.clone());
         self.storage
             .write(move |conn| -> Result<(), DynamoError> {
+                if let Some(token) = &idempotency
+                    && token.seen_before(conn, now)?
+                {
+                    return Ok(());
+                }
                 reject_duplicates(
                     conn,
                     &writes,
@@ -129,10 +143,57 @@ impl DynamoDb {
                 for write in &writes {
                     write::apply(conn, write, &region, now)?;
                 }
+                if let Some(token) = &idempotency {
+                    token.remember(conn, now)?;
+                }
                 Ok(())
             })
             .await?;
         self.streams.notify();
+        Ok(())
+    }
+}
+
+/// How long TransactWriteItems remembers a ClientRequestToken.
+const IDEMPOTENCY_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// A TransactWriteItems `ClientRequestToken` with a fingerprint of its request.
+#[derive(Debug, Clone)]
+pub struct IdempotencyToken {
+    pub token: String,
+    /// Equal for identical requests.
+    pub fingerprint: String,
+}
+
+impl IdempotencyToken {
+    /// True when this token already committed the same request within the window; an
+    /// error when it committed a different one.
+    fn seen_before(&self, conn: &rusqlite::Connection, now_ms: i64) -> Result<bool, DynamoError> {
+        let previous: Option<String> = conn
+            .query_row(
+                "SELECT fingerprint FROM transaction_tokens WHERE token = ?1 AND created_ms > ?2",
+                rusqlite::params![self.token, now_ms - IDEMPOTENCY_WINDOW_MS],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match previous {
+            None => Ok(false),
+            Some(fingerprint) if fingerprint == self.fingerprint => Ok(true),
+            Some(_) => Err(DynamoError::IdempotentParameterMismatch(
+                "The request uses the same client token as a previous, but non-identical request: use a new ClientRequestToken for a different transaction".into(),
+            )),
+        }
+    }
+
+    fn remember(&self, conn: &rusqlite::Connection, now_ms: i64) -> Result<(), DynamoError> {
+        conn.execute(
+            "DELETE FROM transaction_tokens WHERE created_ms <= ?1",
+            [now_ms - IDEMPOTENCY_WINDOW_MS],
+        )?;
+        conn.execute(
+            "INSERT OR REPLACE INTO transaction_tokens (token, fingerprint, created_ms) VALUES (?1, ?2, ?3)",
+            rusqlite::params![self.token, self.fingerprint, now_ms],
+        )?;
         Ok(())
     }
 }
