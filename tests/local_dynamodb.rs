@@ -613,6 +613,29 @@ async fn transactions_are_all_or_nothing() {
         "Transaction request cannot include multiple operations on one item"
     );
 
+    // TransactGetItems answers in request order, an empty response for a missing item.
+    let get = |table: &str, pk: &str| {
+        aws_sdk_dynamodb::types::TransactGetItem::builder()
+            .get(
+                aws_sdk_dynamodb::types::Get::builder()
+                    .table_name(table)
+                    .key("pk", s(pk))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let got = client
+        .transact_get_items()
+        .transact_items(get("orders", "o1"))
+        .transact_items(get("outbox", "e1"))
+        .transact_items(get("orders", "o2"))
+        .send()
+        .await
+        .unwrap();
+    let found: Vec<bool> = got.responses().iter().map(|r| r.item().is_some()).collect();
+    assert_eq!(found, [true, false, false]);
+
     // A retry with the same ClientRequestToken succeeds without writing again; the same
     // token on a different request is refused.
     let with_token = |pk: &str| {

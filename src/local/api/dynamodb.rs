@@ -89,6 +89,7 @@ pub async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionR
         "DeleteItem" => delete_item(state, parse(body)?).await,
         "BatchWriteItem" => batch_write_item(state, parse(body)?).await,
         "BatchGetItem" => batch_get_item(state, parse(body)?).await,
+        "TransactGetItems" => transact_get_items(state, parse(body)?).await,
         "TransactWriteItems" => transact_write_items(state, parse(body)?, body).await,
         "Query" => query(state, parse(body)?).await,
         "Scan" => scan(state, parse(body)?).await,
@@ -801,6 +802,49 @@ async fn transact_write_items(
     });
     state.dynamodb.transact_write(writes, idempotency).await?;
     Ok(json!({}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TransactGetRequest {
+    transact_items: Vec<TransactGetItem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TransactGetItem {
+    get: TransactGet,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TransactGet {
+    table_name: String,
+    key: Value,
+    projection_expression: Option<String>,
+    #[serde(flatten)]
+    expressions: ExpressionParams,
+}
+
+async fn transact_get_items(state: &EngineState, request: TransactGetRequest) -> ActionResult {
+    let mut gets = Vec::with_capacity(request.transact_items.len());
+    for member in request.transact_items {
+        let get = member.get;
+        let mut placeholders = get.expressions.placeholders()?;
+        let projection =
+            optional_projection(get.projection_expression.as_deref(), &mut placeholders)?;
+        placeholders.check_all_used()?;
+        gets.push((get.table_name, item_from_json(&get.key)?, projection));
+    }
+    let items = state.dynamodb.transact_get(gets).await?;
+    let responses: Vec<Value> = items
+        .into_iter()
+        .map(|item| match item {
+            Some(item) => json!({"Item": item_to_json(&item)}),
+            None => json!({}),
+        })
+        .collect();
+    Ok(json!({"Responses": responses}))
 }
 
 // ---- query and scan ----
