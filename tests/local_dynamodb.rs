@@ -64,6 +64,45 @@ async fn table_lifecycle() {
     assert_eq!(rest.table_names(), ["gamma"]);
     assert_eq!(rest.last_evaluated_table_name(), None);
 
+    let beta = "arn:aws:dynamodb:us-east-1:000000000000:table/beta";
+    let tag = |k: &str, v: &str| {
+        aws_sdk_dynamodb::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+            .unwrap()
+    };
+    client
+        .tag_resource()
+        .resource_arn(beta)
+        .tags(tag("project", "outbox"))
+        .tags(tag("team", "orders"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .untag_resource()
+        .resource_arn(beta)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    let tags = client
+        .list_tags_of_resource()
+        .resource_arn(beta)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags(), [tag("project", "outbox")]);
+    let reserved = client
+        .tag_resource()
+        .resource_arn(beta)
+        .tags(tag("aws:owner", "x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&reserved).0, "ValidationException");
+
     let described = client
         .describe_table()
         .table_name("alpha")

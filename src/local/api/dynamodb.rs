@@ -19,7 +19,7 @@ use crate::local::dynamodb::table::KeyAttribute;
 use crate::local::dynamodb::write::{ItemWrite, WriteOp};
 use crate::local::dynamodb::{
     CreateTableInput, IdempotencyToken, QueryInput, ReturnValues, ScanInput, TableDescription,
-    UpdateTableInput,
+    UpdateTableInput, check_tags,
 };
 
 const NAMESPACE: &str = "com.amazonaws.dynamodb.v20120810";
@@ -93,6 +93,9 @@ pub async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionR
         "TransactWriteItems" => transact_write_items(state, parse(body)?, body).await,
         "Query" => query(state, parse(body)?).await,
         "Scan" => scan(state, parse(body)?).await,
+        "TagResource" => tag_resource(state, parse(body)?).await,
+        "UntagResource" => untag_resource(state, parse(body)?).await,
+        "ListTagsOfResource" => list_tags_of_resource(state, parse(body)?).await,
         "UpdateTimeToLive" => update_time_to_live(state, parse(body)?).await,
         "DescribeTimeToLive" => describe_time_to_live(state, parse(body)?).await,
         other => Err(ServiceError::unknown_operation(&format!(
@@ -243,6 +246,21 @@ struct CreateTableRequest {
     deletion_protection_enabled: Option<bool>,
     global_secondary_indexes: Option<Value>,
     local_secondary_indexes: Option<Value>,
+    tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Tag {
+    key: String,
+    value: String,
+}
+
+fn tag_map(tags: Option<Vec<Tag>>) -> BTreeMap<String, String> {
+    tags.unwrap_or_default()
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect()
 }
 
 fn billing(
@@ -321,6 +339,11 @@ async fn create_table(state: &EngineState, request: CreateTableRequest) -> Actio
                 .transpose()?
                 .flatten(),
             deletion_protection: request.deletion_protection_enabled.unwrap_or(false),
+            tags: {
+                let tags = tag_map(request.tags);
+                check_tags(&tags)?;
+                tags
+            },
         })
         .await?;
     Ok(json!({"TableDescription": table_description(&description)}))
@@ -1015,6 +1038,54 @@ async fn scan(state: &EngineState, request: ScanRequest) -> ActionResult {
         })
         .await?;
     Ok(page_response(page, count_only))
+}
+
+// ---- tags ----
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagResourceRequest {
+    resource_arn: String,
+    tags: Vec<Tag>,
+}
+
+async fn tag_resource(state: &EngineState, request: TagResourceRequest) -> ActionResult {
+    let tags = tag_map(Some(request.tags));
+    state
+        .dynamodb
+        .change_tags(request.resource_arn, tags, Vec::new())
+        .await?;
+    Ok(json!({}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UntagResourceRequest {
+    resource_arn: String,
+    tag_keys: Vec<String>,
+}
+
+async fn untag_resource(state: &EngineState, request: UntagResourceRequest) -> ActionResult {
+    state
+        .dynamodb
+        .change_tags(request.resource_arn, BTreeMap::new(), request.tag_keys)
+        .await?;
+    Ok(json!({}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListTagsRequest {
+    resource_arn: String,
+}
+
+async fn list_tags_of_resource(state: &EngineState, request: ListTagsRequest) -> ActionResult {
+    let tags = state.dynamodb.list_tags(request.resource_arn).await?;
+    let tags: Vec<Value> = tags
+        .into_iter()
+        .map(|(key, value)| json!({"Key": key, "Value": value}))
+        .collect();
+    Ok(json!({"Tags": tags}))
 }
 
 // ---- time to live ----

@@ -20,7 +20,7 @@ use crate::local::storage::Storage;
 use crate::local::streams::Streams;
 
 pub use reads::{Page, QueryInput, ScanInput};
-pub use tables::{CreateTableInput, TableDescription, UpdateTableInput};
+pub use tables::{CreateTableInput, TableDescription, UpdateTableInput, check_tags};
 pub use writes::{IdempotencyToken, ReturnValues};
 
 /// DynamoDB state and behaviour, shared by all requests.

@@ -39,6 +39,9 @@ pub struct TableMeta {
     /// The TTL attribute, when TimeToLive is enabled.
     #[serde(default)]
     pub ttl_attribute: Option<String>,
+    /// Resource tags (key → value).
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// An item's primary key in the two text columns the storage indexes by.
