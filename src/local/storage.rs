@@ -202,6 +202,16 @@ impl Storage {
             .unwrap_or_else(|_| Err(E::from(StorageError::WriterStopped)))
     }
 
+    /// Create a service's tables if missing (`CREATE TABLE IF NOT EXISTS …` statements),
+    /// so each service module owns its part of the schema.
+    pub async fn ensure_schema(&self, statements: &'static str) -> Result<(), StorageError> {
+        self.write(move |connection: &Connection| -> Result<(), StorageError> {
+            connection.execute_batch(statements)?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Run a read-only `job` on a pooled reader connection (off the async threads).
     pub async fn read<T, E, F>(&self, job: F) -> Result<T, E>
     where
@@ -311,6 +321,16 @@ mod tests {
         let (ok, failing) = tokio::join!(ok, failing);
         ok.unwrap();
         assert!(failing.is_err());
+        storage
+            .ensure_schema("CREATE TABLE IF NOT EXISTS extra (id INTEGER PRIMARY KEY);")
+            .await
+            .unwrap();
+        storage
+            .write(|c: &Connection| -> Result<usize, StorageError> {
+                Ok(c.execute("INSERT INTO extra (id) VALUES (1)", [])?)
+            })
+            .await
+            .unwrap();
         let names = storage
             .read(|c: &Connection| -> Result<Vec<String>, StorageError> {
                 let mut statement = c.prepare("SELECT name FROM tables ORDER BY name")?;
