@@ -98,6 +98,10 @@ impl DataDirLock {
         };
         std::fs::create_dir_all(dir).map_err(|e| open(e.to_string()))?;
         let connection = Connection::open(dir.join(LOCK_FILE)).map_err(|e| open(e.to_string()))?;
+        // Fail at once when held, rather than after rusqlite's default 5 s busy wait.
+        connection
+            .busy_timeout(std::time::Duration::ZERO)
+            .map_err(|e| open(e.to_string()))?;
         connection
             .execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;")
             .map_err(|err| match err.sqlite_error_code() {
