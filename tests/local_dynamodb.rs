@@ -977,3 +977,93 @@ async fn scan_filters_pages_and_segments() {
     }
     assert_eq!(total, 20, "segments partition the table");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_are_serialised_per_item() {
+    let engine = TestEngine::start().await;
+    let client = engine.dynamodb();
+    create_table(&client, "counters", false, None).await;
+    client
+        .put_item()
+        .table_name("counters")
+        .item("pk", s("lock"))
+        .item("version", n("0"))
+        .send()
+        .await
+        .unwrap();
+
+    // 8 writers: each adds 1 to a counter 25 times, and tries an optimistic-lock bump of
+    // `version` from what it read. Every ADD lands; each version is won exactly once.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut wins = 0;
+            for _ in 0..25 {
+                client
+                    .update_item()
+                    .table_name("counters")
+                    .key("pk", s("hits"))
+                    .update_expression("ADD hits :one")
+                    .expression_attribute_values(":one", n("1"))
+                    .send()
+                    .await
+                    .unwrap();
+                let read = client
+                    .get_item()
+                    .table_name("counters")
+                    .key("pk", s("lock"))
+                    .send()
+                    .await
+                    .unwrap();
+                let version: u64 = read.item().unwrap()["version"]
+                    .as_n()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let bumped = client
+                    .update_item()
+                    .table_name("counters")
+                    .key("pk", s("lock"))
+                    .update_expression("SET version = :next")
+                    .condition_expression("version = :seen")
+                    .expression_attribute_values(":seen", n(&version.to_string()))
+                    .expression_attribute_values(":next", n(&(version + 1).to_string()))
+                    .send()
+                    .await;
+                match bumped {
+                    Ok(_) => wins += 1,
+                    Err(err) => assert!(
+                        err.into_service_error()
+                            .is_conditional_check_failed_exception()
+                    ),
+                }
+            }
+            wins
+        }));
+    }
+    let mut wins = 0;
+    for task in tasks {
+        wins += task.await.unwrap();
+    }
+    let hits = client
+        .get_item()
+        .table_name("counters")
+        .key("pk", s("hits"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hits.item().unwrap()["hits"], n("200"));
+    let lock = client
+        .get_item()
+        .table_name("counters")
+        .key("pk", s("lock"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lock.item().unwrap()["version"],
+        n(&wins.to_string()),
+        "one winner per version"
+    );
+}
