@@ -4,6 +4,12 @@ mod support;
 
 mod bad_blueprints;
 mod commands;
+mod local_boto3;
+mod local_dynamodb;
+mod local_restart;
+mod local_streams;
+mod local_support;
+mod local_throughput;
 mod moto;
 mod patterns;
 mod templates;

@@ -7,6 +7,7 @@ mod destroy;
 mod diff;
 mod exit;
 mod init;
+mod local;
 mod output;
 mod pattern;
 mod progress;
@@ -104,13 +105,17 @@ pub enum Command {
     Tail(tail::TailArgs),
     /// Test events against EventBridge event patterns.
     Pattern(pattern::PatternArgs),
+    /// Run or reset the embedded local engine (AWS-API-compatible, durable).
+    Local(local::LocalArgs),
 }
 
 /// Parse the process arguments, run the command on one shared runtime and map its
 /// outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.global.verbose);
+    // The engine logs each request: `local up` shows them by default.
+    let serving = matches!(&cli.command, Command::Local(args) if args.serves());
+    init_logging(cli.global.verbose, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -130,9 +135,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, serving: bool) {
     // The SDK's own warnings (e.g. no instance metadata off EC2) are noise unless asked for.
     let filter = match verbose {
+        0 if serving => "info",
         0 => "outboxctl=warn",
         1 => "outboxctl=info,aws_config=info,aws_smithy_runtime=debug",
         _ => "debug",
@@ -160,6 +166,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::SendTestOrder(args) => send::run(global, args).await,
         Command::Tail(args) => tail::run(global, args).await,
         Command::Pattern(args) => pattern::run(global, args),
+        Command::Local(args) => local::run(args).await,
     }
 }
 

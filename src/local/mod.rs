@@ -1,1 +1,244 @@
-//! The embedded local engine (issue 4 onwards).
+//! The embedded local engine: an AWS-API-compatible, durable, single-process runtime of
+//! the outbox pattern, so the whole flow runs offline with the same SDK code that talks
+//! to AWS.
+//!
+//! Layout (as moto splits it): service state and behaviour with no HTTP in it
+//! ([`dynamodb`], [`streams`]), durable storage ([`storage`]), and the wire protocols in
+//! [`api`]. [`Engine::start`] runs it in-process on the caller's tokio runtime; `outboxctl
+//! local up` is a thin command around it.
+
+pub mod api;
+pub mod clock;
+pub mod dynamodb;
+pub mod storage;
+pub mod streams;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use self::clock::{Clock, SystemClock};
+use self::dynamodb::DynamoDb;
+use self::storage::{DataDirLock, Storage, StorageError};
+use self::streams::Streams;
+
+/// The port AWS emulators conventionally use.
+pub const DEFAULT_PORT: u16 = 4566;
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// How often records past the 24 h retention are removed.
+const TRIM_INTERVAL: Duration = Duration::from_secs(60);
+/// How often expired TTL items are deleted (AWS takes minutes to days; locally, seconds).
+const TTL_INTERVAL: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(
+        "cannot listen on {addr}: {source}; is another engine running there? (choose another --port)"
+    )]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot remove the data directory `{dir}`: {source}")]
+    Reset {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// How to start an engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Where to listen; port 0 picks a free port (see [`EngineHandle::addr`]).
+    pub bind: SocketAddr,
+    /// Where the state lives; created if missing.
+    pub data_dir: PathBuf,
+    /// The region written into ARNs and stream records.
+    pub region: String,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Loopback:4566, data in `.outboxctl/local` under the current directory.
+impl Default for EngineConfig {
+    fn default() -> EngineConfig {
+        EngineConfig::new(".outboxctl/local")
+    }
+}
+
+impl EngineConfig {
+    /// Loopback on the default port, region us-east-1, the wall clock.
+    pub fn new(data_dir: impl Into<PathBuf>) -> EngineConfig {
+        EngineConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
+            data_dir: data_dir.into(),
+            region: DEFAULT_REGION.to_owned(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Loopback on an ephemeral port: for tests and in-process use.
+    pub fn ephemeral(data_dir: impl Into<PathBuf>) -> EngineConfig {
+        EngineConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..EngineConfig::new(data_dir)
+        }
+    }
+}
+
+/// The services, shared by every request.
+#[derive(Debug)]
+pub struct EngineState {
+    pub dynamodb: DynamoDb,
+    pub streams: Streams,
+}
+
+/// Starts engines.
+#[derive(Debug)]
+pub struct Engine;
+
+impl Engine {
+    /// Open the data directory (refusing one another engine holds), bind, and serve.
+    pub async fn start(config: EngineConfig) -> Result<EngineHandle, EngineError> {
+        let lock = DataDirLock::acquire(&config.data_dir)?;
+        let storage = Arc::new(Storage::open(&config.data_dir)?);
+        let streams = Streams::new(Arc::clone(&storage), Arc::clone(&config.clock));
+        let dynamodb = DynamoDb::new(
+            Arc::clone(&storage),
+            streams.clone(),
+            Arc::clone(&config.clock),
+            config.region.clone(),
+        );
+        let state = Arc::new(EngineState {
+            dynamodb,
+            streams: streams.clone(),
+        });
+
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| EngineError::Bind {
+                addr: config.bind,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| EngineError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = api::router::router(Arc::clone(&state));
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(err) = serve.await {
+                tracing::error!(error = %err, "the engine's HTTP server failed");
+            }
+        });
+        let trimmer = tokio::spawn(housekeeping(state.dynamodb.clone(), streams));
+        tracing::info!(%addr, data_dir = %config.data_dir.display(), "local engine listening");
+        Ok(EngineHandle {
+            addr,
+            state,
+            storage,
+            stop: Some(stop),
+            server: Some(server),
+            trimmer,
+            _lock: lock,
+        })
+    }
+}
+
+/// Background work: expire TTL items, drop stream records past retention.
+async fn housekeeping(dynamodb: DynamoDb, streams: Streams) {
+    let mut ttl = tokio::time::interval(TTL_INTERVAL);
+    let mut trim = tokio::time::interval(TRIM_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = ttl.tick() => match dynamodb.expire_items().await {
+                Ok(0) => {}
+                Ok(expired) => tracing::info!(expired, "deleted items whose TTL passed"),
+                Err(err) => tracing::warn!(error = %err, "TTL expiry failed"),
+            },
+            _ = trim.tick() => match streams.trim().await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "removed stream records past the 24 h retention"),
+                Err(err) => tracing::warn!(error = %err, "stream retention trimming failed"),
+            },
+        }
+    }
+}
+
+/// A running engine. Dropping it stops serving; [`EngineHandle::shutdown`] also waits
+/// until every acknowledged write is closed out.
+#[derive(Debug)]
+pub struct EngineHandle {
+    addr: SocketAddr,
+    state: Arc<EngineState>,
+    storage: Arc<Storage>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    trimmer: JoinHandle<()>,
+    _lock: DataDirLock,
+}
+
+impl EngineHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`, for an SDK's `endpoint_url`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The stream reader for in-process consumers (the pipe runner).
+    pub fn streams(&self) -> &Streams {
+        &self.state.streams
+    }
+
+    pub fn state(&self) -> &Arc<EngineState> {
+        &self.state
+    }
+
+    /// Stop accepting requests, finish the ones in flight, close the storage.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.trimmer.abort();
+        let storage = Arc::clone(&self.storage);
+        let _ = tokio::task::spawn_blocking(move || storage.close()).await;
+        tracing::info!("local engine stopped");
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.trimmer.abort();
+    }
+}
+
+/// Wipe an engine's data directory; refuses while an engine holds it.
+pub fn reset_data_dir(dir: &Path) -> Result<bool, EngineError> {
+    if !dir.exists() {
+        return Ok(false);
+    }
+    let lock = DataDirLock::acquire(dir)?;
+    drop(lock);
+    std::fs::remove_dir_all(dir).map_err(|source| EngineError::Reset {
+        dir: dir.to_owned(),
+        source,
+    })?;
+    Ok(true)
+}

@@ -1,0 +1,114 @@
+//! The engine's single HTTP entry point: every request arrives here and is routed to its
+//! service by protocol. JSON services by the `X-Amz-Target` prefix; the query protocol
+//! (`Action=`) and REST paths are the places later services plug in.
+//!
+//! Signatures are not verified: any SigV4 credentials are accepted, as the docs say.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use serde_json::json;
+
+use super::json_protocol::{ServiceError, error_response, ok_response};
+use super::{dynamodb, dynamodb_streams};
+use crate::local::EngineState;
+
+/// Large enough for a BatchWriteItem of 25 items at the 400 KB limit, in JSON.
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+const JSON_1_0: &str = "application/x-amz-json-1.0";
+
+pub fn router(state: Arc<EngineState>) -> Router {
+    Router::new()
+        .fallback(handle)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn handle(
+    State(state): State<Arc<EngineState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let (service, action) = target.split_once('.').unwrap_or(("", ""));
+    let (service_name, response) = match service {
+        "DynamoDB_20120810" => (
+            "dynamodb",
+            reply(
+                JSON_1_0,
+                dynamodb::dispatch(&state, action, &body).await,
+                &request_id,
+            ),
+        ),
+        "DynamoDBStreams_20120810" => (
+            "dynamodbstreams",
+            reply(
+                JSON_1_0,
+                dynamodb_streams::dispatch(&state, action, &body).await,
+                &request_id,
+            ),
+        ),
+        "" if method == Method::GET && uri.path() == "/" => (
+            "engine",
+            ok_response(
+                "application/json",
+                &request_id,
+                &json!({"status": "running", "services": ["dynamodb", "dynamodbstreams"]}),
+            ),
+        ),
+        _ => {
+            let described = if target.is_empty() {
+                format!("{method} {}", uri.path())
+            } else {
+                target.clone()
+            };
+            (
+                "unknown",
+                error_response(
+                    JSON_1_0,
+                    &request_id,
+                    &ServiceError::unknown_operation(&described),
+                ),
+            )
+        }
+    };
+    tracing::info!(
+        service = service_name,
+        action = if action.is_empty() { uri.path() } else { action },
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        request_id = %request_id,
+        "request"
+    );
+    response
+}
+
+/// Serialise a JSON-protocol outcome; `content_type` tells awsJson 1.0 from 1.1.
+fn reply(
+    content_type: &'static str,
+    result: Result<serde_json::Value, ServiceError>,
+    request_id: &str,
+) -> Response {
+    match result {
+        Ok(body) => ok_response(content_type, request_id, &body),
+        Err(error) => {
+            if error.status.is_server_error() {
+                tracing::error!(error = %error.message, "internal error");
+            }
+            error_response(content_type, request_id, &error)
+        }
+    }
+}

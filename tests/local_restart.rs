@@ -1,0 +1,219 @@
+//! Durability: writes acknowledged by the real `outboxctl local up` process survive a
+//! `kill -9` right after the acknowledgements, with their stream records, in order.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+
+use crate::local_support::{
+    create_table, dynamodb_client as dynamodb, n, s, streams_client as streams,
+};
+
+const WRITERS: usize = 8;
+const WRITES_PER_WRITER: usize = 25;
+
+/// [`spawn_engine`] off the async threads.
+async fn start_engine(data_dir: &Path) -> (Child, String) {
+    let data_dir = data_dir.to_owned();
+    tokio::task::spawn_blocking(move || spawn_engine(&data_dir))
+        .await
+        .unwrap()
+}
+
+/// Start the binary on a free port and read the endpoint it prints.
+fn spawn_engine(data_dir: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_outboxctl"))
+        .args(["local", "up", "--port", "0", "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn outboxctl local up");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the endpoint line");
+    let endpoint = line
+        .trim()
+        .strip_prefix("endpoint: ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_owned();
+    (child, endpoint)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, endpoint) = start_engine(dir.path()).await;
+    let client = dynamodb(&endpoint);
+    create_table(&client, "orders", false, Some("NEW_IMAGE")).await;
+
+    // Each writer moves its own counter item through versions 1..=N, concurrently with
+    // the others, so per-key order and group commit are both exercised.
+    let mut writers = Vec::new();
+    for writer in 0..WRITERS {
+        let client = client.clone();
+        writers.push(tokio::spawn(async move {
+            for version in 1..=WRITES_PER_WRITER {
+                client
+                    .put_item()
+                    .table_name("orders")
+                    .item("pk", s(&format!("counter-{writer}")))
+                    .item("version", n(&version.to_string()))
+                    .send()
+                    .await
+                    .expect("acknowledged write");
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    child.kill().expect("kill -9");
+    child.wait().unwrap();
+
+    let (mut child, endpoint) = start_engine(dir.path()).await;
+    let client = dynamodb(&endpoint);
+    for writer in 0..WRITERS {
+        let got = client
+            .get_item()
+            .table_name("orders")
+            .key("pk", s(&format!("counter-{writer}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            got.item().unwrap().get("version"),
+            Some(&n(&WRITES_PER_WRITER.to_string())),
+            "counter-{writer}"
+        );
+    }
+
+    let stream_arn = client
+        .describe_table()
+        .table_name("orders")
+        .send()
+        .await
+        .unwrap()
+        .table()
+        .unwrap()
+        .latest_stream_arn()
+        .unwrap()
+        .to_owned();
+    let streams = streams(&endpoint);
+    let shard = streams
+        .describe_stream()
+        .stream_arn(&stream_arn)
+        .send()
+        .await
+        .unwrap()
+        .stream_description()
+        .unwrap()
+        .shards()[0]
+        .shard_id()
+        .unwrap()
+        .to_owned();
+    let mut iterator = streams
+        .get_shard_iterator()
+        .stream_arn(&stream_arn)
+        .shard_id(shard)
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap()
+        .shard_iterator()
+        .unwrap()
+        .to_owned();
+    let mut versions_by_key: Vec<Vec<usize>> = vec![Vec::new(); WRITERS];
+    loop {
+        let page = streams
+            .get_records()
+            .shard_iterator(&iterator)
+            .send()
+            .await
+            .unwrap();
+        if page.records().is_empty() {
+            break;
+        }
+        for record in page.records() {
+            let image = record.dynamodb().unwrap().new_image().unwrap();
+            let writer: usize = image["pk"]
+                .as_s()
+                .unwrap()
+                .trim_start_matches("counter-")
+                .parse()
+                .unwrap();
+            versions_by_key[writer].push(image["version"].as_n().unwrap().parse().unwrap());
+        }
+        iterator = page.next_shard_iterator().unwrap().to_owned();
+    }
+    let expected: Vec<usize> = (1..=WRITES_PER_WRITER).collect();
+    for (writer, versions) in versions_by_key.iter().enumerate() {
+        assert_eq!(
+            versions, &expected,
+            "stream records of counter-{writer}: all there, in order"
+        );
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_refuses_while_an_engine_holds_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("state");
+    let (mut child, endpoint) = start_engine(&data_dir).await;
+    create_table(&dynamodb(&endpoint), "orders", false, None).await;
+
+    let reset = || {
+        Command::new(env!("CARGO_BIN_EXE_outboxctl"))
+            .args(["local", "reset", "--data-dir"])
+            .arg(&data_dir)
+            .output()
+            .expect("run outboxctl local reset")
+    };
+    let refused = reset();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("in use by another running engine"),
+        "{stderr}"
+    );
+    assert!(data_dir.exists());
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = reset();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(!data_dir.exists(), "reset removes the data directory");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_the_engine_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, endpoint) = start_engine(dir.path()).await;
+    create_table(&dynamodb(&endpoint), "orders", false, None).await;
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("send SIGINT");
+    assert!(interrupted.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "Ctrl-C exits with success: {status:?}");
+
+    let (mut child, endpoint) = start_engine(dir.path()).await;
+    let tables = dynamodb(&endpoint).list_tables().send().await.unwrap();
+    assert_eq!(tables.table_names(), ["orders"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
