@@ -17,6 +17,7 @@ mod send;
 mod status;
 mod tail;
 mod validate;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -103,6 +104,8 @@ pub enum Command {
     SendTestOrder(send::SendArgs),
     /// Watch events arrive: the rules each matched and their queues, with latency.
     Tail(tail::TailArgs),
+    /// Send orders that exercise every rule and check each arrives where predicted.
+    Verify(verify::VerifyArgs),
     /// Test events against EventBridge event patterns.
     Pattern(pattern::PatternArgs),
     /// Run or reset the embedded local engine (AWS-API-compatible, durable).
@@ -165,6 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Destroy(args) => destroy::run(global, args).await,
         Command::SendTestOrder(args) => send::run(global, args).await,
         Command::Tail(args) => tail::run(global, args).await,
+        Command::Verify(args) => verify::run(global, args).await,
         Command::Pattern(args) => pattern::run(global, args),
         Command::Local(args) => local::run(args).await,
     }

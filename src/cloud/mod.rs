@@ -10,6 +10,7 @@ pub mod orders;
 pub mod stack;
 pub mod status;
 pub mod tail;
+pub mod verify;
 
 use aws_config::SdkConfig;
 
