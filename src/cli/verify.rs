@@ -12,8 +12,9 @@ use clap::Args;
 use super::output::emit;
 use super::{Exit, GlobalArgs, load_blueprint};
 use crate::blueprint::{Blueprint, output};
+use crate::cloud::tail::{Tail, TailedEvent};
 use crate::cloud::verify::{self, Expectation, Fate, Observation, Predictor, RuleScore, Step};
-use crate::cloud::{Clients, orders, stack, tail::Tail};
+use crate::cloud::{Clients, orders, stack};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -29,6 +30,9 @@ pub struct Report {
     pub writes: usize,
     pub rules: Vec<RuleScore>,
     pub problems: Vec<String>,
+    /// The events of this run as the tail showed them, for `demo` to show a few.
+    #[serde(skip)]
+    pub events: Vec<TailedEvent>,
 }
 
 pub async fn run(global: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<Exit> {
@@ -122,6 +126,7 @@ pub async fn verify(
         .filter(|e| matches!(e.fate, Fate::Routed(_)))
         .count();
     let mut observed: Vec<Observation> = Vec::new();
+    let mut events = Vec::new();
     let deadline = Instant::now() + timeout;
     // After the last expected event, keep listening briefly for duplicates and strays.
     let mut complete_at: Option<Instant> = None;
@@ -152,6 +157,7 @@ pub async fn verify(
                 rules,
                 latency_ms: event.latency_ms,
             });
+            events.push(event);
         }
         if complete_at.is_none() && observed.len() >= routed {
             complete_at = Some(Instant::now());
@@ -180,6 +186,7 @@ pub async fn verify(
         writes: expectations.len(),
         rules,
         problems,
+        events,
     })
 }
 
