@@ -9,6 +9,7 @@
 
 pub mod blueprint;
 pub mod cli;
+pub mod cloud;
 pub mod local;
 pub mod pattern;
 pub mod render;

@@ -1,8 +1,14 @@
-//! The one integration-test binary; each module holds the tests of one area.
+//! outboxctl's integration tests: one binary, one module per area.
 
+mod support;
+
+mod bad_blueprints;
+mod commands;
 mod local_boto3;
 mod local_dynamodb;
 mod local_restart;
 mod local_streams;
 mod local_support;
 mod local_throughput;
+mod moto;
+mod templates;

@@ -1,6 +1,74 @@
-//! `outboxctl init` (being written).
+//! `outboxctl init`: write a commented starter blueprint, and the schema beside it so
+//! editors complete and check the file from the first keystroke.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
 use clap::Args;
+
 use super::{Exit, GlobalArgs};
+use crate::blueprint::schema;
+
+/// The example blueprints shipped in the binary, by name.
+pub const EXAMPLES: [(&str, &str); 3] = [
+    (
+        "food-ordering",
+        include_str!("../../blueprints/food-ordering.yaml"),
+    ),
+    ("minimal", include_str!("../../blueprints/minimal.yaml")),
+    (
+        "multi-consumer",
+        include_str!("../../blueprints/multi-consumer.yaml"),
+    ),
+];
+
 #[derive(Debug, Args)]
-pub struct InitArgs {}
-pub fn run(_global: &GlobalArgs, _args: InitArgs) -> anyhow::Result<Exit> { anyhow::bail!("`init` is not ready yet") }
+pub struct InitArgs {
+    /// Which example to start from.
+    #[arg(long, default_value = "food-ordering", value_parser = example_names())]
+    example: String,
+    /// Overwrite an existing blueprint.
+    #[arg(long)]
+    force: bool,
+}
+
+fn example_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(EXAMPLES.map(|(name, _)| name))
+}
+
+pub fn run(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Exit> {
+    let path = &global.blueprint;
+    if path.exists() && !args.force {
+        bail!(
+            "{} already exists; pass --force to overwrite it",
+            path.display()
+        );
+    }
+    let text = EXAMPLES
+        .iter()
+        .find(|(name, _)| *name == args.example)
+        .map(|(_, text)| *text)
+        .context("unknown example")?;
+    write(path, text)?;
+    let schema_path = path
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join("outbox.schema.json");
+    write(&schema_path, &schema::to_text())?;
+    eprintln!(
+        "wrote {} (example `{}`) and {}",
+        path.display(),
+        args.example,
+        schema_path.display()
+    );
+    eprintln!("next: `outboxctl validate`, then `outboxctl render` or `outboxctl deploy`");
+    Ok(Exit::Success)
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}

@@ -5,7 +5,6 @@ use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use super::Exit;
@@ -50,9 +49,9 @@ pub struct ResetArgs {
     pub data_dir: PathBuf,
 }
 
-pub fn run(args: LocalArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: LocalArgs) -> anyhow::Result<Exit> {
     match args.command {
-        LocalCommand::Up(up) => run_up(up),
+        LocalCommand::Up(up) => run_up(up).await,
         LocalCommand::Reset(reset) => {
             if reset_data_dir(&reset.data_dir)? {
                 println!("removed {}", reset.data_dir.display());
@@ -77,7 +76,7 @@ fn init_tracing() {
         .try_init();
 }
 
-fn run_up(args: UpArgs) -> anyhow::Result<Exit> {
+async fn run_up(args: UpArgs) -> anyhow::Result<Exit> {
     init_tracing();
     let ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     if !ip.is_loopback() {
@@ -88,19 +87,14 @@ fn run_up(args: UpArgs) -> anyhow::Result<Exit> {
     }
     let mut config = EngineConfig::new(&args.data_dir);
     config.bind = SocketAddr::new(ip, args.port);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let engine = Engine::start(config).await?;
-        println!("endpoint: {}", engine.endpoint_url());
-        let _ = std::io::stdout().flush();
-        wait_for_stop_signal().await;
-        tracing::info!("stopping");
-        engine.shutdown().await;
-        Ok(Exit::Success)
-    })
+    // Runs on the one runtime `cli::main` started.
+    let engine = Engine::start(config).await?;
+    println!("endpoint: {}", engine.endpoint_url());
+    let _ = std::io::stdout().flush();
+    wait_for_stop_signal().await;
+    tracing::info!("stopping");
+    engine.shutdown().await;
+    Ok(Exit::Success)
 }
 
 /// Ctrl-C, or SIGTERM on Unix (what process managers send).

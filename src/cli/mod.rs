@@ -2,19 +2,32 @@
 //! parses its arguments, calls the library and formats the result; none holds AWS,
 //! blueprint or engine logic of its own.
 
+mod deploy;
+mod destroy;
+mod diff;
 mod exit;
 mod init;
 mod local;
+mod output;
+mod progress;
 mod render;
 mod schema;
+mod send;
+mod status;
+mod tail;
 mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use exit::Exit;
+pub use output::OutputFormat;
+
+use crate::blueprint::{self, Blueprint, LoadError};
+use crate::cloud::{self, config::AwsArgs};
 
 /// Provision and prove the transactional outbox pattern on AWS or the local engine.
 #[derive(Debug, Parser)]
@@ -26,7 +39,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command understands.
+/// Options every command understands, spelled as the AWS CLI spells them.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Blueprint file describing the stack.
@@ -38,6 +51,33 @@ pub struct GlobalArgs {
         env = "OUTBOXCTL_BLUEPRINT"
     )]
     pub blueprint: PathBuf,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Output format: text for people, json for scripts.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// More detail on stderr (-v: AWS calls, -vv: everything).
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only results and errors: no progress.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+impl GlobalArgs {
+    /// Clients for the stack's services, against AWS or the configured endpoint.
+    pub async fn aws_clients(&self, blueprint_region: Option<&str>) -> cloud::Clients {
+        cloud::Clients::new(&cloud::config::load(&self.aws, blueprint_region).await)
+    }
+
+    /// How often to poll for progress: briskly against a local endpoint, gently on AWS.
+    pub fn poll_interval(&self) -> Duration {
+        if self.aws.endpoint().is_some() {
+            Duration::from_millis(250)
+        } else {
+            Duration::from_secs(2)
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,12 +92,36 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Run or reset the embedded local engine (AWS-API-compatible, durable).
     Local(local::LocalArgs),
+    /// Deploy the blueprint's stack through a change set, with live progress.
+    Deploy(deploy::DeployArgs),
+    /// Show what deploy would change, resource by resource and property by property.
+    Diff(diff::DiffArgs),
+    /// Stack status, pipe state, and every queue's and DLQ's depth.
+    Status(status::StatusArgs),
+    /// Delete the stack (retained resources, such as the table, are kept).
+    Destroy(destroy::DestroyArgs),
+    /// Write a real test order into the stack's table (or update or delete one).
+    SendTestOrder(send::SendArgs),
+    /// Watch events arrive: the rules each matched and their queues, with latency.
+    Tail(tail::TailArgs),
 }
 
-/// Parse the process arguments, run the command and map its outcome to an exit code.
+/// Parse the process arguments, run the command on one shared runtime and map its
+/// outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    init_logging(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return Exit::Failure.into();
+        }
+    };
+    match runtime.block_on(run(cli)) {
         Ok(exit) => exit.into(),
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -66,14 +130,47 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn init_logging(verbose: u8) {
+    // The SDK's own warnings (e.g. no instance metadata off EC2) are noise unless asked for.
+    let filter = match verbose {
+        0 => "outboxctl=warn",
+        1 => "outboxctl=info,aws_config=info,aws_smithy_runtime=debug",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 /// Run one parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let global = &cli.global;
     match cli.command {
         Command::Init(args) => init::run(global, args),
         Command::Validate(args) => validate::run(global, args),
         Command::Render(args) => render::run(global, args),
         Command::Schema(args) => schema::run(args),
-        Command::Local(args) => local::run(args),
+        Command::Local(args) => local::run(args).await,
+        Command::Deploy(args) => deploy::run(global, args).await,
+        Command::Diff(args) => diff::run(global, args).await,
+        Command::Status(args) => status::run(global, args).await,
+        Command::Destroy(args) => destroy::run(global, args).await,
+        Command::SendTestOrder(args) => send::run(global, args).await,
+        Command::Tail(args) => tail::run(global, args).await,
+    }
+}
+
+/// Load the blueprint; an invalid one is reported on stderr and gives `None`.
+pub fn load_blueprint(global: &GlobalArgs) -> anyhow::Result<Option<Blueprint>> {
+    match blueprint::load(&global.blueprint) {
+        Ok(bp) => Ok(Some(bp)),
+        Err(LoadError::Invalid(diagnostics)) => {
+            eprintln!("{diagnostics}");
+            Ok(None)
+        }
+        Err(err) => Err(err.into()),
     }
 }

@@ -1,6 +1,26 @@
-//! `outboxctl schema` (being written).
+//! `outboxctl schema`: the blueprint's JSON Schema.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
 use clap::Args;
-use super::{Exit, GlobalArgs};
+
+use super::Exit;
+use crate::blueprint::schema;
+
 #[derive(Debug, Args)]
-pub struct SchemaArgs {}
-pub fn run(_args: SchemaArgs) -> anyhow::Result<Exit> { anyhow::bail!("`schema` is not ready yet") }
+pub struct SchemaArgs {
+    /// Write the schema here instead of stdout.
+    #[arg(short = 'o', long = "out")]
+    out: Option<PathBuf>,
+}
+
+pub fn run(args: SchemaArgs) -> anyhow::Result<Exit> {
+    let text = schema::to_text();
+    match args.out {
+        Some(path) => std::fs::write(&path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,109 @@
+//! Blueprint problems, positioned and rendered with the offending line, the way `just`
+//! and rustc show them, so a user can fix every problem from one run of `validate`.
+
+use std::fmt;
+
+use super::yaml::Span;
+
+/// One problem in a blueprint: what is wrong, where, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub span: Span,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            span,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// All problems found in one blueprint file, with its text for rendering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostics {
+    pub file: String,
+    pub source: String,
+    pub items: Vec<Diagnostic>,
+}
+
+impl std::error::Error for Diagnostics {}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, diagnostic) in self.items.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            render(f, &self.file, &self.source, diagnostic)?;
+        }
+        let count = self.items.len();
+        write!(
+            f,
+            "\n{} {} found in {}",
+            count,
+            if count == 1 { "problem" } else { "problems" },
+            self.file
+        )
+    }
+}
+
+fn render(f: &mut fmt::Formatter<'_>, file: &str, source: &str, d: &Diagnostic) -> fmt::Result {
+    let Span { line, column, len } = d.span;
+    writeln!(f, "error: {}", d.message)?;
+    let gutter = line.to_string().len();
+    let pad = " ".repeat(gutter);
+    writeln!(f, "{pad}--> {file}:{line}:{column}")?;
+    if let Some(text) = source.lines().nth(line.saturating_sub(1)) {
+        writeln!(f, "{pad} |")?;
+        writeln!(f, "{line} | {text}")?;
+        let indent: String = text
+            .chars()
+            .take(column.saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let width = len.min(text.chars().count().saturating_sub(column - 1).max(1));
+        writeln!(f, "{pad} | {indent}{}", "^".repeat(width))?;
+    }
+    if let Some(help) = &d.help {
+        writeln!(f, "{pad} = help: {help}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_line_and_caret() {
+        let diagnostics = Diagnostics {
+            file: "outbox.yaml".into(),
+            source: "name: shop\npipe:\n  batch_size: 50\n".into(),
+            items: vec![
+                Diagnostic::new(
+                    Span {
+                        line: 3,
+                        column: 15,
+                        len: 2,
+                    },
+                    "`batch_size` is too large",
+                )
+                .help("use at most 10"),
+            ],
+        };
+        assert_eq!(
+            diagnostics.to_string(),
+            "error: `batch_size` is too large\n --> outbox.yaml:3:15\n  |\n3 |   batch_size: 50\n  |               ^^\n  = help: use at most 10\n\n1 problem found in outbox.yaml"
+        );
+    }
+}

@@ -1,0 +1,328 @@
+//! Checks that need the whole blueprint: references between sections, derived AWS
+//! names (length and uniqueness), logical id collisions, and whether filters read
+//! images the stream does not carry.
+
+use std::collections::HashMap;
+
+use super::fields::{Problems, suggest};
+use super::model::{Blueprint, CREATED_AT_ATTRIBUTE, KeyType, limits::*};
+use super::names::logical;
+use super::yaml::Span;
+
+pub fn validate(bp: &Blueprint, problems: &mut Problems) {
+    check_rule_targets(bp, problems);
+    check_physical_names(bp, problems);
+    check_logical_ids(bp, problems);
+    check_pipe_filters(bp, problems);
+    check_stream_images(bp, problems);
+    check_api(bp, problems);
+}
+
+fn check_rule_targets(bp: &Blueprint, problems: &mut Problems) {
+    let queue_names: Vec<&str> = bp.queues.iter().map(|q| q.name.as_str()).collect();
+    let max_targets = TARGETS_PER_RULE_MAX - usize::from(bp.tail);
+    for rule in &bp.rules {
+        if rule.targets.is_empty() {
+            problems.at(
+                rule.span,
+                format!("rule `{}` has no targets", rule.name),
+                "list at least one queue in `targets`",
+            );
+        }
+        if rule.targets.len() > max_targets {
+            let why = if bp.tail {
+                "a rule has at most 5 targets, and the tail tap takes one; split the rule in two or set `tail: false`"
+            } else {
+                "a rule has at most 5 targets; split the rule in two"
+            };
+            problems.at(
+                rule.targets[max_targets].span,
+                format!(
+                    "rule `{}` has {} targets, more than {max_targets}",
+                    rule.name,
+                    rule.targets.len()
+                ),
+                why,
+            );
+        }
+        for (i, target) in rule.targets.iter().enumerate() {
+            if rule.targets[..i].iter().any(|t| t.value == target.value) {
+                problems.at(
+                    target.span,
+                    format!("rule `{}` lists queue `{}` twice", rule.name, target.value),
+                    "remove the repeated target",
+                );
+            } else if bp.queue(&target.value).is_none() {
+                let help = match suggest(&target.value, &queue_names) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None if queue_names.is_empty() => "declare it under `queues:`".to_string(),
+                    None => format!(
+                        "declare it under `queues:`, or use one of: {}",
+                        queue_names.join(", ")
+                    ),
+                };
+                problems.at(
+                    target.span,
+                    format!(
+                        "rule `{}` targets `{}`, which is not a declared queue",
+                        rule.name, target.value
+                    ),
+                    help,
+                );
+            }
+        }
+    }
+}
+
+/// One AWS name the template will create, with where it comes from.
+struct Planned {
+    kind: &'static str,
+    name: String,
+    max: usize,
+    span: Span,
+}
+
+fn planned_names(bp: &Blueprint) -> Vec<Planned> {
+    let at_stack = bp.name_span;
+    let mut names = vec![
+        Planned {
+            kind: "table",
+            name: bp.table_name(),
+            max: TABLE_NAME_MAX,
+            span: at_stack,
+        },
+        Planned {
+            kind: "pipe",
+            name: bp.pipe_name(),
+            max: PIPE_NAME_MAX,
+            span: at_stack,
+        },
+        Planned {
+            kind: "queue",
+            name: bp.pipe_dlq_name(),
+            max: QUEUE_NAME_MAX,
+            span: at_stack,
+        },
+        Planned {
+            kind: "event bus",
+            name: bp.bus_name(),
+            max: BUS_NAME_MAX,
+            span: at_stack,
+        },
+    ];
+    if bp.bus.archive.is_some() {
+        names.push(Planned {
+            kind: "archive",
+            name: bp.archive_name(),
+            max: ARCHIVE_NAME_MAX,
+            span: at_stack,
+        });
+    }
+    if bp.tail {
+        names.push(Planned {
+            kind: "queue",
+            name: bp.tail_queue_name(),
+            max: QUEUE_NAME_MAX,
+            span: at_stack,
+        });
+        names.push(Planned {
+            kind: "queue",
+            name: bp.tail_dlq_name(),
+            max: QUEUE_NAME_MAX,
+            span: at_stack,
+        });
+        names.push(Planned {
+            kind: "rule",
+            name: bp.tail_rule_name(),
+            max: RULE_NAME_MAX,
+            span: at_stack,
+        });
+    }
+    for queue in &bp.queues {
+        names.push(Planned {
+            kind: "queue",
+            name: bp.queue_name(queue),
+            max: QUEUE_NAME_MAX,
+            span: queue.span,
+        });
+        names.push(Planned {
+            kind: "queue",
+            name: bp.queue_dlq_name(queue),
+            max: QUEUE_NAME_MAX,
+            span: queue.span,
+        });
+    }
+    for rule in &bp.rules {
+        names.push(Planned {
+            kind: "rule",
+            name: bp.rule_name(rule),
+            max: RULE_NAME_MAX,
+            span: rule.span,
+        });
+        names.push(Planned {
+            kind: "queue",
+            name: bp.rule_dlq_name(rule),
+            max: QUEUE_NAME_MAX,
+            span: rule.span,
+        });
+    }
+    names
+}
+
+fn check_physical_names(bp: &Blueprint, problems: &mut Problems) {
+    if bp.name.is_empty() {
+        return;
+    }
+    let mut seen: HashMap<(&str, &str), Span> = HashMap::new();
+    let names = planned_names(bp);
+    for planned in &names {
+        if planned.name.len() > planned.max {
+            problems.at(
+                planned.span,
+                format!(
+                    "the {} name `{}` would be {} characters, more than AWS allows ({})",
+                    planned.kind,
+                    planned.name,
+                    planned.name.len(),
+                    planned.max
+                ),
+                "shorten the stack `name` or this resource's name",
+            );
+        }
+        if seen
+            .insert((planned.kind, &planned.name), planned.span)
+            .is_some()
+        {
+            problems.at(
+                planned.span,
+                format!("two resources would both be the {} `{}`", planned.kind, planned.name),
+                "rename one of them; `tail` and names ending in `-dlq` are taken by outboxctl's own queues",
+            );
+        }
+    }
+}
+
+fn check_logical_ids(bp: &Blueprint, problems: &mut Problems) {
+    let mut seen: HashMap<String, &str> = HashMap::new();
+    for queue in &bp.queues {
+        if let Some(other) = seen.insert(logical::pascal(&queue.name), &queue.name) {
+            problems.at(
+                queue.span,
+                format!(
+                    "queues `{other}` and `{}` differ only in `_`/`-` or case",
+                    queue.name
+                ),
+                "CloudFormation ids drop `_` and `-`; rename one",
+            );
+        }
+    }
+    seen.clear();
+    for rule in &bp.rules {
+        let id = logical::rule(rule);
+        if bp.tail && id == logical::TAIL_RULE {
+            problems.at(
+                rule.span,
+                "rule name `tail` is reserved for the tail's catch-all rule",
+                "rename the rule, or set `tail: false`",
+            );
+        }
+        if let Some(other) = seen.insert(logical::pascal(&rule.name), &rule.name) {
+            problems.at(
+                rule.span,
+                format!(
+                    "rules `{other}` and `{}` differ only in `_`/`-` or case",
+                    rule.name
+                ),
+                "CloudFormation ids drop `_` and `-`; rename one",
+            );
+        }
+    }
+}
+
+fn check_pipe_filters(bp: &Blueprint, problems: &mut Problems) {
+    if let Some(extra) = bp.pipe.filters.get(PIPE_FILTERS_MAX) {
+        problems.at(
+            extra.span,
+            format!(
+                "`pipe.filters` has {} patterns, more than {PIPE_FILTERS_MAX}",
+                bp.pipe.filters.len()
+            ),
+            "Pipes accepts at most 5 filters (ORed); merge patterns with `$or` or lists of values",
+        );
+    }
+}
+
+/// Filters, templates and paths that read `NewImage`/`OldImage` only work when the
+/// stream carries that image; otherwise they silently never match.
+fn check_stream_images(bp: &Blueprint, problems: &mut Problems) {
+    let view = bp.table.stream_view;
+    let mut uses: Vec<(&str, Span, String)> = bp
+        .pipe
+        .filters
+        .iter()
+        .map(|f| ("a pipe filter", f.span, f.value.to_string()))
+        .collect();
+    if let Some(template) = &bp.pipe.input_template {
+        uses.push((
+            "`pipe.input_template`",
+            template.span,
+            template.value.clone(),
+        ));
+    }
+    for (what, text) in [
+        ("`pipe.detail_type`", &bp.pipe.detail_type),
+        ("`pipe.source`", &bp.pipe.source),
+    ] {
+        uses.push((what, text.span, text.value.clone()));
+    }
+    for (what, span, text) in uses {
+        for (image, present) in [
+            ("NewImage", view.has_new_image()),
+            ("OldImage", view.has_old_image()),
+        ] {
+            if text.contains(image) && !present {
+                problems.at(
+                    span,
+                    format!(
+                        "{what} reads `{image}`, but the table's stream view is {}",
+                        view.as_str()
+                    ),
+                    format!(
+                        "set `table.stream_view: NEW_AND_OLD_IMAGES` (or one that includes {image})"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The API keys each order by request id and time: the key types must hold them, and
+/// body fields must not overwrite the keys.
+fn check_api(bp: &Blueprint, problems: &mut Problems) {
+    let Some(api) = &bp.api else { return };
+    let (pk, sk) = (&bp.table.partition_key, bp.table.sort_key.as_ref());
+    if pk.kind != KeyType::S {
+        problems.at(pk.span, format!("the API needs a string partition key, but `{}` is {}", pk.name, pk.kind.as_str()), "the API keys orders by request id: use `partition_key: {name: ..., type: S}`, or remove `api`");
+    }
+    if let Some(sort) = sk.filter(|s| s.kind == KeyType::B) {
+        problems.at(
+            sort.span,
+            format!("the API cannot fill the binary sort key `{}`", sort.name),
+            "use an S or N sort key (the API writes the request time in epoch milliseconds)",
+        );
+    }
+    for field in &api.fields {
+        let name = &field.name;
+        let reserved =
+            name == &pk.name || sk.is_some_and(|s| &s.name == name) || name == CREATED_AT_ATTRIBUTE;
+        if reserved {
+            problems.at(
+                field.span,
+                format!("`api.fields.{name}` would overwrite an attribute the API sets itself"),
+                format!(
+                    "the API sets the key attributes and `{CREATED_AT_ATTRIBUTE}`; rename the field"
+                ),
+            );
+        }
+    }
+}

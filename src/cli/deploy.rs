@@ -1,0 +1,221 @@
+//! `outboxctl deploy`: render → change set → the change table → execute → live progress
+//! → outputs. A replacement or removal of the table always asks first.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use clap::Args;
+
+use super::output::{OutputFormat, emit};
+use super::progress::Progress;
+use super::{Exit, GlobalArgs, load_blueprint};
+use crate::cloud::deploy::{self, Change, Plan, Planned};
+use crate::cloud::events::{self, Watcher};
+use crate::cloud::stack::{self, Phase, Stack};
+use crate::render;
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Create the change set and show it, but leave it for review instead of executing it.
+    #[arg(long)]
+    no_execute: bool,
+    /// Do not ask before the table is replaced or removed.
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// If the stack's first deploy failed (ROLLBACK_COMPLETE), delete it and create it again.
+    #[arg(long)]
+    recreate: bool,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Outcome {
+    stack: String,
+    status: String,
+    change_set: Option<String>,
+    changes: Vec<Change>,
+    outputs: std::collections::BTreeMap<String, String>,
+}
+
+pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> {
+    let Some(bp) = load_blueprint(global)? else {
+        return Ok(Exit::Failure);
+    };
+    let body = render::render(&bp).to_compact_json();
+    let aws = global.aws_clients(bp.region.as_deref()).await;
+    let cfn = &aws.cloudformation;
+    let poll = global.poll_interval();
+
+    if args.recreate {
+        if let Some(existing) = stack::describe(cfn, &bp.name).await? {
+            if existing.phase() == Phase::MustDelete {
+                eprintln!(
+                    "stack `{}` is {}: deleting it before creating it again",
+                    bp.name, existing.status
+                );
+                let token = deploy::new_token();
+                deploy::delete(cfn, &bp.name, &token).await?;
+                let mut progress = Progress::new(&format!("deleting {}", bp.name), 0, global.quiet);
+                let (_, _) = Watcher::new(cfn.clone(), &bp.name, &token)
+                    .follow(poll, |e| progress.event(e))
+                    .await?;
+                progress.finish();
+            }
+        }
+    }
+
+    let token = deploy::new_token();
+    let tags: Vec<(String, String)> = bp
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let request = deploy::Request {
+        stack: &bp.name,
+        template_body: &body,
+        tags,
+        token: &token,
+        poll,
+    };
+    let plan = match deploy::plan(cfn, request).await? {
+        Planned::NoChanges => {
+            let status = stack::require(cfn, &bp.name).await?;
+            let outcome = Outcome {
+                stack: bp.name.clone(),
+                status: status.status.clone(),
+                change_set: None,
+                changes: vec![],
+                outputs: status.outputs,
+            };
+            emit(global.output, &outcome, |_| {
+                println!("nothing to deploy: stack `{}` is up to date", bp.name)
+            });
+            return Ok(Exit::Success);
+        }
+        Planned::Changes(plan) => plan,
+    };
+    if global.output == OutputFormat::Text {
+        print_changes(&plan);
+    }
+    let dangerous: Vec<&Change> = plan.changes.iter().filter(|c| c.endangers_data()).collect();
+    if !dangerous.is_empty() && !args.yes && !args.no_execute && !confirm(&dangerous)? {
+        eprintln!(
+            "not deployed; change set `{}` is left for review",
+            plan.change_set_name
+        );
+        return Ok(Exit::Failure);
+    }
+    if args.no_execute {
+        let outcome = Outcome {
+            stack: bp.name.clone(),
+            status: "CHANGE_SET_READY".into(),
+            change_set: Some(plan.change_set_id.clone()),
+            changes: plan.changes.clone(),
+            outputs: Default::default(),
+        };
+        emit(global.output, &outcome, |_| {
+            println!(
+                "change set `{}` is ready for review; run `outboxctl deploy` again to apply the blueprint",
+                plan.change_set_name
+            )
+        });
+        return Ok(Exit::Success);
+    }
+
+    deploy::execute(cfn, &plan, &token).await?;
+    let mut progress = Progress::new(
+        &format!("deploying {}", bp.name),
+        plan.changes.len(),
+        global.quiet,
+    );
+    let (settled, events) = Watcher::new(cfn.clone(), &bp.name, &token)
+        .follow(poll, |e| progress.event(e))
+        .await?;
+    progress.finish();
+    let settled = settled
+        .ok_or_else(|| anyhow::anyhow!("stack `{}` disappeared during the deploy", bp.name))?;
+    if stack::is_success(&settled.status) {
+        let outcome = Outcome {
+            stack: bp.name.clone(),
+            status: settled.status.clone(),
+            change_set: Some(plan.change_set_id),
+            changes: plan.changes,
+            outputs: settled.outputs.clone(),
+        };
+        emit(global.output, &outcome, |_| print_outputs(&settled));
+        return Ok(Exit::Success);
+    }
+    report_failure(&bp.name, &settled, &events);
+    Ok(Exit::Failure)
+}
+
+fn print_changes(plan: &Plan) {
+    println!(
+        "change set for stack `{}` ({}): {} change(s)",
+        plan.stack,
+        plan.kind.to_lowercase(),
+        plan.changes.len()
+    );
+    println!(
+        "  {:<8} {:<34} {:<28} REPLACEMENT",
+        "ACTION", "LOGICAL ID", "TYPE"
+    );
+    for change in &plan.changes {
+        println!(
+            "  {:<8} {:<34} {:<28} {}",
+            change.action,
+            change.logical_id,
+            change.resource_type,
+            change.replacement.as_deref().unwrap_or("-")
+        );
+    }
+}
+
+/// Ask on the terminal; refuse when nobody can answer.
+fn confirm(dangerous: &[&Change]) -> anyhow::Result<bool> {
+    let names: Vec<&str> = dangerous.iter().map(|c| c.logical_id.as_str()).collect();
+    let warning = format!(
+        "this deploy replaces or removes {}: the table's items would be lost",
+        names.join(", ")
+    );
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "{warning}; nobody is at the terminal to confirm, so pass --yes if that is intended"
+        );
+    }
+    eprint!("{warning}. Type `yes` to go on: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+fn print_outputs(stack: &Stack) {
+    println!("stack `{}`: {}", stack.name, stack.status);
+    let width = stack.outputs.keys().map(String::len).max().unwrap_or(0);
+    for (key, value) in &stack.outputs {
+        println!("  {key:<width$}  {value}");
+    }
+}
+
+fn report_failure(name: &str, settled: &Stack, events: &[events::ResourceEvent]) {
+    match events::first_cause(events) {
+        Some(cause) => eprintln!(
+            "deploy failed: {} ({}): {}",
+            cause.logical_id,
+            cause.resource_type,
+            cause.reason.as_deref().unwrap_or("no reason given")
+        ),
+        None => eprintln!(
+            "deploy failed: {}",
+            settled
+                .status_reason
+                .as_deref()
+                .unwrap_or("no reason given")
+        ),
+    }
+    let outcome = match settled.status.as_str() {
+        "ROLLBACK_COMPLETE" => "rolled back; the stack must be deleted before it can be created again (`outboxctl deploy --recreate`)".to_string(),
+        "UPDATE_ROLLBACK_COMPLETE" => "rolled back to the previous deploy; the stack works as before".to_string(),
+        other => format!("the stack is now {other}"),
+    };
+    eprintln!("stack `{name}`: {outcome}");
+}

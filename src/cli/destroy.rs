@@ -1,0 +1,138 @@
+//! `outboxctl destroy`: delete the stack with progress, and say what was kept: resources
+//! with `DeletionPolicy: Retain` (the table, by default) outlive the stack.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use aws_sdk_cloudformation::types::TemplateStage;
+use clap::Args;
+use serde_json::Value;
+
+use super::output::emit;
+use super::progress::Progress;
+use super::{Exit, GlobalArgs, load_blueprint};
+use crate::cloud::deploy;
+use crate::cloud::error::explain;
+use crate::cloud::events::{self, Watcher};
+use crate::cloud::stack;
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    yes: bool,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Retained {
+    logical_id: String,
+    resource_type: String,
+    physical_id: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Outcome {
+    stack: String,
+    deleted: bool,
+    retained: Vec<Retained>,
+}
+
+pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit> {
+    let Some(bp) = load_blueprint(global)? else {
+        return Ok(Exit::Failure);
+    };
+    let aws = global.aws_clients(bp.region.as_deref()).await;
+    let cfn = &aws.cloudformation;
+    stack::require(cfn, &bp.name).await?;
+    if !args.yes && !confirm(&bp.name)? {
+        eprintln!("not deleted");
+        return Ok(Exit::Failure);
+    }
+    let retained = retained_resources(cfn, &bp.name).await?;
+    let token = deploy::new_token();
+    deploy::delete(cfn, &bp.name, &token).await?;
+    let mut progress = Progress::new(&format!("deleting {}", bp.name), 0, global.quiet);
+    let (left, events) = Watcher::new(cfn.clone(), &bp.name, &token)
+        .follow(global.poll_interval(), |e| progress.event(e))
+        .await?;
+    progress.finish();
+    if let Some(left) = left {
+        let cause = events::first_cause(&events)
+            .and_then(|e| e.reason.clone())
+            .or(left.status_reason)
+            .unwrap_or_default();
+        eprintln!(
+            "destroy failed: stack `{}` is {}: {cause}",
+            bp.name, left.status
+        );
+        return Ok(Exit::Failure);
+    }
+    let outcome = Outcome {
+        stack: bp.name.clone(),
+        deleted: true,
+        retained,
+    };
+    emit(global.output, &outcome, |o| {
+        println!("stack `{}` deleted", o.stack);
+        for r in &o.retained {
+            println!(
+                "  kept {} {} ({}): DeletionPolicy Retain; delete it yourself when its data is no longer needed",
+                r.resource_type, r.physical_id, r.logical_id
+            );
+        }
+    });
+    Ok(Exit::Success)
+}
+
+/// Resources of the deployed template that CloudFormation will keep.
+async fn retained_resources(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+) -> anyhow::Result<Vec<Retained>> {
+    let body = cfn
+        .get_template()
+        .stack_name(stack)
+        .template_stage(TemplateStage::Original)
+        .send()
+        .await
+        .map_err(|err| explain("cloudformation:GetTemplate", err))?
+        .template_body
+        .unwrap_or_default();
+    let template: Value = serde_json::from_str(&body)
+        .or_else(|_| serde_norway::from_str(&body))
+        .unwrap_or(Value::Null);
+    let resources = cfn
+        .describe_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(|err| explain("cloudformation:DescribeStackResources", err))?
+        .stack_resources
+        .unwrap_or_default();
+    Ok(resources
+        .into_iter()
+        .filter_map(|r| {
+            let id = r.logical_resource_id?;
+            let kept = template["Resources"][&id]["DeletionPolicy"] == "Retain";
+            kept.then(|| Retained {
+                logical_id: id,
+                resource_type: r.resource_type.unwrap_or_default(),
+                physical_id: r.physical_resource_id.unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+fn confirm(stack: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "destroy deletes stack `{stack}`; nobody is at the terminal to confirm, so pass --yes if that is intended"
+        );
+    }
+    eprint!(
+        "delete stack `{stack}` and everything in it except retained resources? Type the stack name to go on: "
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == stack)
+}

@@ -1,0 +1,133 @@
+//! `outboxctl diff`: what `deploy` would change, resource by resource and property by
+//! property, with CloudFormation's own verdict on replacement (from a change set that is
+//! deleted again).
+
+use aws_sdk_cloudformation::types::TemplateStage;
+use clap::Args;
+use serde_json::Value;
+
+use super::output::emit;
+use super::{Exit, GlobalArgs, load_blueprint};
+use crate::cloud::deploy::{self, Planned};
+use crate::cloud::diff::{self, ResourceDiff};
+use crate::cloud::{error::explain, stack};
+use crate::render;
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Exit 1 when there are changes (as `git diff --exit-code`).
+    #[arg(long)]
+    exit_code: bool,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Row {
+    #[serde(flatten)]
+    diff: ResourceDiff,
+    replacement: Option<String>,
+}
+
+pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
+    let Some(bp) = load_blueprint(global)? else {
+        return Ok(Exit::Failure);
+    };
+    let rendered = render::render(&bp);
+    let aws = global.aws_clients(bp.region.as_deref()).await;
+    let cfn = &aws.cloudformation;
+    let deployed = match stack::describe(cfn, &bp.name).await? {
+        None => Value::Null,
+        Some(_) => {
+            let body = cfn
+                .get_template()
+                .stack_name(&bp.name)
+                .template_stage(TemplateStage::Original)
+                .send()
+                .await
+                .map_err(|err| explain("cloudformation:GetTemplate", err))?
+                .template_body
+                .unwrap_or_default();
+            serde_json::from_str(&body).or_else(|_| serde_norway::from_str(&body)).map_err(|err| {
+                anyhow::anyhow!("the deployed template of `{}` is neither JSON nor plain YAML ({err}); was it deployed by outboxctl?", bp.name)
+            })?
+        }
+    };
+    let diffs = diff::diff(&deployed, &rendered.to_value());
+    let mut replacements = std::collections::HashMap::new();
+    if !diffs.is_empty() && !deployed.is_null() {
+        let token = deploy::new_token();
+        let body = rendered.to_compact_json();
+        let request = deploy::Request {
+            stack: &bp.name,
+            template_body: &body,
+            tags: vec![],
+            token: &token,
+            poll: global.poll_interval(),
+        };
+        if let Planned::Changes(plan) = deploy::plan(cfn, request).await? {
+            for change in plan.changes {
+                replacements.insert(change.logical_id, change.replacement);
+            }
+            cfn.delete_change_set()
+                .change_set_name(&plan.change_set_id)
+                .stack_name(&bp.name)
+                .send()
+                .await
+                .map_err(|err| explain("cloudformation:DeleteChangeSet", err))?;
+        }
+    }
+    let rows: Vec<Row> = diffs
+        .into_iter()
+        .map(|diff| {
+            let replacement = replacements.get(&diff.logical_id).cloned().flatten();
+            Row { diff, replacement }
+        })
+        .collect();
+    let changed = !rows.is_empty();
+    emit(global.output, &rows, |rows| {
+        print(&bp.name, deployed.is_null(), rows)
+    });
+    Ok(if changed && args.exit_code {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
+}
+
+fn print(stack: &str, new_stack: bool, rows: &[Row]) {
+    if rows.is_empty() {
+        println!("no changes: stack `{stack}` matches the blueprint");
+        return;
+    }
+    if new_stack {
+        println!(
+            "stack `{stack}` does not exist yet: deploy creates {} resources",
+            rows.len()
+        );
+    }
+    for row in rows {
+        let sign = match row.diff.action {
+            "Add" => "+",
+            "Remove" => "-",
+            _ => "~",
+        };
+        let replacement = match row.replacement.as_deref() {
+            Some("True") => "  (replacement)",
+            Some("Conditional") => "  (may be replaced)",
+            _ => "",
+        };
+        println!(
+            "{sign} {} ({}){replacement}",
+            row.diff.logical_id, row.diff.resource_type
+        );
+        for change in &row.diff.changes {
+            let show =
+                |v: &Option<Value>| v.as_ref().map_or("(none)".to_string(), Value::to_string);
+            println!(
+                "    {}: {} → {}",
+                change.path,
+                show(&change.before),
+                show(&change.after)
+            );
+        }
+    }
+}

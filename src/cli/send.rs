@@ -1,0 +1,164 @@
+//! `outboxctl send-test-order`: real orders written into the stack's table (INSERT),
+//! updated (`--update`, MODIFY) or deleted (`--delete`, REMOVE). Prints the order ids.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::output::{OutputFormat, emit};
+use super::{Exit, GlobalArgs, load_blueprint};
+use crate::blueprint::output;
+use crate::cloud::{orders, stack};
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The order's `status` (new orders: PLACED unless given).
+    #[arg(long)]
+    status: Option<String>,
+    /// Set an attribute: numbers become N, true/false BOOL, null NULL, else S
+    /// (repeatable; quote a value, `k='"12"'`, to keep it a string).
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = orders::parse_assignment)]
+    set: Vec<(String, AttributeValue)>,
+    /// How many orders to write.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    count: u32,
+    /// Orders per second (default: as fast as the table takes them, 8 at a time).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Update this order instead (a MODIFY event): `--status` and `--set` apply.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["delete", "count"])]
+    update: Option<String>,
+    /// Delete this order instead (a REMOVE event).
+    #[arg(long, value_name = "ID", conflicts_with_all = ["update", "count"])]
+    delete: Option<String>,
+    /// Write into this table instead of the deployed stack's (for tables deployed otherwise).
+    #[arg(long, value_name = "NAME")]
+    table: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Sent {
+    event: &'static str,
+    table: String,
+    ids: Vec<String>,
+}
+
+/// The status of a new order: what the seed design's restaurant rule waits for.
+const NEW_ORDER_STATUS: &str = "PLACED";
+
+/// How many writes are in flight at once when no rate is given.
+const CONCURRENCY: usize = 8;
+
+pub async fn run(global: &GlobalArgs, args: SendArgs) -> anyhow::Result<Exit> {
+    let Some(bp) = load_blueprint(global)? else {
+        return Ok(Exit::Failure);
+    };
+    if let Some(rate) = args.rate {
+        anyhow::ensure!(
+            rate.is_finite() && rate > 0.0,
+            "--rate must be a positive number of orders per second"
+        );
+    }
+    let aws = global.aws_clients(bp.region.as_deref()).await;
+    let table_name = match &args.table {
+        Some(name) => name.clone(),
+        None => stack::require(&aws.cloudformation, &bp.name)
+            .await?
+            .output(output::TABLE_NAME)?
+            .to_string(),
+    };
+    let ddb = &aws.dynamodb;
+
+    if let Some(id) = &args.update {
+        orders::update(
+            ddb,
+            &table_name,
+            &bp.table,
+            id,
+            args.status.as_deref(),
+            &args.set,
+        )
+        .await?;
+        return report(global, "MODIFY", table_name, vec![id.clone()]);
+    }
+    if let Some(id) = &args.delete {
+        orders::delete(ddb, &table_name, &bp.table, id).await?;
+        return report(global, "REMOVE", table_name, vec![id.clone()]);
+    }
+
+    let bar = (args.count > 1 && !global.quiet).then(|| {
+        let bar = ProgressBar::new(u64::from(args.count));
+        bar.set_style(
+            ProgressStyle::with_template("sending [{bar:30}] {pos}/{len} orders, {per_sec}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar
+    });
+    let mut ticker = args
+        .rate
+        .map(|rate| tokio::time::interval(Duration::from_secs_f64(1.0 / rate)));
+    let mut in_flight = tokio::task::JoinSet::new();
+    let mut ids = Vec::with_capacity(args.count as usize);
+    for _ in 0..args.count {
+        if let Some(ticker) = &mut ticker {
+            ticker.tick().await;
+        }
+        while in_flight.len() >= CONCURRENCY {
+            in_flight
+                .join_next()
+                .await
+                .expect("the set is not empty")??;
+            if let Some(bar) = &bar {
+                bar.inc(1);
+            }
+        }
+        let created = orders::now_millis();
+        let id = orders::new_order_id(created);
+        let item = orders::new_item(
+            &bp.table,
+            &id,
+            created,
+            args.status.as_deref().unwrap_or(NEW_ORDER_STATUS),
+            &args.set,
+        )?;
+        let (ddb, table_name, table) = (ddb.clone(), table_name.clone(), bp.table.clone());
+        in_flight.spawn(async move { orders::put(&ddb, &table_name, &table, item).await });
+        ids.push(id);
+    }
+    while let Some(result) = in_flight.join_next().await {
+        result??;
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    report(global, "INSERT", table_name, ids)
+}
+
+fn report(
+    global: &GlobalArgs,
+    event: &'static str,
+    table: String,
+    ids: Vec<String>,
+) -> anyhow::Result<Exit> {
+    let sent = Sent { event, table, ids };
+    emit(global.output, &sent, |sent| {
+        if global.output == OutputFormat::Text && !global.quiet {
+            eprintln!(
+                "{} order(s) written to {} ({})",
+                sent.ids.len(),
+                sent.table,
+                sent.event
+            );
+        }
+        for id in &sent.ids {
+            println!("{id}");
+        }
+    });
+    Ok(Exit::Success)
+}

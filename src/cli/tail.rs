@@ -1,0 +1,138 @@
+//! `outboxctl tail`: live events from the stack's tail queue, each with the rules it
+//! matched and the queues those rules deliver to, and its end-to-end latency.
+
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use super::{Exit, GlobalArgs, load_blueprint};
+use crate::blueprint::{Blueprint, output};
+use crate::cloud::stack;
+use crate::cloud::tail::{self, Tail, TailedEvent};
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// Only events this rule matched (the blueprint's rule name).
+    #[arg(long, value_name = "RULE")]
+    rule: Option<String>,
+    /// One JSON object per event per line, for scripts.
+    #[arg(long)]
+    json: bool,
+    /// Stop after this many events (exit 1 if the timeout comes first).
+    #[arg(long)]
+    count: Option<usize>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
+    /// Read this queue instead of the deployed stack's tail queue.
+    #[arg(long, value_name = "URL")]
+    queue_url: Option<String>,
+}
+
+pub async fn run(global: &GlobalArgs, args: TailArgs) -> anyhow::Result<Exit> {
+    let Some(bp) = load_blueprint(global)? else {
+        return Ok(Exit::Failure);
+    };
+    if let Some(rule) = &args.rule {
+        anyhow::ensure!(
+            bp.rules.iter().any(|r| &r.name == rule),
+            "the blueprint has no rule `{rule}`"
+        );
+    }
+    let aws = global.aws_clients(bp.region.as_deref()).await;
+    let queue_url = match &args.queue_url {
+        Some(url) => url.clone(),
+        None => {
+            anyhow::ensure!(
+                bp.tail,
+                "the blueprint sets `tail: false`, so the stack has no tail queue; turn it on and deploy"
+            );
+            stack::require(&aws.cloudformation, &bp.name)
+                .await?
+                .output(output::TAIL_QUEUE_URL)?
+                .to_string()
+        }
+    };
+    let json = args.json || global.output == super::OutputFormat::Json;
+    if !json && !global.quiet {
+        eprintln!("tailing {} (Ctrl-C to stop)", queue_url);
+    }
+    let mut tail = Tail::new(aws.sqs.clone(), &queue_url, &bp.tail_rule_name());
+    let deadline = args
+        .timeout
+        .map(|s| Instant::now() + Duration::from_secs(s));
+    let only = args.rule.as_ref().map(|r| {
+        bp.rules
+            .iter()
+            .find(|x| &x.name == r)
+            .map(|x| bp.rule_name(x))
+            .unwrap_or_default()
+    });
+    let mut shown = 0;
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left == Some(Duration::ZERO) {
+            return Ok(if args.count.is_some() {
+                Exit::Failure
+            } else {
+                Exit::Success
+            });
+        }
+        let wait = left
+            .unwrap_or(Duration::from_secs(1))
+            .min(Duration::from_secs(1));
+        let events = tokio::select! {
+            events = tail.poll(wait) => events?,
+            _ = tokio::signal::ctrl_c() => return Ok(Exit::Success),
+        };
+        for event in events {
+            if only
+                .as_ref()
+                .is_some_and(|rule| !event.rules.contains(rule))
+            {
+                continue;
+            }
+            if json {
+                println!("{}", serde_json::to_string(&event)?);
+            } else {
+                println!("{}", describe(&bp, &event));
+            }
+            shown += 1;
+            if args.count == Some(shown) {
+                return Ok(Exit::Success);
+            }
+        }
+    }
+}
+
+/// One line for people: time, event, keys, detail-type, rules → queues, latency.
+pub fn describe(bp: &Blueprint, event: &TailedEvent) -> String {
+    let name = event.event["detail"]["eventName"].as_str().unwrap_or("-");
+    let keys = tail::keys(&event.event).unwrap_or_else(|| format!("id={}", event.id));
+    let routes = if event.rules.is_empty() {
+        "no rule matched".to_string()
+    } else {
+        event
+            .rules
+            .iter()
+            .map(
+                |physical| match bp.rules.iter().find(|r| &bp.rule_name(r) == physical) {
+                    Some(rule) => {
+                        let queues: Vec<&str> =
+                            rule.targets.iter().map(|t| t.value.as_str()).collect();
+                        format!("{} → {}", rule.name, queues.join(", "))
+                    }
+                    None => physical.clone(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let latency = event
+        .latency_ms
+        .map_or(String::new(), |ms| format!("  {ms} ms"));
+    format!(
+        "{}  {:<6} {}  [{}]  {}{}",
+        event.time, name, keys, event.detail_type, routes, latency
+    )
+}

@@ -1,0 +1,238 @@
+//! Deploying through change sets, as careful deploy tools do: create a change set, show
+//! it, then execute it. A change set that contains no changes means there is nothing to
+//! deploy; it is deleted again.
+
+use std::time::Duration;
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Tag};
+
+use super::error::explain;
+use super::stack::{self, Phase};
+
+/// CloudFormation's limit for a template sent inline (TemplateBody).
+pub const TEMPLATE_BODY_MAX: usize = 51_200;
+
+/// One row of a change set.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    /// Add, Modify, Remove, Import, Dynamic.
+    pub action: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    /// True, False or Conditional, for Modify.
+    pub replacement: Option<String>,
+}
+
+impl Change {
+    /// Whether this change may destroy the table's data.
+    pub fn endangers_data(&self) -> bool {
+        self.resource_type == "AWS::DynamoDB::Table"
+            && (self.action == "Remove"
+                || matches!(
+                    self.replacement.as_deref(),
+                    Some("True") | Some("Conditional")
+                ))
+    }
+}
+
+/// A change set ready to execute.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Plan {
+    pub stack: String,
+    pub change_set_name: String,
+    pub change_set_id: String,
+    /// CREATE for a new stack, UPDATE otherwise.
+    pub kind: String,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    NoChanges,
+    Changes(Plan),
+}
+
+/// What goes into a change set besides the template.
+pub struct Request<'a> {
+    pub stack: &'a str,
+    pub template_body: &'a str,
+    pub tags: Vec<(String, String)>,
+    /// Unique per invocation: names the change set.
+    pub token: &'a str,
+    pub poll: Duration,
+}
+
+/// Create a change set for the template and wait until CloudFormation has computed it.
+pub async fn plan(cfn: &Client, request: Request<'_>) -> anyhow::Result<Planned> {
+    if request.template_body.len() > TEMPLATE_BODY_MAX {
+        anyhow::bail!(
+            "the template is {} bytes, more than CloudFormation accepts inline ({TEMPLATE_BODY_MAX}); split the blueprint into two stacks",
+            request.template_body.len()
+        );
+    }
+    let existing = stack::describe(cfn, request.stack).await?;
+    let kind = match existing.as_ref().map(|s| (s.phase(), s.status.as_str())) {
+        None | Some((Phase::Review, _)) => ChangeSetType::Create,
+        Some((Phase::Stable, _)) => ChangeSetType::Update,
+        Some((Phase::Busy, status)) => anyhow::bail!(
+            "stack `{}` is busy ({status}); wait for it to settle (`outboxctl status`) and deploy again",
+            request.stack
+        ),
+        Some((Phase::MustDelete, status)) => anyhow::bail!(
+            "stack `{}` is in {status}: its first deploy failed and rolled back, and CloudFormation cannot update such a stack; \
+             run `outboxctl deploy --recreate` to delete it and create it again (a retained table is kept), or `outboxctl destroy`",
+            request.stack
+        ),
+    };
+    let change_set_name = format!("outboxctl-{}", request.token);
+    let created = cfn
+        .create_change_set()
+        .stack_name(request.stack)
+        .change_set_name(&change_set_name)
+        .change_set_type(kind.clone())
+        .template_body(request.template_body)
+        .capabilities(Capability::CapabilityIam)
+        .description("outboxctl deploy")
+        .set_tags(Some(
+            request
+                .tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .map_err(|err| explain("cloudformation:CreateChangeSet", err))?;
+    let change_set_id = created.id.unwrap_or_else(|| change_set_name.clone());
+
+    loop {
+        let described = cfn
+            .describe_change_set()
+            .change_set_name(&change_set_id)
+            .stack_name(request.stack)
+            .send()
+            .await
+            .map_err(|err| explain("cloudformation:DescribeChangeSet", err))?;
+        let status = described
+            .status
+            .as_ref()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        match status.as_str() {
+            "CREATE_COMPLETE" => break,
+            "FAILED" => {
+                let reason = described.status_reason.unwrap_or_default();
+                if reason.contains("didn't contain changes")
+                    || reason.contains("No updates are to be performed")
+                {
+                    cfn.delete_change_set()
+                        .change_set_name(&change_set_id)
+                        .stack_name(request.stack)
+                        .send()
+                        .await
+                        .map_err(|err| explain("cloudformation:DeleteChangeSet", err))?;
+                    return Ok(Planned::NoChanges);
+                }
+                anyhow::bail!("CloudFormation refused the change set: {reason}");
+            }
+            _ => tokio::time::sleep(request.poll).await,
+        }
+    }
+
+    let mut changes = Vec::new();
+    let mut next_token = None;
+    loop {
+        let page = cfn
+            .describe_change_set()
+            .change_set_name(&change_set_id)
+            .stack_name(request.stack)
+            .set_next_token(next_token.take())
+            .send()
+            .await
+            .map_err(|err| explain("cloudformation:DescribeChangeSet", err))?;
+        for change in page.changes.unwrap_or_default() {
+            let Some(rc) = change.resource_change else {
+                continue;
+            };
+            changes.push(Change {
+                action: rc
+                    .action
+                    .map(|a| a.as_str().to_string())
+                    .unwrap_or_default(),
+                logical_id: rc.logical_resource_id.unwrap_or_default(),
+                resource_type: rc.resource_type.unwrap_or_default(),
+                replacement: rc.replacement.map(|r| r.as_str().to_string()),
+            });
+        }
+        next_token = page.next_token;
+        if next_token.is_none() {
+            break;
+        }
+    }
+    Ok(Planned::Changes(Plan {
+        stack: request.stack.to_string(),
+        change_set_name,
+        change_set_id,
+        kind: kind.as_str().to_string(),
+        changes,
+    }))
+}
+
+/// Start executing a planned change set; follow it with [`super::events::Watcher`].
+pub async fn execute(cfn: &Client, plan: &Plan, token: &str) -> anyhow::Result<()> {
+    cfn.execute_change_set()
+        .change_set_name(&plan.change_set_id)
+        .stack_name(&plan.stack)
+        .client_request_token(token)
+        .send()
+        .await
+        .map_err(|err| explain("cloudformation:ExecuteChangeSet", err))?;
+    Ok(())
+}
+
+/// Start deleting a stack; follow it with [`super::events::Watcher`].
+pub async fn delete(cfn: &Client, stack: &str, token: &str) -> anyhow::Result<()> {
+    cfn.delete_stack()
+        .stack_name(stack)
+        .client_request_token(token)
+        .send()
+        .await
+        .map_err(|err| explain("cloudformation:DeleteStack", err))?;
+    Ok(())
+}
+
+/// A token unique to this invocation: names change sets and tags the events of the
+/// operations it starts.
+pub fn new_token() -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!(
+        "{millis}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(action: &str, kind: &str, replacement: Option<&str>) -> Change {
+        Change {
+            action: action.into(),
+            logical_id: "X".into(),
+            resource_type: kind.into(),
+            replacement: replacement.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn only_table_replacement_or_removal_endangers_data() {
+        assert!(change("Modify", "AWS::DynamoDB::Table", Some("True")).endangers_data());
+        assert!(change("Modify", "AWS::DynamoDB::Table", Some("Conditional")).endangers_data());
+        assert!(change("Remove", "AWS::DynamoDB::Table", None).endangers_data());
+        assert!(!change("Modify", "AWS::DynamoDB::Table", Some("False")).endangers_data());
+        assert!(!change("Modify", "AWS::SQS::Queue", Some("True")).endangers_data());
+    }
+}

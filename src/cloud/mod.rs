@@ -1,0 +1,36 @@
+//! Talking to CloudFormation and the services of a deployed stack through the AWS SDK.
+//! The same code serves AWS and the local engine; only the endpoint differs.
+
+pub mod config;
+pub mod deploy;
+pub mod diff;
+pub mod error;
+pub mod events;
+pub mod orders;
+pub mod stack;
+pub mod status;
+pub mod tail;
+
+use aws_config::SdkConfig;
+
+/// One client per service of the stack, sharing one configuration.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub cloudformation: aws_sdk_cloudformation::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub pipes: aws_sdk_pipes::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
+}
+
+impl Clients {
+    pub fn new(config: &SdkConfig) -> Clients {
+        Clients {
+            cloudformation: aws_sdk_cloudformation::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            sqs: aws_sdk_sqs::Client::new(config),
+            pipes: aws_sdk_pipes::Client::new(config),
+            eventbridge: aws_sdk_eventbridge::Client::new(config),
+        }
+    }
+}

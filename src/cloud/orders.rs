@@ -1,0 +1,228 @@
+//! Test orders: real writes into the stack's table that produce INSERT, MODIFY and REMOVE
+//! stream records. Ids sort by creation time, and every order carries `createdAt` in
+//! epoch milliseconds so `tail` and `verify` can measure end-to-end latency exactly.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::error::explain;
+use crate::blueprint::{CREATED_AT_ATTRIBUTE, Key, KeyType, Table};
+
+/// The attribute `--update` stamps.
+pub const UPDATED_AT_ATTRIBUTE: &str = "updatedAt";
+/// Prefix of generated order ids in an S partition key (the seed design's filter keys on it).
+pub const ORDER_PREFIX: &str = "ORDER#";
+/// The sort key value of an order item, for tables that have a sort key.
+pub const ORDER_SORT_KEY: &str = "ORDER";
+
+/// A value given as `--set name=value`, typed: numbers become N, true/false BOOL, null
+/// NULL, anything else S (quote it, `name='"12"'`, to force a string).
+pub fn typed(value: &str) -> AttributeValue {
+    match value {
+        "true" => AttributeValue::Bool(true),
+        "false" => AttributeValue::Bool(false),
+        "null" => AttributeValue::Null(true),
+        _ if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') => {
+            AttributeValue::S(value[1..value.len() - 1].to_string())
+        }
+        _ if value.parse::<f64>().is_ok_and(f64::is_finite) => AttributeValue::N(value.to_string()),
+        _ => AttributeValue::S(value.to_string()),
+    }
+}
+
+/// Parse `name=value`.
+pub fn parse_assignment(text: &str) -> Result<(String, AttributeValue), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), typed(value))),
+        _ => Err(format!("`{text}` is not `name=value`")),
+    }
+}
+
+/// A new order id: the creation time in milliseconds, zero-padded so ids sort by time,
+/// and a random suffix so concurrent senders never collide.
+pub fn new_order_id(now_millis: u128) -> String {
+    let suffix: u32 = rand::random();
+    format!("{now_millis:015}-{:08x}", suffix)
+}
+
+pub fn now_millis() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
+/// The primary key of order `id` in `table`.
+pub fn order_key(table: &Table, id: &str) -> anyhow::Result<HashMap<String, AttributeValue>> {
+    let mut key = HashMap::new();
+    key.insert(
+        table.partition_key.name.clone(),
+        partition_value(&table.partition_key, id)?,
+    );
+    if let Some(sort) = &table.sort_key {
+        let value = match sort.kind {
+            KeyType::S => AttributeValue::S(ORDER_SORT_KEY.into()),
+            KeyType::N => AttributeValue::N("0".into()),
+            KeyType::B => AttributeValue::B(Blob::new(ORDER_SORT_KEY)),
+        };
+        key.insert(sort.name.clone(), value);
+    }
+    Ok(key)
+}
+
+fn partition_value(key: &Key, id: &str) -> anyhow::Result<AttributeValue> {
+    Ok(match key.kind {
+        KeyType::S => AttributeValue::S(format!("{ORDER_PREFIX}{id}")),
+        KeyType::B => AttributeValue::B(Blob::new(format!("{ORDER_PREFIX}{id}"))),
+        KeyType::N => {
+            let digits: String = id.chars().filter(char::is_ascii_digit).collect();
+            anyhow::ensure!(
+                !digits.is_empty(),
+                "order id `{id}` has no digits for the numeric key `{}`",
+                key.name
+            );
+            AttributeValue::N(digits.trim_start_matches('0').to_string())
+        }
+    })
+}
+
+/// A complete new order item.
+pub fn new_item(
+    table: &Table,
+    id: &str,
+    created: u128,
+    status: &str,
+    set: &[(String, AttributeValue)],
+) -> anyhow::Result<HashMap<String, AttributeValue>> {
+    let mut item = order_key(table, id)?;
+    item.insert("status".into(), AttributeValue::S(status.to_string()));
+    item.insert(
+        CREATED_AT_ATTRIBUTE.into(),
+        AttributeValue::N(created.to_string()),
+    );
+    item.insert(
+        "restaurantId".into(),
+        AttributeValue::S("restaurant-1".into()),
+    );
+    item.insert("customerId".into(), AttributeValue::S("customer-1".into()));
+    item.insert("total".into(), AttributeValue::N("23.50".into()));
+    for (name, value) in set {
+        item.insert(name.clone(), value.clone());
+    }
+    Ok(item)
+}
+
+/// Write a new order; refuses to overwrite (the condition), so every write is an INSERT.
+pub async fn put(
+    ddb: &Client,
+    table_name: &str,
+    table: &Table,
+    item: HashMap<String, AttributeValue>,
+) -> anyhow::Result<()> {
+    ddb.put_item()
+        .table_name(table_name)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#pk)")
+        .expression_attribute_names("#pk", &table.partition_key.name)
+        .send()
+        .await
+        .map_err(|err| explain("dynamodb:PutItem", err))?;
+    Ok(())
+}
+
+/// Change an existing order (a MODIFY record): its status, `updatedAt`, and `set` fields.
+pub async fn update(
+    ddb: &Client,
+    table_name: &str,
+    table: &Table,
+    id: &str,
+    status: Option<&str>,
+    set: &[(String, AttributeValue)],
+) -> anyhow::Result<()> {
+    let mut assignments = vec!["#updated = :updated".to_string()];
+    let mut names = HashMap::from([
+        ("#pk".to_string(), table.partition_key.name.clone()),
+        ("#updated".to_string(), UPDATED_AT_ATTRIBUTE.to_string()),
+    ]);
+    let mut values = HashMap::from([(
+        ":updated".to_string(),
+        AttributeValue::N(now_millis().to_string()),
+    )]);
+    let mut fields: Vec<(String, AttributeValue)> = set.to_vec();
+    if let Some(status) = status {
+        fields.push(("status".into(), AttributeValue::S(status.to_string())));
+    }
+    for (i, (name, value)) in fields.into_iter().enumerate() {
+        assignments.push(format!("#f{i} = :f{i}"));
+        names.insert(format!("#f{i}"), name);
+        values.insert(format!(":f{i}"), value);
+    }
+    ddb.update_item()
+        .table_name(table_name)
+        .set_key(Some(order_key(table, id)?))
+        .update_expression(format!("SET {}", assignments.join(", ")))
+        .condition_expression("attribute_exists(#pk)")
+        .set_expression_attribute_names(Some(names))
+        .set_expression_attribute_values(Some(values))
+        .send()
+        .await
+        .map_err(|err| not_found(err, id, "dynamodb:UpdateItem"))?;
+    Ok(())
+}
+
+/// Delete an existing order (a REMOVE record).
+pub async fn delete(ddb: &Client, table_name: &str, table: &Table, id: &str) -> anyhow::Result<()> {
+    ddb.delete_item()
+        .table_name(table_name)
+        .set_key(Some(order_key(table, id)?))
+        .condition_expression("attribute_exists(#pk)")
+        .expression_attribute_names("#pk", &table.partition_key.name)
+        .send()
+        .await
+        .map_err(|err| not_found(err, id, "dynamodb:DeleteItem"))?;
+    Ok(())
+}
+
+fn not_found<E, R>(
+    err: aws_sdk_dynamodb::error::SdkError<E, R>,
+    id: &str,
+    action: &str,
+) -> anyhow::Error
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if super::error::code(&err) == Some("ConditionalCheckFailedException") {
+        anyhow::anyhow!(
+            "order `{id}` does not exist in the table; `send-test-order` prints the ids it creates"
+        )
+    } else {
+        explain(action, err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_typed_as_a_user_expects() {
+        assert_eq!(typed("12"), AttributeValue::N("12".into()));
+        assert_eq!(typed("-1.5e3"), AttributeValue::N("-1.5e3".into()));
+        assert_eq!(typed("true"), AttributeValue::Bool(true));
+        assert_eq!(typed("null"), AttributeValue::Null(true));
+        assert_eq!(typed("\"12\""), AttributeValue::S("12".into()));
+        assert_eq!(typed("DE"), AttributeValue::S("DE".into()));
+        assert_eq!(typed("NaN"), AttributeValue::S("NaN".into()));
+        assert!(parse_assignment("novalue").is_err());
+    }
+
+    #[test]
+    fn ids_sort_by_creation_time() {
+        let early = new_order_id(999);
+        let late = new_order_id(1_700_000_000_000);
+        assert!(early < late);
+    }
+}

@@ -1,0 +1,230 @@
+//! Reading the tail queue. Every rule taps a copy of each event it matches into the tail
+//! queue (with the rule's name), and a catch-all rule copies every event there too. Here
+//! the copies are grouped back by event id: the rules an event matched, or none. Only the
+//! tail queue is read, never a consumer's queue.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use serde_json::Value;
+
+use super::error::explain;
+
+/// One event with every rule that matched it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TailedEvent {
+    pub id: String,
+    pub time: String,
+    pub detail_type: String,
+    pub source: String,
+    /// Physical names of the rules that matched (the catch-all excluded), sorted.
+    pub rules: Vec<String>,
+    /// From the order's write (its updatedAt/createdAt, else the stream record's time) to
+    /// the first copy landing in the tail queue.
+    pub latency_ms: Option<u64>,
+    pub event: Value,
+}
+
+struct Pending {
+    first_seen: Instant,
+    last_seen: Instant,
+    rules: BTreeSet<String>,
+    caught_all: bool,
+    earliest_sent_ms: u64,
+    event: Value,
+}
+
+/// How long to wait for more copies after the catch-all's copy arrived, and at most
+/// after the first copy: EventBridge delivers the copies independently.
+const SETTLE: Duration = Duration::from_millis(400);
+const GIVE_UP: Duration = Duration::from_secs(10);
+
+pub struct Tail {
+    sqs: Client,
+    queue_url: String,
+    catch_all_rule: String,
+    pending: HashMap<String, Pending>,
+}
+
+impl Tail {
+    pub fn new(sqs: Client, queue_url: &str, catch_all_rule: &str) -> Tail {
+        Tail {
+            sqs,
+            queue_url: queue_url.to_string(),
+            catch_all_rule: catch_all_rule.to_string(),
+            pending: HashMap::new(),
+        }
+    }
+
+    /// Receive what has arrived (waiting up to `wait`), and return the events whose
+    /// copies have all come in, oldest first.
+    pub async fn poll(&mut self, wait: Duration) -> anyhow::Result<Vec<TailedEvent>> {
+        let received = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait.as_secs().min(20) as i32)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .send()
+            .await
+            .map_err(|err| explain("sqs:ReceiveMessage", err))?;
+        let messages = received.messages.unwrap_or_default();
+        let mut receipts = Vec::new();
+        let now = Instant::now();
+        for (i, message) in messages.into_iter().enumerate() {
+            if let Some(handle) = message.receipt_handle.clone() {
+                receipts.push(
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(handle)
+                        .build()?,
+                );
+            }
+            let sent_ms = message
+                .attributes
+                .as_ref()
+                .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+                .and_then(|t| t.parse::<u64>().ok())
+                .unwrap_or(0);
+            let Some(tap) = message
+                .body
+                .as_deref()
+                .and_then(|b| serde_json::from_str::<Value>(b).ok())
+            else {
+                tracing::warn!("skipping a tail message that is not a tap copy");
+                continue;
+            };
+            let rule = tap["rule"].as_str().unwrap_or_default().to_string();
+            let event = tap["event"].clone();
+            let id = event["id"].as_str().unwrap_or_default().to_string();
+            let entry = self.pending.entry(id).or_insert_with(|| Pending {
+                first_seen: now,
+                last_seen: now,
+                rules: BTreeSet::new(),
+                caught_all: false,
+                earliest_sent_ms: sent_ms,
+                event,
+            });
+            entry.last_seen = now;
+            entry.earliest_sent_ms = entry.earliest_sent_ms.min(sent_ms);
+            if rule == self.catch_all_rule {
+                entry.caught_all = true;
+            } else {
+                entry.rules.insert(rule);
+            }
+        }
+        if !receipts.is_empty() {
+            self.sqs
+                .delete_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(receipts))
+                .send()
+                .await
+                .map_err(|err| explain("sqs:DeleteMessageBatch", err))?;
+        }
+        Ok(self.settled(Instant::now()))
+    }
+
+    fn settled(&mut self, now: Instant) -> Vec<TailedEvent> {
+        let done: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| {
+                (p.caught_all && now - p.last_seen >= SETTLE) || now - p.first_seen >= GIVE_UP
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut events: Vec<(u64, TailedEvent)> = done
+            .into_iter()
+            .filter_map(|id| {
+                let p = self.pending.remove(&id)?;
+                let written = write_time_ms(&p.event);
+                let event = TailedEvent {
+                    id,
+                    time: p.event["time"].as_str().unwrap_or_default().to_string(),
+                    detail_type: p.event["detail-type"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    source: p.event["source"].as_str().unwrap_or_default().to_string(),
+                    rules: p.rules.into_iter().collect(),
+                    latency_ms: written.map(|w| p.earliest_sent_ms.saturating_sub(w)),
+                    event: p.event,
+                };
+                Some((p.earliest_sent_ms, event))
+            })
+            .collect();
+        events.sort_by_key(|(sent, _)| *sent);
+        events.into_iter().map(|(_, e)| e).collect()
+    }
+}
+
+/// When the order was written, in epoch milliseconds: its `updatedAt` or `createdAt`
+/// (test orders carry both to the millisecond), else the stream record's creation time.
+pub fn write_time_ms(event: &Value) -> Option<u64> {
+    let detail = &event["detail"];
+    let image = &detail["dynamodb"]["NewImage"];
+    for field in ["updatedAt", "createdAt"] {
+        let candidates = [&image[field]["N"], &detail[field]];
+        for value in candidates {
+            let parsed = match value {
+                Value::String(s) => s.parse::<f64>().ok(),
+                Value::Number(n) => n.as_f64(),
+                _ => None,
+            };
+            if let Some(ms) = parsed {
+                return Some(ms as u64);
+            }
+        }
+    }
+    detail["dynamodb"]["ApproximateCreationDateTime"]
+        .as_f64()
+        .map(|s| (s * 1000.0) as u64)
+}
+
+/// The item keys of a stream-record event, as `name=value`.
+pub fn keys(event: &Value) -> Option<String> {
+    let keys = event["detail"]["dynamodb"]["Keys"].as_object()?;
+    let parts: Vec<String> = keys
+        .iter()
+        .map(|(name, typed)| {
+            let value = typed.as_object().and_then(|m| m.values().next()).map_or(
+                String::new(),
+                |v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            );
+            format!("{name}={value}")
+        })
+        .collect();
+    Some(parts.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn write_time_prefers_the_latest_write() {
+        let event = json!({"detail": {"dynamodb": {"ApproximateCreationDateTime": 1700000000,
+            "NewImage": {"createdAt": {"N": "1700000000123"}, "updatedAt": {"N": "1700000005000"}}}}});
+        assert_eq!(write_time_ms(&event), Some(1_700_000_005_000));
+        let reshaped = json!({"detail": {"createdAt": 1700000000123u64}});
+        assert_eq!(write_time_ms(&reshaped), Some(1_700_000_000_123));
+        let removed = json!({"detail": {"dynamodb": {"ApproximateCreationDateTime": 1700000001}}});
+        assert_eq!(write_time_ms(&removed), Some(1_700_000_001_000));
+    }
+
+    #[test]
+    fn keys_read_typed_values() {
+        let event =
+            json!({"detail": {"dynamodb": {"Keys": {"pk": {"S": "ORDER#1"}, "sk": {"N": "0"}}}}});
+        assert_eq!(keys(&event).unwrap(), "pk=ORDER#1 sk=0");
+    }
+}

@@ -1,0 +1,164 @@
+//! The optional ingest API: `POST /<path>` writes an order straight into the table with
+//! DynamoDB PutItem, no compute in between. The request template builds the item from
+//! the JSON body, keys it by the request id, and refuses to overwrite an existing item.
+
+use md5::{Digest, Md5};
+use serde_json::{Value, json};
+
+use super::intrinsic::{get_att, policy_document, reference, sub, tag_list, with_tags};
+use super::template::Template;
+use crate::blueprint::{Api, ApiAuth, Blueprint, CREATED_AT_ATTRIBUTE, KeyType, logical, output};
+
+pub fn render(bp: &Blueprint, api: &Api, t: &mut Template) {
+    t.resource(
+        logical::API_ROLE,
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": with_tags(json!({
+                "Description": format!("Lets API {} put items into {}, nothing else", bp.api_name(), bp.table_name()),
+                "AssumeRolePolicyDocument": policy_document(vec![json!({
+                    "Effect": "Allow",
+                    "Principal": { "Service": "apigateway.amazonaws.com" },
+                    "Action": "sts:AssumeRole",
+                })]),
+                "Policies": [{
+                    "PolicyName": "put-orders",
+                    "PolicyDocument": policy_document(vec![json!({
+                        "Sid": "PutOrders",
+                        "Effect": "Allow",
+                        "Action": "dynamodb:PutItem",
+                        "Resource": get_att(logical::TABLE, "Arn"),
+                    })]),
+                }],
+            }), tag_list(bp)),
+        }),
+    );
+    t.resource(
+        logical::API,
+        json!({
+            "Type": "AWS::ApiGateway::RestApi",
+            "Properties": with_tags(json!({
+                "Name": bp.api_name(),
+                "Description": format!("Writes orders into {} (the outbox)", bp.table_name()),
+                "EndpointConfiguration": { "Types": ["REGIONAL"] },
+            }), tag_list(bp)),
+        }),
+    );
+    t.resource(
+        logical::API_RESOURCE,
+        json!({
+            "Type": "AWS::ApiGateway::Resource",
+            "Properties": {
+                "RestApiId": reference(logical::API),
+                "ParentId": get_att(logical::API, "RootResourceId"),
+                "PathPart": api.path,
+            },
+        }),
+    );
+    let method = method(bp, api);
+    // A deployment is a snapshot: give it an id that changes with the method, so a
+    // changed API is deployed again instead of the stage keeping the old snapshot.
+    let digest = Md5::digest(method.to_string().as_bytes());
+    let deployment_id = format!(
+        "{}{}",
+        logical::API_DEPLOYMENT_PREFIX,
+        &hex::encode(digest)[..8]
+    );
+    t.resource(logical::API_METHOD, method);
+    t.resource(
+        &deployment_id,
+        json!({
+            "Type": "AWS::ApiGateway::Deployment",
+            "DependsOn": [logical::API_METHOD],
+            "Properties": { "RestApiId": reference(logical::API), "Description": "outboxctl deployment" },
+        }),
+    );
+    t.resource(
+        logical::API_STAGE,
+        json!({
+            "Type": "AWS::ApiGateway::Stage",
+            "Properties": with_tags(json!({
+                "RestApiId": reference(logical::API),
+                "DeploymentId": reference(&deployment_id),
+                "StageName": api.stage,
+                "Description": "Order ingest",
+            }), tag_list(bp)),
+        }),
+    );
+    let url = format!(
+        "https://${{{}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{}/{}",
+        logical::API,
+        api.stage,
+        api.path
+    );
+    t.output(output::API_URL, "POST orders here", sub(&url));
+}
+
+fn method(bp: &Blueprint, api: &Api) -> Value {
+    let response = |code: &str, pattern: Option<&str>, body: &str| {
+        let mut r =
+            json!({ "StatusCode": code, "ResponseTemplates": { "application/json": body } });
+        if let Some(pattern) = pattern {
+            r["SelectionPattern"] = json!(pattern);
+        }
+        r
+    };
+    json!({
+        "Type": "AWS::ApiGateway::Method",
+        "Properties": {
+            "RestApiId": reference(logical::API),
+            "ResourceId": reference(logical::API_RESOURCE),
+            "HttpMethod": "POST",
+            "AuthorizationType": match api.auth { ApiAuth::Iam => "AWS_IAM", ApiAuth::None => "NONE" },
+            "Integration": {
+                "Type": "AWS",
+                "IntegrationHttpMethod": "POST",
+                "Uri": sub("arn:${AWS::Partition}:apigateway:${AWS::Region}:dynamodb:action/PutItem"),
+                "Credentials": get_att(logical::API_ROLE, "Arn"),
+                // NEVER: a request whose content type has no template is refused (415)
+                // instead of being passed to PutItem as it is.
+                "PassthroughBehavior": "NEVER",
+                "RequestTemplates": { "application/json": sub(&request_template(bp, api)) },
+                // A failed PutItem must not answer 200: map DynamoDB's errors by status.
+                "IntegrationResponses": [
+                    response("200", None, &format!(r#"{{"orderId": "{}$context.requestId"}}"#, api.id_prefix)),
+                    response("400", Some("4\\d{2}"), r#"{"message": "order rejected", "requestId": "$context.requestId"}"#),
+                    response("500", Some("5\\d{2}"), r#"{"message": "order not stored, try again", "requestId": "$context.requestId"}"#),
+                ],
+            },
+            "MethodResponses": [{ "StatusCode": "200" }, { "StatusCode": "400" }, { "StatusCode": "500" }],
+        },
+    })
+}
+
+/// The VTL request mapping template, for `Fn::Sub` (`${Table}` becomes the table name).
+pub fn request_template(bp: &Blueprint, api: &Api) -> String {
+    let pk = &bp.table.partition_key.name;
+    let mut item = vec![format!(
+        r#""{pk}": {{"S": "{}$context.requestId"}}"#,
+        api.id_prefix
+    )];
+    if let Some(sort) = &bp.table.sort_key {
+        item.push(format!(
+            r#""{}": {{"{}": "$context.requestTimeEpoch"}}"#,
+            sort.name,
+            sort.kind.as_str()
+        ));
+    }
+    item.push(format!(
+        r#""{CREATED_AT_ATTRIBUTE}": {{"N": "$context.requestTimeEpoch"}}"#
+    ));
+    for field in &api.fields {
+        let (field, kind) = (&field.name, field.kind);
+        let value = match kind {
+            KeyType::N => format!("$input.path('$.{field}')"),
+            _ => format!("$util.escapeJavaScript($input.path('$.{field}'))"),
+        };
+        item.push(format!(r#""{field}": {{"{}": "{value}"}}"#, kind.as_str()));
+    }
+    format!(
+        "{{\n  \"TableName\": \"${{{table}}}\",\n  \"ConditionExpression\": \"attribute_not_exists(#pk)\",\n  \"ExpressionAttributeNames\": {{\"#pk\": \"{pk}\"}},\n  \"Item\": {{\n    {items}\n  }}\n}}\n",
+        table = logical::TABLE,
+        items = item.join(",\n    "),
+    )
+}

@@ -1,0 +1,145 @@
+//! The blueprint commands as a user runs them: files written, exit codes, output.
+
+use crate::support::{expect_code, outboxctl, repo, text};
+
+#[test]
+fn init_writes_a_valid_starter_and_its_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = outboxctl()
+        .current_dir(dir.path())
+        .arg("init")
+        .output()
+        .unwrap();
+    expect_code(&output, 0);
+    let starter = std::fs::read_to_string(dir.path().join("outbox.yaml")).unwrap();
+    assert!(starter.starts_with("# yaml-language-server: $schema=./outbox.schema.json"));
+    assert!(dir.path().join("outbox.schema.json").exists());
+    let output = outboxctl()
+        .current_dir(dir.path())
+        .arg("validate")
+        .output()
+        .unwrap();
+    expect_code(&output, 0);
+    assert!(text(&output.stdout).contains("valid: stack `food-ordering`"));
+}
+
+#[test]
+fn init_refuses_to_overwrite_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("outbox.yaml"), "name: mine\n").unwrap();
+    let output = outboxctl()
+        .current_dir(dir.path())
+        .arg("init")
+        .output()
+        .unwrap();
+    expect_code(&output, 1);
+    assert!(
+        text(&output.stderr).contains("outbox.yaml already exists; pass --force to overwrite it")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("outbox.yaml")).unwrap(),
+        "name: mine\n"
+    );
+    let output = outboxctl()
+        .current_dir(dir.path())
+        .args(["init", "--force", "--example", "minimal"])
+        .output()
+        .unwrap();
+    expect_code(&output, 0);
+    assert!(
+        std::fs::read_to_string(dir.path().join("outbox.yaml"))
+            .unwrap()
+            .contains("name: shop")
+    );
+}
+
+#[test]
+fn init_rejects_unknown_examples_with_the_list() {
+    let output = outboxctl()
+        .args(["init", "--example", "nope"])
+        .output()
+        .unwrap();
+    expect_code(&output, 2);
+    assert!(text(&output.stderr).contains("food-ordering, minimal, multi-consumer"));
+}
+
+#[test]
+fn validate_without_a_blueprint_says_how_to_get_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = outboxctl()
+        .current_dir(dir.path())
+        .arg("validate")
+        .output()
+        .unwrap();
+    expect_code(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cannot read blueprint `outbox.yaml`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("outboxctl init"), "{stderr}");
+}
+
+#[test]
+fn render_writes_json_or_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    let blueprint = repo().join("blueprints/minimal.yaml");
+    let out = dir.path().join("t.json");
+    let output = outboxctl()
+        .arg("-f")
+        .arg(&blueprint)
+        .arg("render")
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    expect_code(&output, 0);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(
+        json["Resources"]["Table"]["Properties"]["TableName"],
+        "shop-orders"
+    );
+
+    let output = outboxctl()
+        .arg("-f")
+        .arg(&blueprint)
+        .args(["render", "--format", "yaml"])
+        .output()
+        .unwrap();
+    expect_code(&output, 0);
+    let yaml: serde_json::Value = serde_norway::from_str(&text(&output.stdout)).unwrap();
+    assert_eq!(yaml, json, "the YAML rendering is the same template");
+}
+
+#[test]
+fn render_refuses_an_invalid_blueprint() {
+    let output = outboxctl()
+        .current_dir(repo())
+        .args([
+            "-f",
+            "tests/bad-blueprints/batch-size-too-large.yaml",
+            "render",
+        ])
+        .output()
+        .unwrap();
+    expect_code(&output, 1);
+    assert!(
+        output.stdout.is_empty(),
+        "no template on stdout for an invalid blueprint"
+    );
+    assert!(text(&output.stderr).contains("tests/bad-blueprints/batch-size-too-large.yaml:3:15"));
+}
+
+#[test]
+fn blueprint_path_comes_from_the_environment_too() {
+    let output = outboxctl()
+        .env(
+            "OUTBOXCTL_BLUEPRINT",
+            repo().join("blueprints/minimal.yaml"),
+        )
+        .arg("validate")
+        .output()
+        .unwrap();
+    expect_code(&output, 0);
+}

@@ -1,0 +1,288 @@
+//! The committed templates and schema: current, lint-clean, deterministic, and secure
+//! by default. Regenerate after a deliberate change with `scripts/regenerate`.
+
+use std::collections::HashSet;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{examples, expect_code, outboxctl, python, python_tool, repo, text};
+
+fn render(example: &str, format: &str) -> String {
+    let output = outboxctl()
+        .current_dir(repo())
+        .args([
+            "-f",
+            &format!("blueprints/{example}.yaml"),
+            "render",
+            "--format",
+            format,
+        ])
+        .output()
+        .unwrap();
+    expect_code(&output, 0);
+    text(&output.stdout)
+}
+
+fn committed(example: &str) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(repo().join(format!("templates/{example}.json"))).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_examples_are_the_ones_the_issue_asks_for() {
+    let names = examples();
+    for required in ["food-ordering", "minimal", "multi-consumer"] {
+        assert!(
+            names.contains(&required.to_string()),
+            "blueprints/{required}.yaml is missing"
+        );
+    }
+}
+
+#[test]
+fn committed_templates_are_current() {
+    for example in examples() {
+        let path = repo().join(format!("templates/{example}.json"));
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == render(&example, "json"),
+            "templates/{example}.json is stale or missing: run `scripts/regenerate` and commit the result"
+        );
+    }
+    let templates = std::fs::read_dir(repo().join("templates")).unwrap().count();
+    assert_eq!(
+        templates,
+        examples().len(),
+        "templates/ has a file no blueprint renders to"
+    );
+}
+
+#[test]
+fn committed_schema_is_current() {
+    let output = outboxctl().arg("schema").output().unwrap();
+    expect_code(&output, 0);
+    let committed = std::fs::read_to_string(repo().join("blueprints/outbox.schema.json")).unwrap();
+    assert!(
+        text(&output.stdout) == committed,
+        "blueprints/outbox.schema.json is stale: run `scripts/regenerate`"
+    );
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    for example in examples() {
+        assert_eq!(render(&example, "json"), render(&example, "json"));
+        assert_eq!(render(&example, "yaml"), render(&example, "yaml"));
+    }
+}
+
+#[test]
+fn cfn_lint_finds_nothing_in_json_or_yaml_renderings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files: Vec<String> = examples()
+        .iter()
+        .map(|e| {
+            repo()
+                .join(format!("templates/{e}.json"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    for example in examples() {
+        let path = dir.path().join(format!("{example}.yaml"));
+        std::fs::write(&path, render(&example, "yaml")).unwrap();
+        files.push(path.display().to_string());
+    }
+    // `-c I` adds the informational rules: the templates are clean at every level.
+    let output = Command::new(python_tool("cfn-lint"))
+        .args(["-c", "I", "--format", "parseable", "--"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success() && output.stdout.is_empty(),
+        "cfn-lint found problems:\n{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn examples_and_starter_validate_against_the_schema() {
+    let script = r#"
+import json, sys, yaml, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+for path in sys.argv[2:]:
+    jsonschema.validate(yaml.safe_load(open(path)), schema, cls=jsonschema.Draft202012Validator)
+bad = {"name": "shop", "pipe": {"batch_sise": 5}}
+try:
+    jsonschema.validate(bad, schema, cls=jsonschema.Draft202012Validator)
+    sys.exit("the schema accepted an unknown key")
+except jsonschema.ValidationError:
+    pass
+"#;
+    let blueprints: Vec<String> = examples()
+        .iter()
+        .map(|e| {
+            repo()
+                .join(format!("blueprints/{e}.yaml"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let output = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(repo().join("blueprints/outbox.schema.json"))
+        .args(&blueprints)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+fn resources(template: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    template["Resources"].as_object().unwrap().iter()
+}
+
+#[test]
+fn physical_names_are_unique_per_resource_type() {
+    for example in examples() {
+        let template = committed(&example);
+        let mut seen = HashSet::new();
+        for (id, resource) in resources(&template) {
+            let props = &resource["Properties"];
+            for key in [
+                "TableName",
+                "QueueName",
+                "Name",
+                "ArchiveName",
+                "LogGroupName",
+            ] {
+                if let Some(name) = props[key].as_str() {
+                    assert!(
+                        seen.insert((resource["Type"].clone(), name.to_string())),
+                        "{example}: {id} reuses the name {name}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn templates_are_secure_by_default() {
+    for example in examples() {
+        let template = committed(&example);
+        for (id, resource) in resources(&template) {
+            let props = &resource["Properties"];
+            match resource["Type"].as_str().unwrap() {
+                "AWS::SQS::Queue" => assert_eq!(
+                    props["SqsManagedSseEnabled"], true,
+                    "{example}: {id} is not encrypted"
+                ),
+                "AWS::DynamoDB::Table" => {
+                    assert_eq!(
+                        resource["DeletionPolicy"], "Retain",
+                        "{example}: the table is not retained"
+                    );
+                    assert_eq!(resource["UpdateReplacePolicy"], "Retain");
+                    assert_eq!(
+                        props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+                        true
+                    );
+                }
+                "AWS::SQS::QueuePolicy" => {
+                    for statement in props["PolicyDocument"]["Statement"].as_array().unwrap() {
+                        assert!(
+                            statement["Condition"]["ArnEquals"]["aws:SourceArn"].is_object()
+                                || statement["Condition"]["ArnEquals"]["aws:SourceArn"].is_array(),
+                            "{example}: {id} lets EventBridge send without a SourceArn condition"
+                        );
+                    }
+                }
+                "AWS::Pipes::Pipe" => {
+                    let stream = &props["SourceParameters"]["DynamoDBStreamParameters"];
+                    assert!(
+                        stream["MaximumRetryAttempts"].as_i64().unwrap() >= 0,
+                        "{example}: infinite pipe retries"
+                    );
+                    assert!(stream["MaximumRecordAgeInSeconds"].as_i64().unwrap() < 86_400);
+                    assert!(
+                        stream["DeadLetterConfig"]["Arn"].is_object(),
+                        "{example}: the pipe has no DLQ"
+                    );
+                    assert!(stream["BatchSize"].as_i64().unwrap() <= 10);
+                }
+                "AWS::Events::Rule" => {
+                    for target in props["Targets"].as_array().unwrap() {
+                        assert!(
+                            target["DeadLetterConfig"]["Arn"].is_object(),
+                            "{example}: {id} has a target without a DLQ"
+                        );
+                        assert!(
+                            target["RetryPolicy"]["MaximumRetryAttempts"]
+                                .as_i64()
+                                .unwrap()
+                                <= 185
+                        );
+                    }
+                }
+                "AWS::ApiGateway::Method" => {
+                    assert_eq!(
+                        props["Integration"]["PassthroughBehavior"], "NEVER",
+                        "{example}: WHEN_NO_MATCH passthrough"
+                    );
+                }
+                _ => {}
+            }
+        }
+        let trust = &template["Resources"]["PipeRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            [0];
+        assert_eq!(trust["Principal"]["Service"], "pipes.amazonaws.com");
+        assert!(trust["Condition"]["StringEquals"]["aws:SourceAccount"].is_object());
+        let pipe_name = template["Resources"]["Pipe"]["Properties"]["Name"]
+            .as_str()
+            .unwrap();
+        let source_arn = trust["Condition"]["StringEquals"]["aws:SourceArn"]["Fn::Sub"]
+            .as_str()
+            .unwrap();
+        assert!(
+            source_arn.ends_with(&format!(":pipe/{pipe_name}")),
+            "{example}: the role trusts pipes other than its own"
+        );
+    }
+}
+
+#[test]
+fn outputs_name_everything_a_client_needs() {
+    let template = committed("food-ordering");
+    let outputs = template["Outputs"].as_object().unwrap();
+    for key in [
+        "TableName",
+        "StreamArn",
+        "PipeName",
+        "PipeArn",
+        "PipeDlqUrl",
+        "BusName",
+        "BusArn",
+        "ArchiveArn",
+        "NotifyRestaurantQueueUrl",
+        "NotifyRestaurantQueueArn",
+        "NotifyRestaurantDlqUrl",
+        "OrderTrackingQueueUrl",
+        "NewOrdersRuleDlqUrl",
+        "TailQueueUrl",
+        "ApiUrl",
+    ] {
+        assert!(outputs.contains_key(key), "output {key} is missing");
+    }
+}
