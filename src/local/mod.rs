@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod cloudformation;
 pub mod dynamodb;
 pub mod storage;
 pub mod streams;
@@ -22,6 +23,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use self::clock::{Clock, SystemClock};
+use self::cloudformation::CloudFormation;
+use self::cloudformation::error::CfnError;
+use self::cloudformation::providers::Services;
 use self::dynamodb::DynamoDb;
 use self::storage::{DataDirLock, Storage, StorageError};
 use self::streams::Streams;
@@ -38,6 +42,8 @@ const TTL_INTERVAL: Duration = Duration::from_secs(5);
 pub enum EngineError {
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error("cannot load the stored CloudFormation stacks: {0}")]
+    CloudFormation(#[from] CfnError),
     #[error(
         "cannot listen on {addr}: {source}; is another engine running there? (choose another --port)"
     )]
@@ -62,6 +68,8 @@ pub struct EngineConfig {
     /// The region written into ARNs and stream records.
     pub region: String,
     pub clock: Arc<dyn Clock>,
+    /// How long each CloudFormation resource step takes (so pollers see progress).
+    pub cloudformation_step: Duration,
 }
 
 impl EngineConfig {
@@ -72,6 +80,7 @@ impl EngineConfig {
             data_dir: data_dir.into(),
             region: DEFAULT_REGION.to_owned(),
             clock: Arc::new(SystemClock),
+            cloudformation_step: cloudformation::DEFAULT_STEP_DELAY,
         }
     }
 
@@ -89,6 +98,7 @@ impl EngineConfig {
 pub struct EngineState {
     pub dynamodb: DynamoDb,
     pub streams: Streams,
+    pub cloudformation: CloudFormation,
 }
 
 /// Starts engines.
@@ -107,9 +117,20 @@ impl Engine {
             Arc::clone(&config.clock),
             config.region.clone(),
         );
+        let cloudformation = CloudFormation::open(
+            Arc::clone(&storage),
+            Arc::clone(&config.clock),
+            config.region.clone(),
+            Services {
+                dynamodb: dynamodb.clone(),
+            },
+            config.cloudformation_step,
+        )
+        .await?;
         let state = Arc::new(EngineState {
             dynamodb,
             streams: streams.clone(),
+            cloudformation,
         });
 
         let listener = tokio::net::TcpListener::bind(config.bind)
