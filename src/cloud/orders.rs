@@ -3,6 +3,7 @@
 //! epoch milliseconds so `tail` and `verify` can measure end-to-end latency exactly.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::primitives::Blob;
@@ -41,11 +42,20 @@ pub fn parse_assignment(text: &str) -> Result<(String, AttributeValue), String> 
     }
 }
 
-/// A new order id: the creation time in milliseconds, zero-padded so ids sort by time,
-/// and a random suffix so concurrent senders never collide.
+/// A new order id: creation time in milliseconds and a sequence that keeps ids made
+/// in the same millisecond in creation order (monotonic within this process), then a
+/// random suffix so concurrent senders never collide.
 pub fn new_order_id(now_millis: u128) -> String {
-    let suffix: u32 = rand::random();
-    format!("{now_millis:015}-{:08x}", suffix)
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let at = u64::try_from(now_millis).unwrap_or(u64::MAX / 1000) * 1000;
+    let previous = LAST
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            Some(at.max(last + 1))
+        })
+        .unwrap_or(0);
+    let stamp = at.max(previous + 1);
+    let suffix: u16 = rand::random();
+    format!("{stamp:019}-{suffix:04x}")
 }
 
 pub fn now_millis() -> u128 {
@@ -220,9 +230,11 @@ mod tests {
     }
 
     #[test]
-    fn ids_sort_by_creation_time() {
-        let early = new_order_id(999);
-        let late = new_order_id(1_700_000_000_000);
-        assert!(early < late);
+    fn ids_sort_by_creation_time_even_within_a_millisecond() {
+        let ids: Vec<String> = (0..50).map(|_| new_order_id(1_700_000_000_000)).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(sorted, ids);
+        assert!(ids[49] < new_order_id(1_700_000_000_001));
     }
 }
