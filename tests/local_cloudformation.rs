@@ -23,7 +23,7 @@ struct Cfn {
 async fn start() -> Cfn {
     let dir = tempfile::tempdir().unwrap();
     let mut config = EngineConfig::ephemeral(dir.path());
-    config.cloudformation_step = Duration::from_millis(20);
+    config.cloudformation_step = Duration::from_millis(50);
     let engine = Engine::start(config).await.unwrap();
     let sdk = crate::support::sdk_config(&engine.endpoint_url()).await;
     Cfn {
@@ -542,16 +542,24 @@ async fn a_broken_resource_rolls_back_with_its_reason() {
             .starts_with("arn:aws:cloudformation:us-east-1:000000000000:stack/broken/")
     );
     let statuses = cfn.wait("broken").await;
+    assert_eq!(statuses.first().unwrap(), "CREATE_IN_PROGRESS");
+    assert_eq!(statuses.last().unwrap(), "ROLLBACK_COMPLETE");
+
+    let events = cfn.events("broken").await;
+    let stack_statuses: Vec<&str> = events
+        .iter()
+        .rev()
+        .filter(|e| e.logical_resource_id() == Some("broken"))
+        .map(|e| e.resource_status().unwrap().as_str())
+        .collect();
     assert_eq!(
-        statuses,
+        stack_statuses,
         [
             "CREATE_IN_PROGRESS",
             "ROLLBACK_IN_PROGRESS",
             "ROLLBACK_COMPLETE"
         ]
     );
-
-    let events = cfn.events("broken").await;
     let status_of = |id: &str, status: &str| {
         events
             .iter()
@@ -749,4 +757,105 @@ async fn aws_cli_deploys_and_reports_no_changes() {
         "{}",
         text(&second.stdout)
     );
+}
+
+/// outboxctl's own deploy client (change set, execute with a token, follow the events)
+/// drives the engine as it drives AWS, and a second plan of the same template is a no-op.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outboxctl_deploy_client_drives_the_engine() {
+    use outboxctl::cloud::deploy::{self, Planned, Request};
+    use outboxctl::cloud::events::Watcher;
+
+    let cfn = start().await;
+    let body = template("NEW_IMAGE", "client-logs", 7);
+    let request = |token: &'static str| Request {
+        stack: "client",
+        template_body: &body,
+        tags: vec![("app".into(), "orders".into())],
+        token,
+        poll: Duration::from_millis(10),
+    };
+    let Planned::Changes(plan) = deploy::plan(&cfn.client, request("t-1")).await.unwrap() else {
+        panic!("a new stack has changes");
+    };
+    assert_eq!(plan.kind, "CREATE");
+    assert_eq!(plan.changes.len(), 4);
+    deploy::execute(&cfn.client, &plan, "t-1").await.unwrap();
+    let mut watcher = Watcher::new(cfn.client.clone(), "client", "t-1");
+    let (stack, events) = watcher
+        .follow(Duration::from_millis(10), |_| {})
+        .await
+        .unwrap();
+    let stack = stack.unwrap();
+    assert_eq!(stack.status, "CREATE_COMPLETE");
+    assert_eq!(stack.output("TableName").unwrap(), "client-orders");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.logical_id == "Table" && e.status == "CREATE_COMPLETE")
+    );
+    assert_eq!(
+        deploy::plan(&cfn.client, request("t-2")).await.unwrap(),
+        Planned::NoChanges
+    );
+}
+
+/// Stacks live in the engine's storage: a restarted engine still knows them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stacks_survive_an_engine_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let start_engine = || async {
+        let mut config = EngineConfig::ephemeral(dir.path());
+        config.cloudformation_step = Duration::from_millis(5);
+        let engine = Engine::start(config).await.unwrap();
+        let sdk = crate::support::sdk_config(&engine.endpoint_url()).await;
+        (aws_sdk_cloudformation::Client::new(&sdk), engine)
+    };
+    let (client, engine) = start_engine().await;
+    let first = Cfn {
+        client,
+        engine,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    first
+        .client
+        .create_stack()
+        .stack_name("durable")
+        .template_body(template("KEYS_ONLY", "durable-logs", 7))
+        .capabilities(Capability::CapabilityIam)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        first.wait("durable").await.last().unwrap(),
+        "CREATE_COMPLETE"
+    );
+    first.engine.shutdown().await;
+
+    let (client, engine) = start_engine().await;
+    let again = Cfn {
+        client,
+        engine,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let stack = again
+        .client
+        .describe_stacks()
+        .stack_name("durable")
+        .send()
+        .await
+        .unwrap()
+        .stacks
+        .unwrap()
+        .remove(0);
+    assert_eq!(stack.stack_status().unwrap().as_str(), "CREATE_COMPLETE");
+    assert_eq!(stack.outputs().len(), 3);
+    let resources = again
+        .client
+        .describe_stack_resources()
+        .stack_name("durable")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resources.stack_resources().len(), 4);
 }

@@ -385,10 +385,6 @@ async fn dispatch(state: &EngineState, action: &str, form: &Form) -> Result<Stri
                 Some(name) => vec![cfn.stack(name)?],
                 None => cfn.all_stacks(),
             };
-            let stacks: Vec<Stack> = stacks
-                .into_iter()
-                .filter(|s| s.status != "REVIEW_IN_PROGRESS" || form.get("StackName").is_some())
-                .collect();
             let (items, next) = page(&stacks, form.get("NextToken"), PAGE_SIZE)?;
             xml.members("Stacks", items, describe_stack);
             xml.opt("NextToken", next);

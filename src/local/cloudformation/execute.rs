@@ -96,7 +96,12 @@ impl CloudFormation {
             let event = this.stack_event(stack, status, reason, event_token);
             stack.events.push(event);
         })
-        .await
+        .await?;
+        if status.ends_with("_IN_PROGRESS") {
+            // Every in-progress phase takes observable time, as on AWS.
+            self.pause().await;
+        }
+        Ok(())
     }
 
     /// Record a resource's new status (adding it to the stack if new) and its event.
