@@ -859,3 +859,202 @@ async fn stacks_survive_an_engine_restart() {
         .unwrap();
     assert_eq!(resources.stack_resources().len(), 4);
 }
+
+/// A raw HTTP/1.1 request to the engine: (status, body).
+async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        request.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The committed food-ordering template's ingest API (RestApi → Resource → Method with a
+/// DynamoDB PutItem integration → Deployment → Stage) deploys, and `POST /orders`
+/// writes the order into the table with no compute, as on AWS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rendered_ingest_api_writes_orders_into_the_table() {
+    let full: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::support::repo().join("templates/food-ordering.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut resources = serde_json::Map::new();
+    for (id, resource) in full["Resources"].as_object().unwrap() {
+        if id == "Table" || id.starts_with("Api") {
+            resources.insert(id.clone(), resource.clone());
+        }
+    }
+    let body = serde_json::json!({
+        "Resources": resources,
+        "Outputs": {"ApiId": {"Value": {"Ref": "Api"}}, "ApiUrl": full["Outputs"]["ApiUrl"].clone()}
+    })
+    .to_string();
+    let cfn = start().await;
+    cfn.client
+        .create_stack()
+        .stack_name("food")
+        .template_body(&body)
+        .capabilities(Capability::CapabilityIam)
+        .send()
+        .await
+        .unwrap();
+    let statuses = cfn.wait("food").await;
+    let events = cfn.events("food").await;
+    let failures: Vec<_> = events
+        .iter()
+        .filter_map(|e| e.resource_status_reason())
+        .collect();
+    assert_eq!(statuses.last().unwrap(), "CREATE_COMPLETE", "{failures:?}");
+    let stack = cfn
+        .client
+        .describe_stacks()
+        .stack_name("food")
+        .send()
+        .await
+        .unwrap()
+        .stacks
+        .unwrap()
+        .remove(0);
+    let output = |key: &str| {
+        stack
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some(key))
+            .unwrap()
+            .output_value()
+            .unwrap()
+            .to_owned()
+    };
+    let api = output("ApiId");
+    assert_eq!(
+        output("ApiUrl"),
+        format!("https://{api}.execute-api.us-east-1.amazonaws.com/v1/orders")
+    );
+
+    let path = format!("/restapis/{api}/v1/_user_request_/orders");
+    let signed = [
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20261130/us-east-1/execute-api/aws4_request",
+        ),
+        ("Content-Type", "application/json"),
+    ];
+    let order =
+        r#"{"status": "Created", "restaurantId": "r-1", "customerId": "c-\"1\"", "total": 12.5}"#;
+    let (status, answer) = http(cfn.engine.addr(), "POST", &path, &signed, order).await;
+    assert_eq!(status, 200, "{answer}");
+    let order_id = serde_json::from_str::<serde_json::Value>(&answer).unwrap()["orderId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(order_id.starts_with("ORDER#"));
+    let dynamodb = dynamodb_client(&cfn.engine.endpoint_url());
+    let items = dynamodb
+        .scan()
+        .table_name("food-ordering-orders")
+        .send()
+        .await
+        .unwrap();
+    let item = &items.items()[0];
+    assert_eq!(item["pk"].as_s().unwrap(), &order_id);
+    assert_eq!(item["customerId"].as_s().unwrap(), "c-\"1\"");
+    assert_eq!(item["total"].as_n().unwrap(), "12.5");
+
+    // The same stage by host name, as the ApiUrl output spells it.
+    let host = format!("{api}.execute-api.us-east-1.amazonaws.com");
+    let by_host = [signed[0], signed[1], ("Host", host.as_str())];
+    let (status, _) = http(cfn.engine.addr(), "POST", "/v1/orders", &by_host[..], order).await;
+    assert_eq!(status, 200);
+
+    // A PutItem DynamoDB refuses maps to the 4xx integration response.
+    let (status, answer) = http(
+        cfn.engine.addr(),
+        "POST",
+        &path,
+        &signed,
+        r#"{"status": "Created", "restaurantId": "r", "customerId": "c", "total": "lots"}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, answer.contains("order rejected")),
+        (400, true),
+        "{answer}"
+    );
+    // PassthroughBehavior NEVER: no template for the content type is a 415.
+    let (status, _) = http(
+        cfn.engine.addr(),
+        "POST",
+        &path,
+        &[signed[0], ("Content-Type", "text/plain")],
+        "x",
+    )
+    .await;
+    assert_eq!(status, 415);
+    // AWS_IAM authorisation needs a signature.
+    let (status, answer) = http(cfn.engine.addr(), "POST", &path, &[signed[1]], order).await;
+    assert_eq!(
+        (status, answer.as_str()),
+        (403, r#"{"message":"Missing Authentication Token"}"#)
+    );
+    let (status, _) = http(
+        cfn.engine.addr(),
+        "POST",
+        &format!("/restapis/{api}/v1/_user_request_/nope"),
+        &signed,
+        order,
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // Deleting the stack removes the API and keeps the retained table.
+    cfn.client
+        .delete_stack()
+        .stack_name("food")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cfn.wait(stack.stack_id().unwrap()).await.last().unwrap(),
+        "DELETE_COMPLETE"
+    );
+    let (status, _) = http(cfn.engine.addr(), "POST", &path, &signed, order).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        dynamodb
+            .scan()
+            .table_name("food-ordering-orders")
+            .send()
+            .await
+            .unwrap()
+            .count(),
+        2
+    );
+}

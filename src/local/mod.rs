@@ -8,6 +8,7 @@
 //! local up` is a thin command around it.
 
 pub mod api;
+pub mod apigateway;
 pub mod clock;
 pub mod cloudformation;
 pub mod dynamodb;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use self::apigateway::{ApiGateway, ApiGatewayError};
 use self::clock::{Clock, SystemClock};
 use self::cloudformation::CloudFormation;
 use self::cloudformation::error::CfnError;
@@ -44,6 +46,8 @@ pub enum EngineError {
     Storage(#[from] StorageError),
     #[error("cannot load the stored CloudFormation stacks: {0}")]
     CloudFormation(#[from] CfnError),
+    #[error("cannot load the stored API Gateway APIs: {0}")]
+    ApiGateway(#[from] ApiGatewayError),
     #[error(
         "cannot listen on {addr}: {source}; is another engine running there? (choose another --port)"
     )]
@@ -99,6 +103,8 @@ pub struct EngineState {
     pub dynamodb: DynamoDb,
     pub streams: Streams,
     pub cloudformation: CloudFormation,
+    pub apigateway: ApiGateway,
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Starts engines.
@@ -117,12 +123,14 @@ impl Engine {
             Arc::clone(&config.clock),
             config.region.clone(),
         );
+        let apigateway = ApiGateway::open(Arc::clone(&storage)).await?;
         let cloudformation = CloudFormation::open(
             Arc::clone(&storage),
             Arc::clone(&config.clock),
             config.region.clone(),
             Services {
                 dynamodb: dynamodb.clone(),
+                apigateway: apigateway.clone(),
             },
             config.cloudformation_step,
         )
@@ -131,6 +139,8 @@ impl Engine {
             dynamodb,
             streams: streams.clone(),
             cloudformation,
+            apigateway,
+            clock: Arc::clone(&config.clock),
         });
 
         let listener = tokio::net::TcpListener::bind(config.bind)

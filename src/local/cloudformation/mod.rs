@@ -16,7 +16,7 @@ pub mod intrinsics;
 pub mod parameters;
 pub mod providers;
 pub mod stack;
-mod store;
+pub mod store;
 pub mod template;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,7 +31,7 @@ use self::intrinsics::Pseudo;
 use self::parameters::ParameterInput;
 use self::providers::{Registry, Services};
 use self::stack::{ChangeSet, Stack, StackEvent, UPDATABLE};
-use self::store::StackStore;
+use self::store::DocumentStore;
 use self::template::Template;
 use crate::local::clock::Clock;
 use crate::local::storage::Storage;
@@ -65,7 +65,7 @@ pub struct CloudFormation {
 #[derive(Debug)]
 struct Inner {
     stacks: Mutex<Vec<Stack>>,
-    store: StackStore,
+    store: DocumentStore,
     clock: Arc<dyn Clock>,
     region: String,
     registry: Registry,
@@ -97,7 +97,7 @@ impl CloudFormation {
         services: Services,
         step: Duration,
     ) -> Result<CloudFormation, CfnError> {
-        let (store, mut stacks) = StackStore::open(storage).await?;
+        let (store, mut stacks) = DocumentStore::open::<Stack>(storage, "cfn_stacks").await?;
         let mut interrupted = Vec::new();
         for stack in &mut stacks {
             if let Some(status) = stack.interrupted_status() {
@@ -108,7 +108,7 @@ impl CloudFormation {
             }
         }
         for stack in &interrupted {
-            store.save(stack).await?;
+            store.save(&stack.id, stack).await?;
         }
         Ok(CloudFormation {
             inner: Arc::new(Inner {
@@ -171,7 +171,7 @@ impl CloudFormation {
             let result = f(stack);
             (result, stack.clone())
         };
-        self.inner.store.save(&snapshot).await?;
+        self.inner.store.save(&snapshot.id, &snapshot).await?;
         Ok(result)
     }
 

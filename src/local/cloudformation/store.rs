@@ -1,72 +1,86 @@
-//! Stacks in the engine's SQLite database: one row per stack holding its JSON document
-//! (status, resources, events, change sets), written through the storage's group commit
-//! after every transition, so a restarted engine knows every stack and its resources.
+//! JSON documents in the engine's SQLite database, one row per id, written through the
+//! storage's group commit: how CloudFormation keeps its stacks (status, resources, events,
+//! change sets) and API Gateway its APIs, so a restarted engine knows them all.
 
 use std::sync::Arc;
 
 use rusqlite::params;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::error::CfnError;
-use super::stack::Stack;
 use crate::local::storage::Storage;
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS cfn_stacks (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    document TEXT NOT NULL
-);";
-
 #[derive(Debug, Clone)]
-pub struct StackStore {
+pub struct DocumentStore {
     storage: Arc<Storage>,
+    table: &'static str,
 }
 
-impl StackStore {
-    /// Create the table if needed and load every stack, oldest first.
-    pub async fn open(storage: Arc<Storage>) -> Result<(StackStore, Vec<Stack>), CfnError> {
+fn internal(err: impl std::fmt::Display) -> CfnError {
+    CfnError::Internal(err.to_string())
+}
+
+impl DocumentStore {
+    /// Create the table if needed and load every document, oldest first.
+    pub async fn open<T: DeserializeOwned + Send + 'static>(
+        storage: Arc<Storage>,
+        table: &'static str,
+    ) -> Result<(DocumentStore, Vec<T>), CfnError> {
         storage
-            .write(|conn| -> Result<(), CfnError> {
-                conn.execute_batch(SCHEMA)
-                    .map_err(|e| CfnError::Internal(e.to_string()))
+            .write(move |conn| -> Result<(), CfnError> {
+                conn.execute_batch(&format!(
+                    "CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, document TEXT NOT NULL)"
+                ))
+                .map_err(internal)
             })
             .await?;
-        let stacks = storage
-            .read(|conn| -> Result<Vec<Stack>, CfnError> {
-                let internal = |e: rusqlite::Error| CfnError::Internal(e.to_string());
+        let documents = storage
+            .read(move |conn| -> Result<Vec<T>, CfnError> {
                 let mut statement = conn
-                    .prepare("SELECT document FROM cfn_stacks ORDER BY rowid")
+                    .prepare(&format!("SELECT document FROM {table} ORDER BY rowid"))
                     .map_err(internal)?;
-                let documents: Vec<String> = statement
+                let rows: Vec<String> = statement
                     .query_map([], |row| row.get(0))
                     .map_err(internal)?
                     .collect::<Result<_, _>>()
                     .map_err(internal)?;
-                documents
-                    .iter()
+                rows.iter()
                     .map(|d| {
                         serde_json::from_str(d).map_err(|e| {
-                            CfnError::Internal(format!("a stored stack cannot be read: {e}"))
+                            internal(format!("a stored document in {table} cannot be read: {e}"))
                         })
                     })
                     .collect()
             })
             .await?;
-        Ok((StackStore { storage }, stacks))
+        Ok((DocumentStore { storage, table }, documents))
     }
 
-    pub async fn save(&self, stack: &Stack) -> Result<(), CfnError> {
-        let document = serde_json::to_string(stack)
-            .map_err(|e| CfnError::Internal(format!("cannot serialise stack: {e}")))?;
-        let (id, name) = (stack.id.clone(), stack.name.clone());
+    pub async fn save<T: Serialize>(&self, id: &str, document: &T) -> Result<(), CfnError> {
+        let document = serde_json::to_string(document).map_err(internal)?;
+        let (id, table) = (id.to_owned(), self.table);
         self.storage
             .write(move |conn| -> Result<(), CfnError> {
                 conn.execute(
-                    "INSERT INTO cfn_stacks (id, name, document) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (id) DO UPDATE SET document = excluded.document",
-                    params![id, name, document],
+                    &format!(
+                        "INSERT INTO {table} (id, document) VALUES (?1, ?2)
+                         ON CONFLICT (id) DO UPDATE SET document = excluded.document"
+                    ),
+                    params![id, document],
                 )
-                .map_err(|e| CfnError::Internal(e.to_string()))?;
+                .map_err(internal)?;
+                Ok(())
+            })
+            .await
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<(), CfnError> {
+        let (id, table) = (id.to_owned(), self.table);
+        self.storage
+            .write(move |conn| -> Result<(), CfnError> {
+                conn.execute(&format!("DELETE FROM {table} WHERE id = ?1"), params![id])
+                    .map_err(internal)?;
                 Ok(())
             })
             .await

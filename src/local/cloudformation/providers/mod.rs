@@ -3,6 +3,7 @@
 //! A registry maps type names to providers; a type it does not hold is refused when the
 //! change set is created, never ignored.
 
+mod apigateway;
 mod dynamodb_table;
 mod iam;
 mod log_group;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::local::apigateway::ApiGateway;
 use crate::local::dynamodb::DynamoDb;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -56,6 +58,7 @@ impl ProviderError {
 #[derive(Debug, Clone)]
 pub struct Services {
     pub dynamodb: DynamoDb,
+    pub apigateway: ApiGateway,
 }
 
 /// Who is asking: used for generated names and ARNs.
@@ -190,6 +193,11 @@ impl Default for Registry {
         registry.register(Arc::new(iam::RoleProvider));
         registry.register(Arc::new(iam::PolicyProvider));
         registry.register(Arc::new(log_group::LogGroupProvider));
+        registry.register(Arc::new(apigateway::RestApiProvider));
+        registry.register(Arc::new(apigateway::ResourceProviderImpl));
+        registry.register(Arc::new(apigateway::MethodProvider));
+        registry.register(Arc::new(apigateway::DeploymentProvider));
+        registry.register(Arc::new(apigateway::StageProvider));
         registry
     }
 }
