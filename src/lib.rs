@@ -10,6 +10,7 @@
 pub mod blueprint;
 pub mod cli;
 pub mod cloud;
+pub mod flow;
 pub mod local;
 pub mod pattern;
 pub mod render;

@@ -64,6 +64,45 @@ async fn table_lifecycle() {
     assert_eq!(rest.table_names(), ["gamma"]);
     assert_eq!(rest.last_evaluated_table_name(), None);
 
+    let beta = "arn:aws:dynamodb:us-east-1:000000000000:table/beta";
+    let tag = |k: &str, v: &str| {
+        aws_sdk_dynamodb::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+            .unwrap()
+    };
+    client
+        .tag_resource()
+        .resource_arn(beta)
+        .tags(tag("project", "outbox"))
+        .tags(tag("team", "orders"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .untag_resource()
+        .resource_arn(beta)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    let tags = client
+        .list_tags_of_resource()
+        .resource_arn(beta)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags(), [tag("project", "outbox")]);
+    let reserved = client
+        .tag_resource()
+        .resource_arn(beta)
+        .tags(tag("aws:owner", "x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&reserved).0, "ValidationException");
+
     let described = client
         .describe_table()
         .table_name("alpha")
@@ -612,6 +651,61 @@ async fn transactions_are_all_or_nothing() {
         code(&same_item_twice).1,
         "Transaction request cannot include multiple operations on one item"
     );
+
+    // TransactGetItems answers in request order, an empty response for a missing item.
+    let get = |table: &str, pk: &str| {
+        aws_sdk_dynamodb::types::TransactGetItem::builder()
+            .get(
+                aws_sdk_dynamodb::types::Get::builder()
+                    .table_name(table)
+                    .key("pk", s(pk))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let got = client
+        .transact_get_items()
+        .transact_items(get("orders", "o1"))
+        .transact_items(get("outbox", "e1"))
+        .transact_items(get("orders", "o2"))
+        .send()
+        .await
+        .unwrap();
+    let found: Vec<bool> = got.responses().iter().map(|r| r.item().is_some()).collect();
+    assert_eq!(found, [true, false, false]);
+
+    // A retry with the same ClientRequestToken succeeds without writing again; the same
+    // token on a different request is refused.
+    let with_token = |pk: &str| {
+        client
+            .transact_write_items()
+            .client_request_token("retry-token-1")
+            .transact_items(put("orders", pk))
+    };
+    with_token("o10").send().await.unwrap();
+    with_token("o10")
+        .send()
+        .await
+        .expect("an identical retry is idempotent");
+    let mismatch = with_token("o11").send().await.unwrap_err();
+    assert!(
+        mismatch
+            .into_service_error()
+            .is_idempotent_parameter_mismatch_exception()
+    );
+    let retried = client
+        .transact_write_items()
+        .transact_items(put("orders", "o10"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        retried
+            .into_service_error()
+            .is_transaction_canceled_exception(),
+        "without the token the condition sees the first write"
+    );
 }
 
 #[tokio::test]
@@ -882,4 +976,94 @@ async fn scan_filters_pages_and_segments() {
             .count();
     }
     assert_eq!(total, 20, "segments partition the table");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_are_serialised_per_item() {
+    let engine = TestEngine::start().await;
+    let client = engine.dynamodb();
+    create_table(&client, "counters", false, None).await;
+    client
+        .put_item()
+        .table_name("counters")
+        .item("pk", s("lock"))
+        .item("version", n("0"))
+        .send()
+        .await
+        .unwrap();
+
+    // 8 writers: each adds 1 to a counter 25 times, and tries an optimistic-lock bump of
+    // `version` from what it read. Every ADD lands; each version is won exactly once.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut wins = 0;
+            for _ in 0..25 {
+                client
+                    .update_item()
+                    .table_name("counters")
+                    .key("pk", s("hits"))
+                    .update_expression("ADD hits :one")
+                    .expression_attribute_values(":one", n("1"))
+                    .send()
+                    .await
+                    .unwrap();
+                let read = client
+                    .get_item()
+                    .table_name("counters")
+                    .key("pk", s("lock"))
+                    .send()
+                    .await
+                    .unwrap();
+                let version: u64 = read.item().unwrap()["version"]
+                    .as_n()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let bumped = client
+                    .update_item()
+                    .table_name("counters")
+                    .key("pk", s("lock"))
+                    .update_expression("SET version = :next")
+                    .condition_expression("version = :seen")
+                    .expression_attribute_values(":seen", n(&version.to_string()))
+                    .expression_attribute_values(":next", n(&(version + 1).to_string()))
+                    .send()
+                    .await;
+                match bumped {
+                    Ok(_) => wins += 1,
+                    Err(err) => assert!(
+                        err.into_service_error()
+                            .is_conditional_check_failed_exception()
+                    ),
+                }
+            }
+            wins
+        }));
+    }
+    let mut wins = 0;
+    for task in tasks {
+        wins += task.await.unwrap();
+    }
+    let hits = client
+        .get_item()
+        .table_name("counters")
+        .key("pk", s("hits"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hits.item().unwrap()["hits"], n("200"));
+    let lock = client
+        .get_item()
+        .table_name("counters")
+        .key("pk", s("lock"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lock.item().unwrap()["version"],
+        n(&wins.to_string()),
+        "one winner per version"
+    );
 }

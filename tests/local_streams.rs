@@ -396,7 +396,6 @@ async fn disabling_closes_the_shard_and_reenabling_makes_a_new_stream() {
         "a closed shard read to its end has no next iterator"
     );
 
-    tokio::time::sleep(Duration::from_millis(5)).await;
     client
         .update_table()
         .table_name("orders")
@@ -412,6 +411,24 @@ async fn disabling_closes_the_shard_and_reenabling_makes_a_new_stream() {
         .unwrap();
     let second = stream_arn(&engine, "orders").await;
     assert_ne!(first, second, "re-enabling gives a new stream ARN");
+
+    // After the table is gone its streams stay readable (24 h) and described.
+    client
+        .delete_table()
+        .table_name("orders")
+        .send()
+        .await
+        .unwrap();
+    let described = engine
+        .streams()
+        .describe_stream()
+        .stream_arn(&second)
+        .send()
+        .await
+        .unwrap();
+    let description = described.stream_description().unwrap();
+    assert_eq!(description.stream_status().unwrap().as_str(), "DISABLED");
+    assert_eq!(description.key_schema()[0].attribute_name(), "pk");
 }
 
 #[tokio::test]

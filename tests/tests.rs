@@ -12,4 +12,5 @@ mod local_streams;
 mod local_support;
 mod local_throughput;
 mod moto;
+mod patterns;
 mod templates;

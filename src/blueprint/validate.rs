@@ -8,6 +8,9 @@ use super::fields::{Problems, suggest};
 use super::model::{Blueprint, CREATED_AT_ATTRIBUTE, KeyType, limits::*};
 use super::names::logical;
 use super::yaml::Span;
+use crate::pattern::EventPattern;
+use crate::pattern::filter;
+use crate::pattern::template::{InputTransformer, JsonPath, PipeInputTemplate};
 
 pub fn validate(bp: &Blueprint, problems: &mut Problems) {
     check_rule_targets(bp, problems);
@@ -16,6 +19,65 @@ pub fn validate(bp: &Blueprint, problems: &mut Problems) {
     check_pipe_filters(bp, problems);
     check_stream_images(bp, problems);
     check_api(bp, problems);
+    check_patterns_and_templates(bp, problems);
+}
+
+/// Every pattern, filter and template, checked by the same code the engine runs, with
+/// AWS's messages.
+fn check_patterns_and_templates(bp: &Blueprint, problems: &mut Problems) {
+    let pattern_help = "fix the pattern; docs/patterns.md lists the operators and their forms";
+    for rule in &bp.rules {
+        if let Err(err) = EventPattern::from_value(&rule.pattern.value) {
+            problems.at(
+                rule.pattern.span,
+                format!("rule `{}`: {err}", rule.name),
+                pattern_help,
+            );
+        }
+        if let Some(transformer) = &rule.input_transformer {
+            if let Err(err) = InputTransformer::new(&transformer.paths, &transformer.template.value)
+            {
+                problems.at(
+                    transformer.template.span,
+                    format!("rule `{}` input transformer: {err}", rule.name),
+                    "placeholders are `<name>` from input_paths or `<aws.events.*>` variables",
+                );
+            }
+        }
+    }
+    if let Some(pattern) = bp.bus.archive.as_ref().and_then(|a| a.pattern.as_ref()) {
+        if let Err(err) = EventPattern::from_value(&pattern.value) {
+            problems.at(
+                pattern.span,
+                format!("archive pattern: {err}"),
+                pattern_help,
+            );
+        }
+    }
+    for (i, filter) in bp.pipe.filters.iter().enumerate() {
+        if let Err(err) = filter::parse_pipe_filter(&filter.value.to_string()) {
+            problems.at(filter.span, format!("pipe filter {}: {err}", i + 1), "Pipes filters use the EventBridge pattern language with fewer operators; docs/patterns.md lists them");
+        }
+    }
+    if let Some(template) = &bp.pipe.input_template {
+        if let Err(err) = PipeInputTemplate::parse(&template.value) {
+            problems.at(template.span, format!("`pipe.input_template`: {err}"), "placeholders are `<$.json.path>` into the stream record or `<aws.pipes.*>` variables; quote those that resolve to strings");
+        }
+    }
+    for (what, field) in [
+        ("detail_type", &bp.pipe.detail_type),
+        ("source", &bp.pipe.source),
+    ] {
+        if field.value.starts_with("$.") {
+            if let Err(err) = JsonPath::parse(&field.value) {
+                problems.at(
+                    field.span,
+                    format!("`pipe.{what}` is not a usable JSON path: {err}"),
+                    "use a whole-value path such as `$.dynamodb.NewImage.type.S`",
+                );
+            }
+        }
+    }
 }
 
 fn check_rule_targets(bp: &Blueprint, problems: &mut Problems) {

@@ -49,6 +49,13 @@ pub struct ResetArgs {
     pub data_dir: PathBuf,
 }
 
+impl LocalArgs {
+    /// Whether this runs a server (and so logs requests).
+    pub fn serves(&self) -> bool {
+        matches!(self.command, LocalCommand::Up(_))
+    }
+}
+
 pub async fn run(args: LocalArgs) -> anyhow::Result<Exit> {
     match args.command {
         LocalCommand::Up(up) => run_up(up).await,
@@ -66,18 +73,7 @@ pub async fn run(args: LocalArgs) -> anyhow::Result<Exit> {
     }
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 async fn run_up(args: UpArgs) -> anyhow::Result<Exit> {
-    init_tracing();
     let ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     if !ip.is_loopback() {
         tracing::warn!(
@@ -87,7 +83,6 @@ async fn run_up(args: UpArgs) -> anyhow::Result<Exit> {
     }
     let mut config = EngineConfig::new(&args.data_dir);
     config.bind = SocketAddr::new(ip, args.port);
-    // Runs on the one runtime `cli::main` started.
     let engine = Engine::start(config).await?;
     println!("endpoint: {}", engine.endpoint_url());
     let _ = std::io::stdout().flush();

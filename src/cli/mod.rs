@@ -9,6 +9,7 @@ mod exit;
 mod init;
 mod local;
 mod output;
+mod pattern;
 mod progress;
 mod render;
 mod schema;
@@ -90,8 +91,6 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Print the blueprint's JSON Schema.
     Schema(schema::SchemaArgs),
-    /// Run or reset the embedded local engine (AWS-API-compatible, durable).
-    Local(local::LocalArgs),
     /// Deploy the blueprint's stack through a change set, with live progress.
     Deploy(deploy::DeployArgs),
     /// Show what deploy would change, resource by resource and property by property.
@@ -104,13 +103,19 @@ pub enum Command {
     SendTestOrder(send::SendArgs),
     /// Watch events arrive: the rules each matched and their queues, with latency.
     Tail(tail::TailArgs),
+    /// Test events against EventBridge event patterns.
+    Pattern(pattern::PatternArgs),
+    /// Run or reset the embedded local engine (AWS-API-compatible, durable).
+    Local(local::LocalArgs),
 }
 
 /// Parse the process arguments, run the command on one shared runtime and map its
 /// outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.global.verbose);
+    // The engine logs each request: `local up` shows them by default.
+    let serving = matches!(&cli.command, Command::Local(args) if args.serves());
+    init_logging(cli.global.verbose, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -130,9 +135,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, serving: bool) {
     // The SDK's own warnings (e.g. no instance metadata off EC2) are noise unless asked for.
     let filter = match verbose {
+        0 if serving => "info",
         0 => "outboxctl=warn",
         1 => "outboxctl=info,aws_config=info,aws_smithy_runtime=debug",
         _ => "debug",
@@ -153,13 +159,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate(args) => validate::run(global, args),
         Command::Render(args) => render::run(global, args),
         Command::Schema(args) => schema::run(args),
-        Command::Local(args) => local::run(args).await,
         Command::Deploy(args) => deploy::run(global, args).await,
         Command::Diff(args) => diff::run(global, args).await,
         Command::Status(args) => status::run(global, args).await,
         Command::Destroy(args) => destroy::run(global, args).await,
         Command::SendTestOrder(args) => send::run(global, args).await,
         Command::Tail(args) => tail::run(global, args).await,
+        Command::Pattern(args) => pattern::run(global, args),
+        Command::Local(args) => local::run(args).await,
     }
 }
 

@@ -76,6 +76,13 @@ pub struct EngineConfig {
     pub cloudformation_step: Duration,
 }
 
+/// Loopback:4566, data in `.outboxctl/local` under the current directory.
+impl Default for EngineConfig {
+    fn default() -> EngineConfig {
+        EngineConfig::new(".outboxctl/local")
+    }
+}
+
 impl EngineConfig {
     /// Loopback on the default port, region us-east-1, the wall clock.
     pub fn new(data_dir: impl Into<PathBuf>) -> EngineConfig {

@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS streams (
     view_type TEXT NOT NULL,
     shard_id TEXT NOT NULL,
     created_ms INTEGER NOT NULL,
-    disabled_ms INTEGER
+    disabled_ms INTEGER,
+    key_schema TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS stream_records (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -48,6 +49,11 @@ CREATE TABLE IF NOT EXISTS stream_records (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS stream_records_by_stream ON stream_records (stream_arn, seq);
+CREATE TABLE IF NOT EXISTS transaction_tokens (
+    token TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS stream_trim (
     stream_arn TEXT PRIMARY KEY,
     trimmed_through INTEGER NOT NULL
@@ -92,6 +98,10 @@ impl DataDirLock {
         };
         std::fs::create_dir_all(dir).map_err(|e| open(e.to_string()))?;
         let connection = Connection::open(dir.join(LOCK_FILE)).map_err(|e| open(e.to_string()))?;
+        // Fail at once when held, rather than after rusqlite's default 5 s busy wait.
+        connection
+            .busy_timeout(std::time::Duration::ZERO)
+            .map_err(|e| open(e.to_string()))?;
         connection
             .execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;")
             .map_err(|err| match err.sqlite_error_code() {
@@ -194,6 +204,16 @@ impl Storage {
         answer
             .await
             .unwrap_or_else(|_| Err(E::from(StorageError::WriterStopped)))
+    }
+
+    /// Create a service's tables if missing (`CREATE TABLE IF NOT EXISTS …` statements),
+    /// so each service module owns its part of the schema.
+    pub async fn ensure_schema(&self, statements: &'static str) -> Result<(), StorageError> {
+        self.write(move |connection: &Connection| -> Result<(), StorageError> {
+            connection.execute_batch(statements)?;
+            Ok(())
+        })
+        .await
     }
 
     /// Run a read-only `job` on a pooled reader connection (off the async threads).
@@ -305,6 +325,16 @@ mod tests {
         let (ok, failing) = tokio::join!(ok, failing);
         ok.unwrap();
         assert!(failing.is_err());
+        storage
+            .ensure_schema("CREATE TABLE IF NOT EXISTS extra (id INTEGER PRIMARY KEY);")
+            .await
+            .unwrap();
+        storage
+            .write(|c: &Connection| -> Result<usize, StorageError> {
+                Ok(c.execute("INSERT INTO extra (id) VALUES (1)", [])?)
+            })
+            .await
+            .unwrap();
         let names = storage
             .read(|c: &Connection| -> Result<Vec<String>, StorageError> {
                 let mut statement = c.prepare("SELECT name FROM tables ORDER BY name")?;

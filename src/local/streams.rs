@@ -77,6 +77,8 @@ pub struct StreamInfo {
     pub disabled: bool,
     pub first_seq: Option<u64>,
     pub last_seq: Option<u64>,
+    /// The table's KeySchema as the API prints it (kept after the table is deleted).
+    pub key_schema: Value,
 }
 
 pub fn format_sequence_number(seq: u64) -> String {
@@ -94,12 +96,45 @@ pub fn parse_sequence_number(text: &str) -> Result<u64, DynamoError> {
 /// Create the stream for a table (CreateTable or UpdateTable turning streams on).
 pub fn create_stream(
     conn: &Connection,
-    table_name: &str,
+    table: &TableMeta,
     view_type: &str,
     region: &str,
     now_ms: i64,
 ) -> Result<TableStream, DynamoError> {
-    let label = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
+    // Labels have millisecond precision; a stream re-created within the same millisecond
+    // still needs its own ARN.
+    let mut created_ms = now_ms;
+    loop {
+        let label = stream_label(created_ms);
+        let arn = format!(
+            "arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{}/stream/{label}",
+            table.name
+        );
+        let taken: Option<i64> = conn
+            .query_row("SELECT 1 FROM streams WHERE arn = ?1", [&arn], |r| r.get(0))
+            .optional()?;
+        if taken.is_some() {
+            created_ms += 1;
+            continue;
+        }
+        let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        let shard_id = format!("shardId-{created_ms:020}-{suffix}");
+        conn.execute(
+            "INSERT INTO streams (arn, table_name, label, view_type, shard_id, created_ms, disabled_ms, key_schema) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7)",
+            params![arn, table.name, label, view_type, shard_id, created_ms, table.key_schema_json().to_string()],
+        )?;
+        return Ok(TableStream {
+            arn,
+            label,
+            view_type: view_type.to_owned(),
+            enabled: true,
+        });
+    }
+}
+
+/// The ISO 8601 label AWS puts at the end of stream ARNs.
+fn stream_label(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
         .and_then(|t| {
             t.format(&time::macros::format_description!(
@@ -107,20 +142,7 @@ pub fn create_stream(
             ))
             .ok()
         })
-        .unwrap_or_else(|| now_ms.to_string());
-    let arn = format!("arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table_name}/stream/{label}");
-    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
-    let shard_id = format!("shardId-{now_ms:020}-{suffix}");
-    conn.execute(
-        "INSERT OR REPLACE INTO streams (arn, table_name, label, view_type, shard_id, created_ms, disabled_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
-        params![arn, table_name, label, view_type, shard_id, now_ms],
-    )?;
-    Ok(TableStream {
-        arn,
-        label,
-        view_type: view_type.to_owned(),
-        enabled: true,
-    })
+        .unwrap_or_else(|| ms.to_string())
 }
 
 /// Close a stream: no new records; existing ones stay readable until retention ends.
@@ -456,7 +478,7 @@ impl Streams {
 fn stream_info(conn: &Connection, arn: &str, horizon: i64) -> Result<StreamInfo, DynamoError> {
     let row = conn
         .query_row(
-            "SELECT table_name, label, view_type, shard_id, created_ms, disabled_ms FROM streams WHERE arn = ?1",
+            "SELECT table_name, label, view_type, shard_id, created_ms, disabled_ms, key_schema FROM streams WHERE arn = ?1",
             [arn],
             |r| {
                 Ok((
@@ -466,11 +488,13 @@ fn stream_info(conn: &Connection, arn: &str, horizon: i64) -> Result<StreamInfo,
                     r.get::<_, String>(3)?,
                     r.get::<_, i64>(4)?,
                     r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, String>(6)?,
                 ))
             },
         )
         .optional()?;
-    let Some((table_name, label, view_type, shard_id, created_ms, disabled_ms)) = row else {
+    let Some((table_name, label, view_type, shard_id, created_ms, disabled_ms, key_schema)) = row
+    else {
         return Err(DynamoError::ResourceNotFound(format!(
             "Requested resource not found: Stream: {arn} not found"
         )));
@@ -490,6 +514,7 @@ fn stream_info(conn: &Connection, arn: &str, horizon: i64) -> Result<StreamInfo,
         disabled: disabled_ms.is_some(),
         first_seq: first.map(|s| s as u64),
         last_seq: last.map(|s| s as u64),
+        key_schema: serde_json::from_str(&key_schema).unwrap_or(Value::Array(Vec::new())),
     })
 }
 

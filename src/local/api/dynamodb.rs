@@ -4,20 +4,22 @@
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
+use md5::Digest as _;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::json_protocol::{ServiceError, parse_request};
+use super::json_protocol::{RequestError, ServiceError};
 use crate::local::EngineState;
 use crate::local::dynamodb::attribute_value::{Item, item_from_json, item_to_json};
 use crate::local::dynamodb::error::DynamoError;
 use crate::local::dynamodb::expression::{
-    Condition, Path, Placeholders, parse_condition, parse_projection, parse_update,
+    Condition, Path, Placeholders, Update, parse_condition, parse_projection, parse_update,
 };
 use crate::local::dynamodb::table::KeyAttribute;
 use crate::local::dynamodb::write::{ItemWrite, WriteOp};
 use crate::local::dynamodb::{
-    CreateTableInput, QueryInput, ReturnValues, ScanInput, TableDescription, UpdateTableInput,
+    CreateTableInput, IdempotencyToken, QueryInput, ReturnValues, ScanInput, TableDescription,
+    UpdateTableInput, check_tags,
 };
 
 const NAMESPACE: &str = "com.amazonaws.dynamodb.v20120810";
@@ -67,24 +69,35 @@ impl From<DynamoError> for ServiceError {
 
 type ActionResult = Result<Value, ServiceError>;
 
+/// Read an action's input (DynamoDB and DynamoDB Streams); a missing required member is a ValidationException, as on AWS.
+pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ServiceError> {
+    super::json_protocol::parse_request(body).map_err(|e: RequestError| {
+        e.into_service_error("com.amazon.coral.validate#ValidationException")
+    })
+}
+
 pub async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionResult {
     match action {
-        "CreateTable" => create_table(state, parse_request(body)?).await,
-        "DescribeTable" => describe_table(state, parse_request(body)?).await,
-        "ListTables" => list_tables(state, parse_request(body)?).await,
-        "UpdateTable" => update_table(state, parse_request(body)?).await,
-        "DeleteTable" => delete_table(state, parse_request(body)?).await,
-        "PutItem" => put_item(state, parse_request(body)?).await,
-        "GetItem" => get_item(state, parse_request(body)?).await,
-        "UpdateItem" => update_item(state, parse_request(body)?).await,
-        "DeleteItem" => delete_item(state, parse_request(body)?).await,
-        "BatchWriteItem" => batch_write_item(state, parse_request(body)?).await,
-        "BatchGetItem" => batch_get_item(state, parse_request(body)?).await,
-        "TransactWriteItems" => transact_write_items(state, parse_request(body)?).await,
-        "Query" => query(state, parse_request(body)?).await,
-        "Scan" => scan(state, parse_request(body)?).await,
-        "UpdateTimeToLive" => update_time_to_live(state, parse_request(body)?).await,
-        "DescribeTimeToLive" => describe_time_to_live(state, parse_request(body)?).await,
+        "CreateTable" => create_table(state, parse(body)?).await,
+        "DescribeTable" => describe_table(state, parse(body)?).await,
+        "ListTables" => list_tables(state, parse(body)?).await,
+        "UpdateTable" => update_table(state, parse(body)?).await,
+        "DeleteTable" => delete_table(state, parse(body)?).await,
+        "PutItem" => put_item(state, parse(body)?).await,
+        "GetItem" => get_item(state, parse(body)?).await,
+        "UpdateItem" => update_item(state, parse(body)?).await,
+        "DeleteItem" => delete_item(state, parse(body)?).await,
+        "BatchWriteItem" => batch_write_item(state, parse(body)?).await,
+        "BatchGetItem" => batch_get_item(state, parse(body)?).await,
+        "TransactGetItems" => transact_get_items(state, parse(body)?).await,
+        "TransactWriteItems" => transact_write_items(state, parse(body)?, body).await,
+        "Query" => query(state, parse(body)?).await,
+        "Scan" => scan(state, parse(body)?).await,
+        "TagResource" => tag_resource(state, parse(body)?).await,
+        "UntagResource" => untag_resource(state, parse(body)?).await,
+        "ListTagsOfResource" => list_tags_of_resource(state, parse(body)?).await,
+        "UpdateTimeToLive" => update_time_to_live(state, parse(body)?).await,
+        "DescribeTimeToLive" => describe_time_to_live(state, parse(body)?).await,
         other => Err(ServiceError::unknown_operation(&format!(
             "DynamoDB_20120810.{other}"
         ))),
@@ -233,6 +246,21 @@ struct CreateTableRequest {
     deletion_protection_enabled: Option<bool>,
     global_secondary_indexes: Option<Value>,
     local_secondary_indexes: Option<Value>,
+    tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Tag {
+    key: String,
+    value: String,
+}
+
+fn tag_map(tags: Option<Vec<Tag>>) -> BTreeMap<String, String> {
+    tags.unwrap_or_default()
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect()
 }
 
 fn billing(
@@ -311,6 +339,11 @@ async fn create_table(state: &EngineState, request: CreateTableRequest) -> Actio
                 .transpose()?
                 .flatten(),
             deletion_protection: request.deletion_protection_enabled.unwrap_or(false),
+            tags: {
+                let tags = tag_map(request.tags);
+                check_tags(&tags)?;
+                tags
+            },
         })
         .await?;
     Ok(json!({"TableDescription": table_description(&description)}))
@@ -318,14 +351,10 @@ async fn create_table(state: &EngineState, request: CreateTableRequest) -> Actio
 
 fn table_description(description: &TableDescription) -> Value {
     let meta = &description.meta;
-    let key_schema: Vec<Value> = std::iter::once((&meta.hash_key, "HASH"))
-        .chain(meta.range_key.as_ref().map(|r| (r, "RANGE")))
-        .map(|(k, kind)| json!({"AttributeName": k.name, "KeyType": kind}))
-        .collect();
     let mut out = json!({
         "AttributeDefinitions": meta.attribute_definitions.iter().map(|a| json!({"AttributeName": a.name, "AttributeType": a.kind})).collect::<Vec<_>>(),
         "TableName": meta.name,
-        "KeySchema": key_schema,
+        "KeySchema": meta.key_schema_json(),
         "TableStatus": description.status,
         "CreationDateTime": meta.created_ms as f64 / 1000.0,
         "ProvisionedThroughput": {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": meta.read_capacity, "WriteCapacityUnits": meta.write_capacity},
@@ -436,11 +465,10 @@ async fn delete_table(state: &EngineState, request: TableNameRequest) -> ActionR
 
 // ---- single items ----
 
+/// The members PutItem, UpdateItem and DeleteItem share.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct PutItemRequest {
-    table_name: String,
-    item: Value,
+struct WriteParams {
     condition_expression: Option<String>,
     #[serde(flatten)]
     expressions: ExpressionParams,
@@ -449,33 +477,54 @@ struct PutItemRequest {
     expected: Option<Value>,
 }
 
-async fn put_item(state: &EngineState, request: PutItemRequest) -> ActionResult {
-    reject_legacy(&[("Expected", request.expected.is_some())])?;
-    let mut placeholders = request.expressions.placeholders()?;
+/// Parse the expressions of one item write, build its operation and run it.
+async fn single_write(
+    state: &EngineState,
+    table: String,
+    params: WriteParams,
+    update_expression: Option<&str>,
+    operation: impl FnOnce(Option<Update>) -> Result<WriteOp, DynamoError>,
+) -> ActionResult {
+    reject_legacy(&[("Expected", params.expected.is_some())])?;
+    let mut placeholders = params.expressions.placeholders()?;
+    let update = update_expression
+        .map(|u| parse_update(u, &mut placeholders))
+        .transpose()?;
     let condition = optional_condition(
-        request.condition_expression.as_deref(),
+        params.condition_expression.as_deref(),
         "ConditionExpression",
         &mut placeholders,
     )?;
     placeholders.check_all_used()?;
     let write = ItemWrite {
-        table: request.table_name,
-        op: WriteOp::Put {
-            item: item_from_json(&request.item)?,
-        },
+        table,
+        op: operation(update)?,
         condition,
         return_old_on_failure: on_failure(
-            request.return_values_on_condition_check_failure.as_deref(),
+            params.return_values_on_condition_check_failure.as_deref(),
         )?,
     };
-    let returned = state
-        .dynamodb
-        .write_item(
-            write,
-            ReturnValues::parse(request.return_values.as_deref())?,
-        )
-        .await?;
-    Ok(attributes(returned))
+    let return_values = ReturnValues::parse(params.return_values.as_deref())?;
+    Ok(attributes(
+        state.dynamodb.write_item(write, return_values).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutItemRequest {
+    table_name: String,
+    item: Value,
+    #[serde(flatten)]
+    params: WriteParams,
+}
+
+async fn put_item(state: &EngineState, request: PutItemRequest) -> ActionResult {
+    let item = item_from_json(&request.item)?;
+    single_write(state, request.table_name, request.params, None, |_| {
+        Ok(WriteOp::Put { item })
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -515,51 +564,22 @@ struct UpdateItemRequest {
     table_name: String,
     key: Value,
     update_expression: Option<String>,
-    condition_expression: Option<String>,
-    #[serde(flatten)]
-    expressions: ExpressionParams,
-    return_values: Option<String>,
-    return_values_on_condition_check_failure: Option<String>,
-    expected: Option<Value>,
     attribute_updates: Option<Value>,
+    #[serde(flatten)]
+    params: WriteParams,
 }
 
 async fn update_item(state: &EngineState, request: UpdateItemRequest) -> ActionResult {
-    reject_legacy(&[
-        ("Expected", request.expected.is_some()),
-        ("AttributeUpdates", request.attribute_updates.is_some()),
-    ])?;
-    let mut placeholders = request.expressions.placeholders()?;
-    let update = request
-        .update_expression
-        .as_deref()
-        .map(|u| parse_update(u, &mut placeholders))
-        .transpose()?;
-    let condition = optional_condition(
-        request.condition_expression.as_deref(),
-        "ConditionExpression",
-        &mut placeholders,
-    )?;
-    placeholders.check_all_used()?;
-    let write = ItemWrite {
-        table: request.table_name,
-        op: WriteOp::Update {
-            key: item_from_json(&request.key)?,
-            update,
-        },
-        condition,
-        return_old_on_failure: on_failure(
-            request.return_values_on_condition_check_failure.as_deref(),
-        )?,
-    };
-    let returned = state
-        .dynamodb
-        .write_item(
-            write,
-            ReturnValues::parse(request.return_values.as_deref())?,
-        )
-        .await?;
-    Ok(attributes(returned))
+    reject_legacy(&[("AttributeUpdates", request.attribute_updates.is_some())])?;
+    let key = item_from_json(&request.key)?;
+    single_write(
+        state,
+        request.table_name,
+        request.params,
+        request.update_expression.as_deref(),
+        |update| Ok(WriteOp::Update { key, update }),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -567,41 +587,16 @@ async fn update_item(state: &EngineState, request: UpdateItemRequest) -> ActionR
 struct DeleteItemRequest {
     table_name: String,
     key: Value,
-    condition_expression: Option<String>,
     #[serde(flatten)]
-    expressions: ExpressionParams,
-    return_values: Option<String>,
-    return_values_on_condition_check_failure: Option<String>,
-    expected: Option<Value>,
+    params: WriteParams,
 }
 
 async fn delete_item(state: &EngineState, request: DeleteItemRequest) -> ActionResult {
-    reject_legacy(&[("Expected", request.expected.is_some())])?;
-    let mut placeholders = request.expressions.placeholders()?;
-    let condition = optional_condition(
-        request.condition_expression.as_deref(),
-        "ConditionExpression",
-        &mut placeholders,
-    )?;
-    placeholders.check_all_used()?;
-    let write = ItemWrite {
-        table: request.table_name,
-        op: WriteOp::Delete {
-            key: item_from_json(&request.key)?,
-        },
-        condition,
-        return_old_on_failure: on_failure(
-            request.return_values_on_condition_check_failure.as_deref(),
-        )?,
-    };
-    let returned = state
-        .dynamodb
-        .write_item(
-            write,
-            ReturnValues::parse(request.return_values.as_deref())?,
-        )
-        .await?;
-    Ok(attributes(returned))
+    let key = item_from_json(&request.key)?;
+    single_write(state, request.table_name, request.params, None, |_| {
+        Ok(WriteOp::Delete { key })
+    })
+    .await
 }
 
 // ---- batches and transactions ----
@@ -802,7 +797,11 @@ fn transact_member(item: TransactItem) -> Result<ItemWrite, DynamoError> {
     })
 }
 
-async fn transact_write_items(state: &EngineState, request: TransactWriteRequest) -> ActionResult {
+async fn transact_write_items(
+    state: &EngineState,
+    request: TransactWriteRequest,
+    body: &[u8],
+) -> ActionResult {
     if request
         .client_request_token
         .as_ref()
@@ -818,8 +817,57 @@ async fn transact_write_items(state: &EngineState, request: TransactWriteRequest
         .into_iter()
         .map(transact_member)
         .collect::<Result<_, _>>()?;
-    state.dynamodb.transact_write(writes).await?;
+    // Retries of one request carry the same body, so its digest tells them apart from a
+    // different request that reuses the token.
+    let idempotency = request.client_request_token.map(|token| IdempotencyToken {
+        token,
+        fingerprint: hex::encode(md5::Md5::digest(body)),
+    });
+    state.dynamodb.transact_write(writes, idempotency).await?;
     Ok(json!({}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TransactGetRequest {
+    transact_items: Vec<TransactGetItem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TransactGetItem {
+    get: TransactGet,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TransactGet {
+    table_name: String,
+    key: Value,
+    projection_expression: Option<String>,
+    #[serde(flatten)]
+    expressions: ExpressionParams,
+}
+
+async fn transact_get_items(state: &EngineState, request: TransactGetRequest) -> ActionResult {
+    let mut gets = Vec::with_capacity(request.transact_items.len());
+    for member in request.transact_items {
+        let get = member.get;
+        let mut placeholders = get.expressions.placeholders()?;
+        let projection =
+            optional_projection(get.projection_expression.as_deref(), &mut placeholders)?;
+        placeholders.check_all_used()?;
+        gets.push((get.table_name, item_from_json(&get.key)?, projection));
+    }
+    let items = state.dynamodb.transact_get(gets).await?;
+    let responses: Vec<Value> = items
+        .into_iter()
+        .map(|item| match item {
+            Some(item) => json!({"Item": item_to_json(&item)}),
+            None => json!({}),
+        })
+        .collect();
+    Ok(json!({"Responses": responses}))
 }
 
 // ---- query and scan ----
@@ -992,6 +1040,54 @@ async fn scan(state: &EngineState, request: ScanRequest) -> ActionResult {
     Ok(page_response(page, count_only))
 }
 
+// ---- tags ----
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagResourceRequest {
+    resource_arn: String,
+    tags: Vec<Tag>,
+}
+
+async fn tag_resource(state: &EngineState, request: TagResourceRequest) -> ActionResult {
+    let tags = tag_map(Some(request.tags));
+    state
+        .dynamodb
+        .change_tags(request.resource_arn, tags, Vec::new())
+        .await?;
+    Ok(json!({}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UntagResourceRequest {
+    resource_arn: String,
+    tag_keys: Vec<String>,
+}
+
+async fn untag_resource(state: &EngineState, request: UntagResourceRequest) -> ActionResult {
+    state
+        .dynamodb
+        .change_tags(request.resource_arn, BTreeMap::new(), request.tag_keys)
+        .await?;
+    Ok(json!({}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListTagsRequest {
+    resource_arn: String,
+}
+
+async fn list_tags_of_resource(state: &EngineState, request: ListTagsRequest) -> ActionResult {
+    let tags = state.dynamodb.list_tags(request.resource_arn).await?;
+    let tags: Vec<Value> = tags
+        .into_iter()
+        .map(|(key, value)| json!({"Key": key, "Value": value}))
+        .collect();
+    Ok(json!({"Tags": tags}))
+}
+
 // ---- time to live ----
 
 #[derive(Debug, Deserialize)]
@@ -1030,4 +1126,49 @@ async fn describe_time_to_live(state: &EngineState, request: TableNameRequest) -
         None => json!({"TimeToLiveStatus": "DISABLED"}),
     };
     Ok(json!({"TimeToLiveDescription": description}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_members_are_validation_errors_and_bad_json_is_serialization() {
+        let missing = parse::<PutItemRequest>(br#"{"Item": {}}"#).unwrap_err();
+        assert_eq!(
+            missing.type_name,
+            "com.amazon.coral.validate#ValidationException"
+        );
+        assert_eq!(
+            missing.message,
+            "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null"
+        );
+        let malformed = parse::<PutItemRequest>(b"{not json").unwrap_err();
+        assert_eq!(
+            malformed.type_name,
+            "com.amazon.coral.service#SerializationException"
+        );
+    }
+
+    #[test]
+    fn cancellation_reasons_are_serialised_as_aws_does() {
+        let error = ServiceError::from(DynamoError::TransactionCanceled {
+            reasons: vec![
+                crate::local::dynamodb::error::CancellationReason::none(),
+                crate::local::dynamodb::error::CancellationReason {
+                    code: "ConditionalCheckFailed".into(),
+                    message: Some("The conditional request failed".into()),
+                    item: None,
+                },
+            ],
+        });
+        assert_eq!(error.message_key, "Message");
+        assert_eq!(
+            error.fields,
+            vec![(
+                "CancellationReasons",
+                json!([{"Code": "None"}, {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}])
+            )]
+        );
+    }
 }

@@ -4,7 +4,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::json_protocol::{ServiceError, parse_request};
+use super::dynamodb::parse;
+use super::json_protocol::ServiceError;
 use crate::local::EngineState;
 use crate::local::dynamodb::error::DynamoError;
 use crate::local::streams::{StreamInfo, format_sequence_number};
@@ -13,10 +14,10 @@ type ActionResult = Result<Value, ServiceError>;
 
 pub async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionResult {
     match action {
-        "ListStreams" => list_streams(state, parse_request(body)?).await,
-        "DescribeStream" => describe_stream(state, parse_request(body)?).await,
-        "GetShardIterator" => get_shard_iterator(state, parse_request(body)?).await,
-        "GetRecords" => get_records(state, parse_request(body)?).await,
+        "ListStreams" => list_streams(state, parse(body)?).await,
+        "DescribeStream" => describe_stream(state, parse(body)?).await,
+        "GetShardIterator" => get_shard_iterator(state, parse(body)?).await,
+        "GetRecords" => get_records(state, parse(body)?).await,
         other => Err(ServiceError::unknown_operation(&format!(
             "DynamoDBStreams_20120810.{other}"
         ))),
@@ -69,14 +70,6 @@ struct DescribeStreamRequest {
 
 async fn describe_stream(state: &EngineState, request: DescribeStreamRequest) -> ActionResult {
     let info = state.streams.describe_stream(request.stream_arn).await?;
-    let key_schema: Vec<Value> = match state.dynamodb.describe_table(info.table_name.clone()).await
-    {
-        Ok(table) => std::iter::once((&table.meta.hash_key, "HASH"))
-            .chain(table.meta.range_key.as_ref().map(|r| (r, "RANGE")))
-            .map(|(k, kind)| json!({"AttributeName": k.name, "KeyType": kind}))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
     let mut range = Map::new();
     range.insert(
         "StartingSequenceNumber".into(),
@@ -101,7 +94,7 @@ async fn describe_stream(state: &EngineState, request: DescribeStreamRequest) ->
         "StreamViewType": info.view_type,
         "CreationRequestDateTime": info.created_ms as f64 / 1000.0,
         "TableName": info.table_name,
-        "KeySchema": key_schema,
+        "KeySchema": info.key_schema,
         "Shards": shards,
     }}))
 }

@@ -61,15 +61,58 @@ impl ServiceError {
     }
 }
 
+/// Why a request body could not be read.
+#[derive(Debug)]
+pub enum RequestError {
+    /// A required member is absent (AWS answers ValidationException).
+    MissingMember(String),
+    /// Not JSON, or a member of the wrong type (AWS answers SerializationException).
+    Malformed(String),
+}
+
+impl RequestError {
+    /// The error with the given ValidationException `__type`, for the service at hand.
+    pub fn into_service_error(self, validation_type: &str) -> ServiceError {
+        match self {
+            RequestError::MissingMember(member) => ServiceError::new(
+                StatusCode::BAD_REQUEST,
+                validation_type,
+                format!(
+                    "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+                ),
+            ),
+            RequestError::Malformed(reason) => {
+                ServiceError::serialization(format!("cannot parse the request body: {reason}"))
+            }
+        }
+    }
+}
+
 /// Parse a JSON request body into the operation's input type.
-pub fn parse_request<T: DeserializeOwned>(body: &[u8]) -> Result<T, ServiceError> {
+pub fn parse_request<T: DeserializeOwned>(body: &[u8]) -> Result<T, RequestError> {
     let body = if body.is_empty() {
         b"{}".as_slice()
     } else {
         body
     };
-    serde_json::from_slice(body)
-        .map_err(|e| ServiceError::serialization(format!("cannot parse the request body: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        let text = e.to_string();
+        match text
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            // AWS names members in lower camel case in these messages.
+            Some(member) => {
+                let mut chars = member.chars();
+                let camel = chars
+                    .next()
+                    .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+                    .unwrap_or_default();
+                RequestError::MissingMember(camel)
+            }
+            None => RequestError::Malformed(text),
+        }
+    })
 }
 
 fn base_response(

@@ -80,11 +80,16 @@ async fn handle(
     let (service_name, response) = match service {
         "DynamoDB_20120810" => (
             "dynamodb",
-            reply(dynamodb::dispatch(&state, action, &body).await, &request_id),
+            reply(
+                JSON_1_0,
+                dynamodb::dispatch(&state, action, &body).await,
+                &request_id,
+            ),
         ),
         "DynamoDBStreams_20120810" => (
             "dynamodbstreams",
             reply(
+                JSON_1_0,
                 dynamodb_streams::dispatch(&state, action, &body).await,
                 &request_id,
             ),
@@ -124,14 +129,19 @@ async fn handle(
     response
 }
 
-fn reply(result: Result<serde_json::Value, ServiceError>, request_id: &str) -> Response {
+/// Serialise a JSON-protocol outcome; `content_type` tells awsJson 1.0 from 1.1.
+fn reply(
+    content_type: &'static str,
+    result: Result<serde_json::Value, ServiceError>,
+    request_id: &str,
+) -> Response {
     match result {
-        Ok(body) => ok_response(JSON_1_0, request_id, &body),
+        Ok(body) => ok_response(content_type, request_id, &body),
         Err(error) => {
             if error.status.is_server_error() {
                 tracing::error!(error = %error.message, "internal error");
             }
-            error_response(JSON_1_0, request_id, &error)
+            error_response(content_type, request_id, &error)
         }
     }
 }

@@ -37,6 +37,8 @@ pub enum DynamoError {
         .reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>().join(", "))]
     TransactionCanceled { reasons: Vec<CancellationReason> },
     #[error("{0}")]
+    IdempotentParameterMismatch(String),
+    #[error("{0}")]
     ExpiredIterator(String),
     #[error("{0}")]
     TrimmedDataAccess(String),
@@ -63,6 +65,7 @@ impl DynamoError {
             DynamoError::ResourceNotFound(_) => "ResourceNotFoundException",
             DynamoError::ResourceInUse(_) => "ResourceInUseException",
             DynamoError::TransactionCanceled { .. } => "TransactionCanceledException",
+            DynamoError::IdempotentParameterMismatch(_) => "IdempotentParameterMismatchException",
             DynamoError::ExpiredIterator(_) => "ExpiredIteratorException",
             DynamoError::TrimmedDataAccess(_) => "TrimmedDataAccessException",
             DynamoError::Internal(_) => "InternalServerError",

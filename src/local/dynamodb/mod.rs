@@ -20,8 +20,8 @@ use crate::local::storage::Storage;
 use crate::local::streams::Streams;
 
 pub use reads::{Page, QueryInput, ScanInput};
-pub use tables::{CreateTableInput, TableDescription, UpdateTableInput};
-pub use writes::ReturnValues;
+pub use tables::{CreateTableInput, TableDescription, UpdateTableInput, check_tags};
+pub use writes::{IdempotencyToken, ReturnValues};
 
 /// DynamoDB state and behaviour, shared by all requests.
 #[derive(Debug, Clone)]

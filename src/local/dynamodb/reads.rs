@@ -17,6 +17,8 @@ use super::write::{load_item, load_table, parse_stored_item};
 const MAX_PAGE_BYTES: usize = 1024 * 1024;
 /// The most keys of one BatchGetItem request.
 pub const MAX_BATCH_GET: usize = 100;
+/// The most members of one TransactGetItems request.
+pub const MAX_TRANSACT_GET: usize = 100;
 
 #[derive(Debug, Clone)]
 pub struct QueryInput {
@@ -113,6 +115,42 @@ impl DynamoDb {
                     Ok(out)
                 },
             )
+            .await
+    }
+
+    /// TransactGetItems: all items read from one snapshot, answered in request order.
+    pub async fn transact_get(
+        &self,
+        gets: Vec<(String, Item, Option<Vec<Path>>)>,
+    ) -> Result<Vec<Option<Item>>, DynamoError> {
+        if gets.is_empty() || gets.len() > MAX_TRANSACT_GET {
+            return Err(DynamoError::validation(format!(
+                "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length between 1 and {MAX_TRANSACT_GET} (got {})",
+                gets.len()
+            )));
+        }
+        self.storage
+            .read(move |conn| -> Result<Vec<Option<Item>>, DynamoError> {
+                // One read transaction: every item comes from the same committed state.
+                let snapshot = conn.unchecked_transaction()?;
+                let mut seen = Vec::new();
+                let mut out = Vec::with_capacity(gets.len());
+                for (table, key, projection) in gets {
+                    let meta = load_table(&snapshot, &table)?;
+                    let key = meta.key_from_param(&key)?;
+                    let identity = (table.clone(), key.pk.clone(), key.sk.clone());
+                    if seen.contains(&identity) {
+                        return Err(DynamoError::validation(
+                            "Transaction request cannot include multiple operations on one item",
+                        ));
+                    }
+                    seen.push(identity);
+                    let item = load_item(&snapshot, &table, &key)?;
+                    out.push(item.map(|i| projected(i, projection.as_deref())));
+                }
+                snapshot.commit()?;
+                Ok(out)
+            })
             .await
     }
 

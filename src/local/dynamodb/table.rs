@@ -39,6 +39,9 @@ pub struct TableMeta {
     /// The TTL attribute, when TimeToLive is enabled.
     #[serde(default)]
     pub ttl_attribute: Option<String>,
+    /// Resource tags (key → value).
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// An item's primary key in the two text columns the storage indexes by.
@@ -53,6 +56,14 @@ pub struct StorageKey {
 impl TableMeta {
     pub fn key_attributes(&self) -> impl Iterator<Item = &KeyAttribute> {
         std::iter::once(&self.hash_key).chain(self.range_key.as_ref())
+    }
+
+    /// `KeySchema` as the APIs print it.
+    pub fn key_schema_json(&self) -> serde_json::Value {
+        std::iter::once((&self.hash_key, "HASH"))
+            .chain(self.range_key.as_ref().map(|r| (r, "RANGE")))
+            .map(|(k, kind)| serde_json::json!({"AttributeName": k.name, "KeyType": kind}))
+            .collect()
     }
 
     pub fn is_key_attribute(&self, name: &str) -> bool {

@@ -1,6 +1,8 @@
 //! Table lifecycle: CreateTable, DescribeTable, ListTables, UpdateTable (streams on and
 //! off, billing, deletion protection) and DeleteTable.
 
+use std::collections::BTreeMap;
+
 use rusqlite::params;
 
 use super::DynamoDb;
@@ -21,6 +23,7 @@ pub struct CreateTableInput {
     /// `Some(view type)` when the stream is enabled.
     pub stream_view_type: Option<String>,
     pub deletion_protection: bool,
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -98,17 +101,8 @@ impl DynamoDb {
                         input.name
                     )));
                 }
-                let stream = match &input.stream_view_type {
-                    Some(view) => Some(streams::create_stream(
-                        conn,
-                        &input.name,
-                        view,
-                        &region,
-                        now,
-                    )?),
-                    None => None,
-                };
-                let meta = TableMeta {
+                let view_type = input.stream_view_type.clone();
+                let mut meta = TableMeta {
                     arn: format!(
                         "arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{}",
                         input.name
@@ -122,10 +116,14 @@ impl DynamoDb {
                     billing_mode: input.billing_mode,
                     read_capacity: input.read_capacity,
                     write_capacity: input.write_capacity,
-                    stream,
+                    stream: None,
                     deletion_protection: input.deletion_protection,
                     ttl_attribute: None,
+                    tags: input.tags,
                 };
+                if let Some(view) = view_type {
+                    meta.stream = Some(streams::create_stream(conn, &meta, &view, &region, now)?);
+                }
                 save_table(conn, &meta)?;
                 // AWS answers CREATING and turns ACTIVE shortly after; here creation is done.
                 Ok(TableDescription {
@@ -203,7 +201,7 @@ impl DynamoDb {
                         if meta.enabled_stream().is_some() {
                             return Err(DynamoError::validation(format!("Table already has an enabled stream: {}", meta.arn)));
                         }
-                        meta.stream = Some(streams::create_stream(conn, &meta.name, view, &region, now)?);
+                        meta.stream = Some(streams::create_stream(conn, &meta, view, &region, now)?);
                     }
                     Some(None) => {
                         let Some(stream) = meta.stream.as_mut().filter(|s| s.enabled) else {
@@ -252,6 +250,73 @@ impl DynamoDb {
                 conn.execute("DELETE FROM tables WHERE name = ?1", [&name])?;
                 Ok(TableDescription { meta, status: "DELETING", item_count: 0, size_bytes: 0 })
             })
+            .await
+    }
+}
+
+/// The most tags one resource may carry.
+const MAX_TAGS: usize = 50;
+
+/// Tag keys and values as DynamoDB limits them.
+pub fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), DynamoError> {
+    for (key, value) in tags {
+        if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: tag key `{key}` must be 1 to 128 characters and its value at most 256"
+            )));
+        }
+        if key.starts_with("aws:") {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: tag key `{key}` uses the reserved prefix aws:"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl DynamoDb {
+    /// The table an ARN names, for the tagging actions.
+    fn table_of_arn<'a>(&self, arn: &'a str) -> Result<&'a str, DynamoError> {
+        let prefix = format!("arn:aws:dynamodb:{}:{ACCOUNT_ID}:table/", self.region);
+        arn.strip_prefix(&prefix)
+            .filter(|name| !name.contains('/'))
+            .ok_or_else(|| {
+                DynamoError::ResourceNotFound(format!(
+                    "Requested resource not found: ResourcArn: {arn} not found (expected {prefix}<table name>)"
+                ))
+            })
+    }
+
+    /// TagResource (`Some` tags to add) or UntagResource (keys to remove).
+    pub async fn change_tags(
+        &self,
+        arn: String,
+        add: BTreeMap<String, String>,
+        remove: Vec<String>,
+    ) -> Result<(), DynamoError> {
+        check_tags(&add)?;
+        let name = self.table_of_arn(&arn)?.to_owned();
+        self.storage
+            .write(move |conn| -> Result<(), DynamoError> {
+                let mut meta = load_table(conn, &name)?;
+                meta.tags.extend(add);
+                for key in &remove {
+                    meta.tags.remove(key);
+                }
+                if meta.tags.len() > MAX_TAGS {
+                    return Err(DynamoError::validation(format!(
+                        "One or more parameter values were invalid: a table can have at most {MAX_TAGS} tags"
+                    )));
+                }
+                save_table(conn, &meta)
+            })
+            .await
+    }
+
+    pub async fn list_tags(&self, arn: String) -> Result<BTreeMap<String, String>, DynamoError> {
+        let name = self.table_of_arn(&arn)?.to_owned();
+        self.storage
+            .read(move |conn| Ok(load_table(conn, &name)?.tags))
             .await
     }
 }

@@ -4,6 +4,8 @@
 
 use std::collections::HashSet;
 
+use rusqlite::OptionalExtension;
+
 use super::DynamoDb;
 use super::attribute_value::Item;
 use super::error::{CancellationReason, DynamoError};
@@ -73,24 +75,15 @@ impl DynamoDb {
 
     /// BatchWriteItem: puts and deletes without conditions, applied together.
     pub async fn batch_write(&self, writes: Vec<ItemWrite>) -> Result<(), DynamoError> {
-        if writes.is_empty() || writes.len() > MAX_BATCH_WRITE {
-            return Err(DynamoError::validation(format!(
-                "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Member must have length between 1 and {MAX_BATCH_WRITE} (got {})",
-                writes.len()
-            )));
-        }
+        check_count(writes.len(), MAX_BATCH_WRITE, "requestItems")?;
         let (now, region) = (self.clock.now_ms(), self.region.clone());
         self.storage
             .write(move |conn| -> Result<(), DynamoError> {
-                let mut seen = HashSet::new();
-                for write in &writes {
-                    let (table, key) = write::target(conn, write)?;
-                    if !seen.insert((table.name, key.pk, key.sk)) {
-                        return Err(DynamoError::validation(
-                            "Provided list of item keys contains duplicates",
-                        ));
-                    }
-                }
+                reject_duplicates(
+                    conn,
+                    &writes,
+                    "Provided list of item keys contains duplicates",
+                )?;
                 for write in &writes {
                     write::apply(conn, write, &region, now)?;
                 }
@@ -103,25 +96,28 @@ impl DynamoDb {
 
     /// TransactWriteItems: every condition is checked first; if any fails nothing is
     /// written and each member gets its cancellation reason.
-    pub async fn transact_write(&self, writes: Vec<ItemWrite>) -> Result<(), DynamoError> {
-        if writes.is_empty() || writes.len() > MAX_TRANSACT_ITEMS {
-            return Err(DynamoError::validation(format!(
-                "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length between 1 and {MAX_TRANSACT_ITEMS} (got {})",
-                writes.len()
-            )));
-        }
+    ///
+    /// With an idempotency token, a repeat of the same request within 10 minutes succeeds
+    /// without writing again; the same token with a different request is refused.
+    pub async fn transact_write(
+        &self,
+        writes: Vec<ItemWrite>,
+        idempotency: Option<IdempotencyToken>,
+    ) -> Result<(), DynamoError> {
+        check_count(writes.len(), MAX_TRANSACT_ITEMS, "transactItems")?;
         let (now, region) = (self.clock.now_ms(), self.region.clone());
         self.storage
             .write(move |conn| -> Result<(), DynamoError> {
-                let mut seen = HashSet::new();
-                for write in &writes {
-                    let (table, key) = write::target(conn, write)?;
-                    if !seen.insert((table.name, key.pk, key.sk)) {
-                        return Err(DynamoError::validation(
-                            "Transaction request cannot include multiple operations on one item",
-                        ));
-                    }
+                if let Some(token) = &idempotency
+                    && token.seen_before(conn, now)?
+                {
+                    return Ok(());
                 }
+                reject_duplicates(
+                    conn,
+                    &writes,
+                    "Transaction request cannot include multiple operations on one item",
+                )?;
                 let reasons: Vec<CancellationReason> = writes
                     .iter()
                     .map(|write| match write::plan(conn, write) {
@@ -147,12 +143,84 @@ impl DynamoDb {
                 for write in &writes {
                     write::apply(conn, write, &region, now)?;
                 }
+                if let Some(token) = &idempotency {
+                    token.remember(conn, now)?;
+                }
                 Ok(())
             })
             .await?;
         self.streams.notify();
         Ok(())
     }
+}
+
+/// How long TransactWriteItems remembers a ClientRequestToken.
+const IDEMPOTENCY_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// A TransactWriteItems `ClientRequestToken` with a fingerprint of its request.
+#[derive(Debug, Clone)]
+pub struct IdempotencyToken {
+    pub token: String,
+    /// Equal for identical requests.
+    pub fingerprint: String,
+}
+
+impl IdempotencyToken {
+    /// True when this token already committed the same request within the window; an
+    /// error when it committed a different one.
+    fn seen_before(&self, conn: &rusqlite::Connection, now_ms: i64) -> Result<bool, DynamoError> {
+        let previous: Option<String> = conn
+            .query_row(
+                "SELECT fingerprint FROM transaction_tokens WHERE token = ?1 AND created_ms > ?2",
+                rusqlite::params![self.token, now_ms - IDEMPOTENCY_WINDOW_MS],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match previous {
+            None => Ok(false),
+            Some(fingerprint) if fingerprint == self.fingerprint => Ok(true),
+            Some(_) => Err(DynamoError::IdempotentParameterMismatch(
+                "The request uses the same client token as a previous, but non-identical request: use a new ClientRequestToken for a different transaction".into(),
+            )),
+        }
+    }
+
+    fn remember(&self, conn: &rusqlite::Connection, now_ms: i64) -> Result<(), DynamoError> {
+        conn.execute(
+            "DELETE FROM transaction_tokens WHERE created_ms <= ?1",
+            [now_ms - IDEMPOTENCY_WINDOW_MS],
+        )?;
+        conn.execute(
+            "INSERT OR REPLACE INTO transaction_tokens (token, fingerprint, created_ms) VALUES (?1, ?2, ?3)",
+            rusqlite::params![self.token, self.fingerprint, now_ms],
+        )?;
+        Ok(())
+    }
+}
+
+fn check_count(count: usize, max: usize, member: &str) -> Result<(), DynamoError> {
+    if count == 0 || count > max {
+        return Err(DynamoError::validation(format!(
+            "1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have length between 1 and {max} (got {count})"
+        )));
+    }
+    Ok(())
+}
+
+/// Batches and transactions may touch each item only once.
+fn reject_duplicates(
+    conn: &rusqlite::Connection,
+    writes: &[ItemWrite],
+    message: &str,
+) -> Result<(), DynamoError> {
+    let mut seen = HashSet::new();
+    for write in writes {
+        let (table, key) = write::target(conn, write)?;
+        if !seen.insert((table.name, key.pk, key.sk)) {
+            return Err(DynamoError::validation(message));
+        }
+    }
+    Ok(())
 }
 
 fn returned(

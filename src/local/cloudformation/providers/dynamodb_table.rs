@@ -1,6 +1,8 @@
 //! `AWS::DynamoDB::Table` on the engine's DynamoDB: key schema, billing, the stream
-//! (`StreamArn`), TTL and deletion protection are applied; point-in-time recovery, SSE and
-//! tags are recorded in the stack only (the engine has no backups or keys).
+//! (`StreamArn`), TTL and deletion protection are applied; point-in-time recovery and SSE
+//! are recorded in the stack only (the engine has no backups or keys).
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
@@ -27,6 +29,22 @@ fn stream_view(properties: &Value) -> Option<String> {
         .pointer("/StreamSpecification/StreamViewType")
         .and_then(Value::as_str)
         .map(str::to_owned)
+}
+
+/// `Tags: [{Key, Value}]` as the table's tags.
+fn tags(properties: &Value) -> BTreeMap<String, String> {
+    properties
+        .get("Tags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|tag| {
+            Some((
+                tag.get("Key")?.as_str()?.to_owned(),
+                tag.get("Value")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
 }
 
 fn ttl(properties: &Value) -> Option<String> {
@@ -195,6 +213,7 @@ impl ResourceProvider for TableProvider {
                     write_capacity,
                     stream_view_type: stream_view(properties),
                     deletion_protection: flag(properties, "/DeletionProtectionEnabled"),
+                    tags: tags(properties),
                 })
                 .await
                 .map_err(refused)?;

@@ -1,0 +1,52 @@
+//! One parsed, validated event pattern, as EventBridge's PutRule and TestEventPattern see it.
+
+use serde_json::Value;
+
+use super::error::PatternError;
+use super::matcher::Matcher;
+use super::operator::Operator;
+use super::parse::{self, Branch};
+
+/// A valid event pattern; [`EventPattern::matches`] answers like TestEventPattern.
+#[derive(Debug, Clone)]
+pub struct EventPattern {
+    branches: Vec<Branch>,
+    compiled: Matcher<()>,
+}
+
+impl EventPattern {
+    /// Parse pattern text, rejecting what EventBridge rejects with its reason.
+    pub fn parse(json: &str) -> Result<EventPattern, PatternError> {
+        let value: Value = serde_json::from_str(json)
+            .map_err(|e| PatternError::new(format!("Unrecognized JSON: {e}")))?;
+        EventPattern::from_value(&value)
+    }
+
+    pub fn from_value(value: &Value) -> Result<EventPattern, PatternError> {
+        let branches = parse::parse_pattern(value)?;
+        let mut pattern = EventPattern {
+            branches,
+            compiled: Matcher::new(),
+        };
+        let mut compiled = Matcher::new();
+        compiled.add((), &pattern);
+        pattern.compiled = compiled;
+        Ok(pattern)
+    }
+
+    /// Whether the event matches, as TestEventPattern would answer.
+    pub fn matches(&self, event: &Value) -> bool {
+        self.compiled.any_match(event)
+    }
+
+    pub(crate) fn branches(&self) -> &[Branch] {
+        &self.branches
+    }
+
+    pub(crate) fn operators(&self) -> impl Iterator<Item = &Operator> {
+        self.branches
+            .iter()
+            .flatten()
+            .flat_map(|field| field.operators.iter())
+    }
+}

@@ -1,0 +1,317 @@
+//! Flattens an event straight from its JSON text, decoding only the values at paths some
+//! pattern names and skipping everything else by scanning for its end. This is the fast
+//! path of [`super::Matcher::matches_json`]: no `serde_json::Value` is built.
+
+use std::borrow::Cow;
+
+use thiserror::Error;
+
+use super::byte_scan;
+use super::flat_event::FlatEvent;
+use super::leaf::Leaf;
+use super::path_tree::{PathTree, ROOT};
+
+/// An event that is not a well-formed JSON object.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("event is not valid JSON at byte {offset}: {reason}")]
+pub struct EventJsonError {
+    pub offset: usize,
+    pub reason: &'static str,
+}
+
+/// Deeper nesting than this is refused rather than risking the stack.
+const MAX_DEPTH: usize = 256;
+
+pub(crate) fn flatten<'a>(tree: &PathTree, text: &'a str) -> Result<FlatEvent<'a>, EventJsonError> {
+    let mut walker = Walker {
+        tree,
+        bytes: text.as_bytes(),
+        text,
+        pos: 0,
+        flat: FlatEvent::with_capacity(tree.path_count() + 4),
+    };
+    if walker.peek()? != b'{' {
+        return Err(walker.error("an event must be a JSON object"));
+    }
+    walker.object(ROOT, 0)?;
+    walker.skip_ws();
+    if walker.pos != walker.bytes.len() {
+        return Err(walker.error("unexpected text after the event"));
+    }
+    let mut flat = walker.flat;
+    flat.finish();
+    Ok(flat)
+}
+
+struct Walker<'t, 'a> {
+    tree: &'t PathTree,
+    bytes: &'a [u8],
+    text: &'a str,
+    pos: usize,
+    flat: FlatEvent<'a>,
+}
+
+impl<'a> Walker<'_, 'a> {
+    fn error(&self, reason: &'static str) -> EventJsonError {
+        EventJsonError {
+            offset: self.pos,
+            reason,
+        }
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Result<u8, EventJsonError> {
+        self.skip_ws();
+        self.bytes
+            .get(self.pos)
+            .copied()
+            .ok_or_else(|| self.error("unexpected end of input"))
+    }
+
+    fn expect(&mut self, byte: u8, reason: &'static str) -> Result<(), EventJsonError> {
+        if self.peek()? != byte {
+            return Err(self.error(reason));
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    fn object(&mut self, node: u32, depth: usize) -> Result<(), EventJsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error("nesting is too deep"));
+        }
+        self.expect(b'{', "expected `{`")?;
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            if self.peek()? != b'"' {
+                return Err(self.error("expected a key"));
+            }
+            let key = self.string()?;
+            self.expect(b':', "expected `:`")?;
+            match self.tree.descend(node, &key) {
+                Some(child) => self.member(child, depth + 1)?,
+                None => self.skip_value()?,
+            }
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error("expected `,` or `}`")),
+            }
+        }
+    }
+
+    fn array(&mut self, node: u32, depth: usize) -> Result<(), EventJsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error("nesting is too deep"));
+        }
+        self.expect(b'[', "expected `[`")?;
+        let array = self.flat.new_array();
+        if self.peek()? == b']' {
+            self.pos += 1;
+            return Ok(());
+        }
+        let mut index = 0u32;
+        loop {
+            let container = matches!(self.peek()?, b'{' | b'[');
+            if container {
+                self.flat.enter(array, index);
+            }
+            self.member(node, depth + 1)?;
+            if container {
+                self.flat.leave();
+            }
+            index += 1;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error("expected `,` or `]`")),
+            }
+        }
+    }
+
+    fn member(&mut self, node: u32, depth: usize) -> Result<(), EventJsonError> {
+        let leaf = match self.peek()? {
+            b'{' if self.tree.has_children(node) => return self.object(node, depth),
+            b'[' => return self.array(node, depth),
+            b'{' => return self.skip_value(),
+            b'"' => Leaf::Str(self.string()?),
+            b't' => self.literal("true", Leaf::Bool(true))?,
+            b'f' => self.literal("false", Leaf::Bool(false))?,
+            b'n' => self.literal("null", Leaf::Null)?,
+            _ => Leaf::number(Cow::Borrowed(self.number()?)),
+        };
+        if let Some(path) = self.tree.path(node) {
+            self.flat.push(path, leaf);
+        }
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &'static str, leaf: Leaf<'a>) -> Result<Leaf<'a>, EventJsonError> {
+        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(leaf)
+        } else {
+            Err(self.error("unknown literal"))
+        }
+    }
+
+    fn number(&mut self) -> Result<&'a str, EventJsonError> {
+        let start = self.pos;
+        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+        if start == self.pos {
+            return Err(self.error("expected a value"));
+        }
+        Ok(&self.text[start..self.pos])
+    }
+
+    /// A string at `"`, borrowed unless it has escapes.
+    fn string(&mut self) -> Result<Cow<'a, str>, EventJsonError> {
+        self.pos += 1;
+        let start = self.pos;
+        self.pos = byte_scan::string_stop(self.bytes, self.pos);
+        match self.bytes.get(self.pos) {
+            Some(b'"') => {
+                let text = &self.text[start..self.pos];
+                self.pos += 1;
+                return Ok(Cow::Borrowed(text));
+            }
+            Some(b'\\') => {}
+            Some(_) => return Err(self.error("control character in string")),
+            None => return Err(self.error("unterminated string")),
+        }
+        let mut owned = String::from(&self.text[start..self.pos]);
+        loop {
+            match self.bytes.get(self.pos) {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(Cow::Owned(owned));
+                }
+                Some(b'\\') => {
+                    let escaped = self.escape()?;
+                    owned.push(escaped);
+                }
+                Some(0..=0x1f) => return Err(self.error("control character in string")),
+                Some(_) => {
+                    // Copy the run up to the next quote or backslash in one go.
+                    let run_start = self.pos;
+                    self.pos = byte_scan::string_stop(self.bytes, self.pos);
+                    owned.push_str(&self.text[run_start..self.pos]);
+                }
+                None => return Err(self.error("unterminated string")),
+            }
+        }
+    }
+
+    /// One escape sequence at `\`.
+    fn escape(&mut self) -> Result<char, EventJsonError> {
+        let code = self.bytes.get(self.pos + 1).copied();
+        self.pos += 2;
+        Ok(match code {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                let high = self.hex4()?;
+                if (0xD800..0xDC00).contains(&high) {
+                    if self.bytes.get(self.pos) != Some(&b'\\')
+                        || self.bytes.get(self.pos + 1) != Some(&b'u')
+                    {
+                        return Err(self.error("unpaired surrogate"));
+                    }
+                    self.pos += 2;
+                    let low = self.hex4()?;
+                    if !(0xDC00..0xE000).contains(&low) {
+                        return Err(self.error("unpaired surrogate"));
+                    }
+                    let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                    char::from_u32(code).ok_or_else(|| self.error("bad unicode escape"))?
+                } else {
+                    char::from_u32(high).ok_or_else(|| self.error("unpaired surrogate"))?
+                }
+            }
+            _ => return Err(self.error("bad escape")),
+        })
+    }
+
+    fn hex4(&mut self) -> Result<u32, EventJsonError> {
+        let digits = self
+            .text
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.error("bad unicode escape"))?;
+        let value =
+            u32::from_str_radix(digits, 16).map_err(|_| self.error("bad unicode escape"))?;
+        self.pos += 4;
+        Ok(value)
+    }
+
+    fn skip_string(&mut self) -> Result<(), EventJsonError> {
+        self.pos += 1;
+        loop {
+            self.pos = byte_scan::string_stop(self.bytes, self.pos);
+            match self.bytes.get(self.pos) {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                Some(b'\\') => self.pos += 2,
+                Some(_) => self.pos += 1,
+                None => return Err(self.error("unterminated string")),
+            }
+        }
+    }
+
+    /// Skip one value no pattern looks into, checking only that it is closed.
+    fn skip_value(&mut self) -> Result<(), EventJsonError> {
+        match self.peek()? {
+            b'"' => self.skip_string(),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    self.pos = byte_scan::structural(self.bytes, self.pos);
+                    match self.bytes.get(self.pos) {
+                        Some(b'"') => {
+                            self.skip_string()?;
+                            continue;
+                        }
+                        Some(b'{' | b'[') => depth += 1,
+                        Some(b'}' | b']') => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.pos += 1;
+                                return Ok(());
+                            }
+                        }
+                        Some(_) => {}
+                        None => return Err(self.error("unterminated object or array")),
+                    }
+                    self.pos += 1;
+                }
+            }
+            b't' => self.literal("true", Leaf::Null).map(drop),
+            b'f' => self.literal("false", Leaf::Null).map(drop),
+            b'n' => self.literal("null", Leaf::Null).map(drop),
+            _ => self.number().map(drop),
+        }
+    }
+}

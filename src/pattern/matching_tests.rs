@@ -1,0 +1,421 @@
+//! Matching semantics per operator, written from the EventBridge user guide ("Event
+//! patterns", "Content filtering", "Arrays", "Null values") and aws-notes.md.
+
+use serde_json::{Value, json};
+
+use super::{EventPattern, Matcher};
+
+fn event(detail: Value) -> Value {
+    json!({"version": "0", "id": "6a7e8feb", "detail-type": "Order Created", "source": "shop.orders",
+           "account": "123456789012", "time": "2026-10-02T18:43:48Z", "region": "us-east-1",
+           "resources": ["arn:aws:dynamodb:us-east-1:123456789012:table/orders"], "detail": detail})
+}
+
+/// Check a pattern both ways (parsed-value walk and raw-JSON walk) and return the answer.
+fn matches(pattern: &str, event: &Value) -> bool {
+    let pattern = EventPattern::parse(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+    let by_value = pattern.matches(event);
+    let mut matcher = Matcher::new();
+    matcher.add(1, &pattern);
+    let by_text = !matcher.matches_json(&event.to_string()).unwrap().is_empty();
+    assert_eq!(by_value, by_text, "value and text walks disagree");
+    by_value
+}
+
+fn detail_matches(field_pattern: &str, detail: Value) -> bool {
+    matches(&format!(r#"{{"detail": {field_pattern}}}"#), &event(detail))
+}
+
+#[test]
+fn exact_strings_are_case_sensitive_and_any_listed_value_matches() {
+    let e = event(json!({"state": "running"}));
+    assert!(matches(r#"{"source": ["shop.orders"]}"#, &e));
+    assert!(matches(
+        r#"{"detail": {"state": ["stopped", "running"]}}"#,
+        &e
+    ));
+    assert!(!matches(r#"{"detail": {"state": ["Running"]}}"#, &e));
+    assert!(!matches(r#"{"detail": {"missing": ["running"]}}"#, &e));
+}
+
+#[test]
+fn all_fields_must_match() {
+    let e = event(json!({"state": "running"}));
+    assert!(matches(
+        r#"{"source": ["shop.orders"], "detail": {"state": ["running"]}}"#,
+        &e
+    ));
+    assert!(!matches(
+        r#"{"source": ["shop.orders"], "detail": {"state": ["stopped"]}}"#,
+        &e
+    ));
+}
+
+#[test]
+fn empty_pattern_matches_every_event() {
+    assert!(matches("{}", &event(json!({}))));
+}
+
+#[test]
+fn numbers_match_by_value_not_text() {
+    assert!(detail_matches(r#"{"n": [300]}"#, json!({"n": 300.0})));
+    assert!(detail_matches(r#"{"n": [3.0e2]}"#, json!({"n": 300})));
+    assert!(!detail_matches(r#"{"n": [300]}"#, json!({"n": "300"})));
+    assert!(!detail_matches(r#"{"n": ["300"]}"#, json!({"n": 300})));
+    // Too big to compare by value: literal text still matches (account ids and the like).
+    assert!(detail_matches(
+        r#"{"n": [123456789012]}"#,
+        json!({"n": 123456789012u64})
+    ));
+}
+
+#[test]
+fn booleans_and_null_match_exactly() {
+    assert!(detail_matches(r#"{"b": [true]}"#, json!({"b": true})));
+    assert!(!detail_matches(r#"{"b": [true]}"#, json!({"b": "true"})));
+    assert!(detail_matches(r#"{"v": [null]}"#, json!({"v": null})));
+    assert!(!detail_matches(r#"{"v": [null]}"#, json!({})));
+    assert!(!detail_matches(r#"{"v": [null]}"#, json!({"v": ""})));
+    assert!(detail_matches(r#"{"v": [""]}"#, json!({"v": ""})));
+    assert!(!detail_matches(r#"{"v": [""]}"#, json!({"v": null})));
+}
+
+#[test]
+fn prefix_and_suffix() {
+    assert!(matches(
+        r#"{"time": [{"prefix": "2026-10-02"}]}"#,
+        &event(json!({}))
+    ));
+    assert!(!matches(
+        r#"{"time": [{"prefix": "2026-10-03"}]}"#,
+        &event(json!({}))
+    ));
+    assert!(detail_matches(
+        r#"{"f": [{"suffix": ".png"}]}"#,
+        json!({"f": "a.png"})
+    ));
+    assert!(!detail_matches(
+        r#"{"f": [{"suffix": ".png"}]}"#,
+        json!({"f": "a.PNG"})
+    ));
+    assert!(!detail_matches(
+        r#"{"f": [{"prefix": "1"}]}"#,
+        json!({"f": 12})
+    ));
+}
+
+#[test]
+fn prefix_and_suffix_ignoring_case() {
+    let p = r#"{"s": [{"prefix": {"equals-ignore-case": "EventB"}}]}"#;
+    assert!(detail_matches(p, json!({"s": "eventbridge"})));
+    assert!(detail_matches(p, json!({"s": "EVENTBRIDGE"})));
+    assert!(!detail_matches(p, json!({"s": "bridge"})));
+    let s = r#"{"f": [{"suffix": {"equals-ignore-case": ".png"}}]}"#;
+    assert!(detail_matches(s, json!({"f": "A.PNG"})));
+    assert!(!detail_matches(s, json!({"f": "a.jpg"})));
+}
+
+#[test]
+fn equals_ignore_case() {
+    let p = r#"{"name": [{"equals-ignore-case": "alice"}]}"#;
+    assert!(detail_matches(p, json!({"name": "ALICE"})));
+    assert!(detail_matches(p, json!({"name": "Alice"})));
+    assert!(!detail_matches(p, json!({"name": "Alicia"})));
+}
+
+#[test]
+fn wildcard_with_escapes() {
+    let p = r#"{"path": [{"wildcard": "dir/*.png"}]}"#;
+    assert!(detail_matches(p, json!({"path": "dir/a.png"})));
+    assert!(detail_matches(p, json!({"path": "dir/sub/a.png"})));
+    assert!(!detail_matches(p, json!({"path": "other/a.png"})));
+    let escaped = r#"{"v": [{"wildcard": "a\\*b"}]}"#;
+    assert!(detail_matches(escaped, json!({"v": "a*b"})));
+    assert!(!detail_matches(escaped, json!({"v": "axb"})));
+}
+
+#[test]
+fn anything_but_value_and_lists() {
+    let one = r#"{"state": [{"anything-but": "initializing"}]}"#;
+    assert!(detail_matches(one, json!({"state": "running"})));
+    assert!(!detail_matches(one, json!({"state": "initializing"})));
+    assert!(
+        !detail_matches(one, json!({})),
+        "anything-but needs the field"
+    );
+    let list = r#"{"state": [{"anything-but": ["stopped", "overloaded"]}]}"#;
+    assert!(detail_matches(list, json!({"state": "running"})));
+    assert!(!detail_matches(list, json!({"state": "stopped"})));
+    let numbers = r#"{"x": [{"anything-but": [100, 200]}]}"#;
+    assert!(detail_matches(numbers, json!({"x": 150})));
+    assert!(!detail_matches(numbers, json!({"x": 200.0})));
+}
+
+#[test]
+fn anything_but_prefix_suffix_ignore_case_and_wildcard() {
+    let prefix = r#"{"r": [{"anything-but": {"prefix": "us-"}}]}"#;
+    assert!(detail_matches(prefix, json!({"r": "eu-west-1"})));
+    assert!(!detail_matches(prefix, json!({"r": "us-east-1"})));
+    let suffix = r#"{"f": [{"anything-but": {"suffix": ".png"}}]}"#;
+    assert!(detail_matches(suffix, json!({"f": "a.txt"})));
+    assert!(!detail_matches(suffix, json!({"f": "a.png"})));
+    let case = r#"{"s": [{"anything-but": {"equals-ignore-case": ["initializing", "stopped"]}}]}"#;
+    assert!(detail_matches(case, json!({"s": "running"})));
+    assert!(!detail_matches(case, json!({"s": "INITIALIZING"})));
+    let wildcard = r#"{"p": [{"anything-but": {"wildcard": "*/lib/*"}}]}"#;
+    assert!(detail_matches(wildcard, json!({"p": "/usr/bin/x"})));
+    assert!(!detail_matches(wildcard, json!({"p": "/usr/lib/x"})));
+}
+
+#[test]
+fn numeric_ranges() {
+    let range = r#"{"c": [{"numeric": [">", 0, "<=", 5]}]}"#;
+    assert!(detail_matches(range, json!({"c": 5})));
+    assert!(detail_matches(range, json!({"c": 0.000001})));
+    assert!(!detail_matches(range, json!({"c": 0})));
+    assert!(!detail_matches(range, json!({"c": 5.1})));
+    assert!(
+        !detail_matches(range, json!({"c": "3"})),
+        "numeric never matches strings"
+    );
+    assert!(detail_matches(
+        r#"{"c": [{"numeric": ["<", 10]}]}"#,
+        json!({"c": -3})
+    ));
+    assert!(detail_matches(
+        r#"{"c": [{"numeric": [">=", 10]}]}"#,
+        json!({"c": 10})
+    ));
+    assert!(detail_matches(
+        r#"{"c": [{"numeric": ["=", 301.8]}]}"#,
+        json!({"c": 3.018e2})
+    ));
+}
+
+#[test]
+fn cidr_v4_and_v6_and_ip_exact_values() {
+    let v4 = r#"{"ip": [{"cidr": "10.0.0.0/24"}]}"#;
+    assert!(detail_matches(v4, json!({"ip": "10.0.0.255"})));
+    assert!(!detail_matches(v4, json!({"ip": "10.0.1.1"})));
+    let v6 = r#"{"ip": [{"cidr": "2001:db8::/64"}]}"#;
+    assert!(detail_matches(v6, json!({"ip": "2001:db8::42"})));
+    assert!(!detail_matches(v6, json!({"ip": "2001:db9::42"})));
+    assert!(detail_matches(
+        r#"{"ip": ["::1"]}"#,
+        json!({"ip": "0:0:0:0:0:0:0:1"})
+    ));
+}
+
+#[test]
+fn exists_is_about_leaves() {
+    let yes = r#"{"c": [{"exists": true}]}"#;
+    let no = r#"{"c": [{"exists": false}]}"#;
+    assert!(detail_matches(yes, json!({"c": "x"})));
+    assert!(detail_matches(yes, json!({"c": null})));
+    assert!(!detail_matches(yes, json!({})));
+    assert!(
+        !detail_matches(yes, json!({"c": []})),
+        "an empty array has no leaf"
+    );
+    assert!(
+        !detail_matches(yes, json!({"c": {"d": 1}})),
+        "objects are not leaves"
+    );
+    assert!(detail_matches(no, json!({})));
+    assert!(detail_matches(no, json!({"c": []})));
+    assert!(!detail_matches(no, json!({"c": 1})));
+    assert!(detail_matches(
+        r#"{"c": ["x", {"exists": false}]}"#,
+        json!({})
+    ));
+}
+
+#[test]
+fn or_of_sub_patterns() {
+    let p = r#"{"source": ["shop.orders"], "$or": [{"detail": {"a": [1]}}, {"detail": {"b": [{"numeric": [">", 10]}]}}]}"#;
+    assert!(matches(p, &event(json!({"a": 1}))));
+    assert!(matches(p, &event(json!({"b": 11}))));
+    assert!(!matches(p, &event(json!({"a": 2, "b": 10}))));
+    let nested = r#"{"detail": {"$or": [{"a": [1]}, {"$or": [{"b": [2]}, {"c": [3]}]}]}}"#;
+    assert!(matches(nested, &event(json!({"c": 3}))));
+    assert!(!matches(nested, &event(json!({"d": 3}))));
+}
+
+#[test]
+fn arrays_on_either_side() {
+    assert!(matches(
+        r#"{"resources": ["arn:aws:dynamodb:us-east-1:123456789012:table/orders", "other"]}"#,
+        &event(json!({}))
+    ));
+    assert!(detail_matches(
+        r#"{"tags": ["b"]}"#,
+        json!({"tags": ["a", "b"]})
+    ));
+    assert!(!detail_matches(
+        r#"{"tags": ["c"]}"#,
+        json!({"tags": ["a", "b"]})
+    ));
+    assert!(detail_matches(
+        r#"{"m": ["x"]}"#,
+        json!({"m": [["x"], ["y"]]})
+    ));
+}
+
+#[test]
+fn fields_inside_one_array_of_objects_must_come_from_one_element() {
+    let detail = json!({"lines": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 5}]});
+    assert!(detail_matches(
+        r#"{"lines": {"sku": ["B"], "qty": [5]}}"#,
+        detail.clone()
+    ));
+    assert!(!detail_matches(
+        r#"{"lines": {"sku": ["A"], "qty": [5]}}"#,
+        detail.clone()
+    ));
+    assert!(detail_matches(
+        r#"{"lines": {"sku": ["A", "B"], "qty": [5]}}"#,
+        detail
+    ));
+}
+
+#[test]
+fn dotted_keys_equal_nesting() {
+    assert!(detail_matches(r#"{"a.b": [1]}"#, json!({"a": {"b": 1}})));
+    assert!(detail_matches(r#"{"a": {"b": [1]}}"#, json!({"a.b": 1})));
+}
+
+#[test]
+fn matcher_reports_every_matching_rule_once_in_insertion_order() {
+    let mut matcher = Matcher::new();
+    let patterns = [
+        ("orders", r#"{"source": ["shop.orders"]}"#),
+        ("big", r#"{"detail": {"total": [{"numeric": [">", 100]}]}}"#),
+        ("eu", r#"{"region": [{"prefix": "eu-"}]}"#),
+        (
+            "either",
+            r#"{"$or": [{"source": ["shop.orders"]}, {"detail": {"total": [500]}}]}"#,
+        ),
+    ];
+    for (key, pattern) in patterns {
+        matcher.add(key, &EventPattern::parse(pattern).unwrap());
+    }
+    let e = event(json!({"total": 500}));
+    assert_eq!(matcher.matches(&e), ["orders", "big", "either"]);
+    assert_eq!(
+        matcher.matches_json(&e.to_string()).unwrap(),
+        ["orders", "big", "either"]
+    );
+    assert_eq!(matcher.len(), 4);
+}
+
+#[test]
+fn matcher_shares_states_between_equal_prefixes() {
+    let mut matcher = Matcher::new();
+    for i in 0..1000 {
+        let pattern =
+            format!(r#"{{"source": ["shop.orders"], "detail": {{"customer": ["c{i}"]}}}}"#);
+        matcher.add(i, &EventPattern::parse(&pattern).unwrap());
+    }
+    assert_eq!(matcher.matches(&event(json!({"customer": "c42"}))), [42]);
+    assert!(
+        matcher
+            .matches(&event(json!({"customer": "c1000"})))
+            .is_empty()
+    );
+}
+
+#[test]
+fn matches_json_rejects_broken_events_and_handles_escapes() {
+    let mut matcher = Matcher::new();
+    matcher.add(
+        (),
+        &EventPattern::parse(r#"{"detail": {"s": ["a\"b\u00e9"]}}"#).unwrap(),
+    );
+    assert_eq!(
+        matcher
+            .matches_json(r#"{"detail": {"s": "a\"b\u00e9"}}"#)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(matcher.matches_json(r#"{"detail": {"s": "x"}"#).is_err());
+    assert!(matcher.matches_json("[1]").is_err());
+    assert!(matcher.matches_json(r#"{"detail": 1} x"#).is_err());
+}
+
+/// Many patterns sharing states in one automaton must answer exactly as each pattern alone.
+#[test]
+fn one_automaton_agrees_with_patterns_one_by_one() {
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let fields = ["status", "tier", "total", "sku", "region"];
+    let values = [r#""a""#, r#""b""#, r#""ab""#, "1", "2.0", "true", "null"];
+    let tests = [
+        r#""a""#,
+        "1",
+        r#"{"prefix": "a"}"#,
+        r#"{"suffix": "b"}"#,
+        r#"{"anything-but": "a"}"#,
+        r#"{"numeric": [">", 1]}"#,
+        r#"{"exists": true}"#,
+        r#"{"exists": false}"#,
+        r#"{"equals-ignore-case": "AB"}"#,
+        r#"{"wildcard": "a*"}"#,
+    ];
+    let mut patterns = Vec::new();
+    for _ in 0..300 {
+        let mut parts = Vec::new();
+        let mut used = Vec::new();
+        for _ in 0..1 + next(3) {
+            let field = fields[next(fields.len())];
+            if used.contains(&field) {
+                continue;
+            }
+            used.push(field);
+            let chosen: Vec<&str> = (0..1 + next(2)).map(|_| tests[next(tests.len())]).collect();
+            let inner = format!(r#"{{"{field}": [{}]}}"#, chosen.join(", "));
+            let nested = if next(2) == 0 {
+                format!(r#"{{"lines": {inner}}}"#)
+            } else {
+                inner
+            };
+            parts.push(nested[1..nested.len() - 1].to_string());
+        }
+        let text = format!(r#"{{"detail": {{{}}}}}"#, parts.join(", "));
+        patterns.push(EventPattern::parse(&text).unwrap_or_else(|e| panic!("{text}: {e}")));
+    }
+    let mut matcher = Matcher::new();
+    for (i, pattern) in patterns.iter().enumerate() {
+        matcher.add(i, pattern);
+    }
+    let mut total = 0;
+    for _ in 0..300 {
+        let mut members = Vec::new();
+        for field in fields {
+            if next(3) > 0 {
+                members.push(format!(r#""{field}": {}"#, values[next(values.len())]));
+            }
+        }
+        let line = |next: &mut dyn FnMut(usize) -> usize| {
+            let field = fields[next(fields.len())];
+            format!(r#"{{"{field}": {}}}"#, values[next(values.len())])
+        };
+        let lines: Vec<String> = (0..next(3)).map(|_| line(&mut next)).collect();
+        members.push(format!(r#""lines": [{}]"#, lines.join(", ")));
+        let text = format!(r#"{{"detail": {{{}}}}}"#, members.join(", "));
+        let event: Value = serde_json::from_str(&text).unwrap();
+        let one_by_one: Vec<usize> = (0..patterns.len())
+            .filter(|&i| patterns[i].matches(&event))
+            .collect();
+        assert_eq!(matcher.matches(&event), one_by_one, "{text}");
+        assert_eq!(matcher.matches_json(&text).unwrap(), one_by_one, "{text}");
+        total += one_by_one.len();
+    }
+    // The generated workload must exercise both outcomes to prove anything.
+    assert!(total > 300 && total < 300 * 300 / 2, "{total} matches");
+}

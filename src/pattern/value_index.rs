@@ -1,0 +1,159 @@
+//! The value tests of one automaton transition (one state, one field path), indexed so the
+//! cost of testing a leaf does not grow with the number of rules: exact values and
+//! equals-ignore-case by hash, prefixes and suffixes by one hash probe per distinct operand
+//! length, and only the operators that cannot be hashed (numeric ranges, CIDR blocks,
+//! wildcards, anything-but) tested one by one, each distinct operator once.
+
+use rustc_hash::FxHashMap;
+
+use super::leaf::Leaf;
+use super::operator::Operator;
+
+/// States reached by one operand value.
+type Targets = Vec<u32>;
+
+#[derive(Debug, Clone, Default)]
+struct Affixes {
+    by_operand: FxHashMap<Box<str>, Targets>,
+    /// Distinct operand lengths in bytes, ascending.
+    lengths: Vec<usize>,
+}
+
+impl Affixes {
+    fn add(&mut self, operand: &str, target: u32) {
+        self.by_operand
+            .entry(operand.into())
+            .or_default()
+            .push(target);
+        if let Err(at) = self.lengths.binary_search(&operand.len()) {
+            self.lengths.insert(at, operand.len());
+        }
+    }
+
+    fn prefixes_of(&self, value: &str, out: &mut Vec<u32>) {
+        for &len in &self.lengths {
+            if len > value.len() {
+                break;
+            }
+            if let Some(targets) = value.get(..len).and_then(|p| self.by_operand.get(p)) {
+                out.extend_from_slice(targets);
+            }
+        }
+    }
+
+    fn suffixes_of(&self, value: &str, out: &mut Vec<u32>) {
+        for &len in &self.lengths {
+            if len > value.len() {
+                break;
+            }
+            let tail = value.get(value.len() - len..);
+            if let Some(targets) = tail.and_then(|s| self.by_operand.get(s)) {
+                out.extend_from_slice(targets);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lengths.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ValueIndex {
+    strings: FxHashMap<Box<str>, Targets>,
+    numbers: FxHashMap<i64, Targets>,
+    number_texts: FxHashMap<Box<str>, Targets>,
+    trues: Targets,
+    falses: Targets,
+    nulls: Targets,
+    folded: FxHashMap<Box<str>, Targets>,
+    prefixes: Affixes,
+    suffixes: Affixes,
+    folded_prefixes: Affixes,
+    folded_suffixes: Affixes,
+    any: Targets,
+    scanned: Vec<(Operator, Targets)>,
+    scanned_at: FxHashMap<Operator, usize>,
+}
+
+impl ValueIndex {
+    pub(crate) fn add(&mut self, operator: &Operator, target: u32) {
+        match operator {
+            Operator::ExactString(s) => self
+                .strings
+                .entry(s.as_str().into())
+                .or_default()
+                .push(target),
+            Operator::ExactNumber { micros, text } => {
+                if let Some(m) = micros {
+                    self.numbers.entry(*m).or_default().push(target);
+                }
+                self.number_texts
+                    .entry(text.as_str().into())
+                    .or_default()
+                    .push(target);
+            }
+            Operator::ExactBool(true) => self.trues.push(target),
+            Operator::ExactBool(false) => self.falses.push(target),
+            Operator::ExactNull => self.nulls.push(target),
+            Operator::EqualsIgnoreCase(s) => self
+                .folded
+                .entry(s.as_str().into())
+                .or_default()
+                .push(target),
+            Operator::Prefix(s) => self.prefixes.add(s, target),
+            Operator::Suffix(s) => self.suffixes.add(s, target),
+            Operator::PrefixIgnoreCase(s) => self.folded_prefixes.add(s, target),
+            Operator::SuffixIgnoreCase(s) => self.folded_suffixes.add(s, target),
+            Operator::Exists => self.any.push(target),
+            other => match self.scanned_at.get(other) {
+                Some(&at) => self.scanned[at].1.push(target),
+                None => {
+                    self.scanned_at.insert(other.clone(), self.scanned.len());
+                    self.scanned.push((other.clone(), vec![target]));
+                }
+            },
+        }
+    }
+
+    /// Append the states this leaf leads to (possibly with repeats).
+    pub(crate) fn lookup(&self, leaf: &Leaf<'_>, out: &mut Vec<u32>) {
+        match leaf {
+            Leaf::Str(text) => {
+                if let Some(targets) = self.strings.get(text.as_ref()) {
+                    out.extend_from_slice(targets);
+                }
+                self.prefixes.prefixes_of(text, out);
+                self.suffixes.suffixes_of(text, out);
+                let folding = !self.folded.is_empty()
+                    || !self.folded_prefixes.is_empty()
+                    || !self.folded_suffixes.is_empty();
+                if folding {
+                    let lower = text.to_lowercase();
+                    if let Some(targets) = self.folded.get(lower.as_str()) {
+                        out.extend_from_slice(targets);
+                    }
+                    self.folded_prefixes.prefixes_of(&lower, out);
+                    self.folded_suffixes.suffixes_of(&lower, out);
+                }
+            }
+            Leaf::Num { text, micros } => {
+                if let Some(targets) = micros.and_then(|m| self.numbers.get(&m)) {
+                    out.extend_from_slice(targets);
+                }
+                if let Some(targets) = self.number_texts.get(text.as_ref()) {
+                    out.extend_from_slice(targets);
+                }
+            }
+            Leaf::Bool(true) => out.extend_from_slice(&self.trues),
+            Leaf::Bool(false) => out.extend_from_slice(&self.falses),
+            Leaf::Null => out.extend_from_slice(&self.nulls),
+        }
+        out.extend_from_slice(&self.any);
+        for (operator, targets) in &self.scanned {
+            if operator.matches(leaf) {
+                out.extend_from_slice(targets);
+            }
+        }
+    }
+}
