@@ -20,6 +20,8 @@ fn structure_errors() {
     assert_eq!(reason(r#"["a"]"#), "Filter is not an object");
     assert_eq!(reason(r#"{"a": []}"#), "Empty arrays are not allowed");
     assert_eq!(reason(r#"{"a": {}}"#), "Empty objects are not allowed");
+    // EventBridge refuses `{}` itself too (users match everything with an empty prefix).
+    assert_eq!(reason("{}"), "Empty objects are not allowed");
     assert_eq!(
         reason(r#"{"slug": "x"}"#),
         "\"slug\" must be an object or an array"

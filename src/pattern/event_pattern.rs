@@ -23,7 +23,16 @@ impl EventPattern {
     }
 
     pub fn from_value(value: &Value) -> Result<EventPattern, PatternError> {
-        let branches = parse::parse_pattern(value)?;
+        Ok(EventPattern::compile(parse::parse_pattern(value)?))
+    }
+
+    /// The pattern of a rule or archive that has none: every event matches. (EventBridge
+    /// refuses `{}` as a pattern, so this cannot be written as pattern text.)
+    pub fn match_all() -> EventPattern {
+        EventPattern::compile(vec![Vec::new()])
+    }
+
+    fn compile(branches: Vec<Branch>) -> EventPattern {
         let mut pattern = EventPattern {
             branches,
             compiled: Matcher::new(),
@@ -31,7 +40,7 @@ impl EventPattern {
         let mut compiled = Matcher::new();
         compiled.add((), &pattern);
         pattern.compiled = compiled;
-        Ok(pattern)
+        pattern
     }
 
     /// Whether the event matches, as TestEventPattern would answer.

@@ -52,8 +52,30 @@ fn all_fields_must_match() {
 }
 
 #[test]
-fn empty_pattern_matches_every_event() {
-    assert!(matches("{}", &event(json!({}))));
+fn match_all_matches_every_event_in_a_matcher_too() {
+    let all = EventPattern::match_all();
+    assert!(all.matches(&event(json!({}))));
+    assert!(all.matches(&json!({"anything": 1})));
+    let mut matcher = Matcher::new();
+    matcher.add("all", &all);
+    matcher.add(
+        "none",
+        &EventPattern::parse(r#"{"source": ["x"]}"#).unwrap(),
+    );
+    assert_eq!(matcher.matches_json(r#"{"source": "y"}"#).unwrap(), ["all"]);
+}
+
+#[test]
+fn an_empty_prefix_matches_every_string() {
+    // The documented way to match all events, since `{}` is refused.
+    assert!(matches(
+        r#"{"source": [{"prefix": ""}]}"#,
+        &event(json!({}))
+    ));
+    assert!(!matches(
+        r#"{"source": [{"prefix": ""}]}"#,
+        &json!({"source": 1})
+    ));
 }
 
 #[test]

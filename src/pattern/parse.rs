@@ -54,18 +54,14 @@ fn fail<T>(reason: impl Into<String>) -> Result<T, PatternError> {
     Err(PatternError::new(reason))
 }
 
-/// Parse a whole pattern. `{}` is the pattern that matches every event.
+/// Parse a whole pattern. Like EventBridge, `{}` is refused ("Empty objects are not
+/// allowed"); a rule or archive without a pattern is [`super::EventPattern::match_all`].
 pub(crate) fn parse_pattern(value: &Value) -> Result<Vec<Branch>, PatternError> {
     let Value::Object(object) = value else {
         return fail("Filter is not an object");
     };
     let mut rules: Rules = Vec::new();
-    if !object.is_empty() {
-        parse_object(&mut rules, "", object, false)?;
-    }
-    if rules.is_empty() {
-        rules.push(BTreeMap::new());
-    }
+    parse_object(&mut rules, "", object, false)?;
     Ok(rules
         .into_iter()
         .map(|rule| rule.into_values().collect())
