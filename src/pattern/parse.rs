@@ -9,10 +9,13 @@ use std::collections::BTreeMap;
 
 use super::cidr::IpRange;
 use super::error::PatternError;
-use super::number::{self, NumberError};
-use super::operator::{AnythingBut, Bound, NumericRange, Operator};
+use super::number;
+use super::operator::Operator;
 use super::pattern_json::{Kind, Node};
 use super::wildcard::Wildcard;
+
+mod anything_but;
+mod numeric;
 
 /// One field of a branch: the event leaves at `path` must pass one of `operators`, or, when
 /// `absent_ok` (`{"exists": false}`), there may be no leaf at `path` at all.
@@ -27,7 +30,7 @@ pub(crate) struct Field {
 pub(crate) type Branch = Vec<Field>;
 
 type Rules = Vec<BTreeMap<String, Field>>;
-type Members = [(String, Node)];
+pub(super) type Members = [(String, Node)];
 
 const OR: &str = "$or";
 
@@ -75,19 +78,23 @@ fn extend(path: &str, step: &str) -> String {
     }
 }
 
-struct Parser<'s> {
+pub(super) struct Parser<'s> {
     source: &'s str,
 }
 
 impl Parser<'_> {
     /// An error where EventBridge's reader stands at byte `offset`.
-    fn fail<T>(&self, cause: impl Into<String>, offset: usize) -> Result<T, PatternError> {
+    pub(super) fn fail<T>(
+        &self,
+        cause: impl Into<String>,
+        offset: usize,
+    ) -> Result<T, PatternError> {
         Err(PatternError::at(cause, self.source, offset))
     }
 
     /// The "one key only" check after an operator: the reader stands just inside the
     /// second key's value.
-    fn one_key(&self, members: &Members, cause: &str) -> Result<(), PatternError> {
+    pub(super) fn one_key(&self, members: &Members, cause: &str) -> Result<(), PatternError> {
         match members.get(1) {
             Some((_, extra)) => self.fail(cause, extra.token_end()),
             None => Ok(()),
@@ -207,7 +214,11 @@ impl Parser<'_> {
         Ok(field)
     }
 
-    fn string_operand<'v>(&self, value: &'v Node, cause: &str) -> Result<&'v str, PatternError> {
+    pub(super) fn string_operand<'v>(
+        &self,
+        value: &'v Node,
+        cause: &str,
+    ) -> Result<&'v str, PatternError> {
         match &value.kind {
             Kind::Str(s) => Ok(s),
             _ => self.fail(cause, value.token_end()),
@@ -319,213 +330,6 @@ impl Parser<'_> {
             self.string_operand(operand, "equals-ignore-case match pattern must be a string")?;
         self.one_key(inner, "Only one key allowed in match expression")?;
         Ok(text.to_lowercase())
-    }
-
-    /// A number operand: its value in millionths. EventBridge checks the range only after
-    /// the whole `numeric` list, so the position is the list's end.
-    fn micros(&self, text: &str, offset: usize) -> Result<i64, PatternError> {
-        number::micros(text).or_else(|e: NumberError| self.fail(e.reason(), offset))
-    }
-
-    fn numeric(&self, terms: &[Node], end: usize) -> Result<NumericRange, PatternError> {
-        // Where the reader stands after the i-th member (or at the end of the list).
-        let at = |i: usize| terms.get(i).map_or(end, Node::token_end);
-        let number_at = |i: usize| match terms.get(i).map(|t| &t.kind) {
-            Some(Kind::Num(text)) => Some(text.as_str()),
-            _ => None,
-        };
-        let operator = match terms.first().map(|t| &t.kind) {
-            Some(Kind::Str(op)) => op.as_str(),
-            _ => {
-                let text = terms.first().map_or("]".to_string(), Node::token_text);
-                return self.fail(format!("Invalid member in numeric match: {text}"), at(0));
-            }
-        };
-        let operand = |i: usize, op: &str| match number_at(i) {
-            Some(text) => Ok(text),
-            None => {
-                let name = if op == "=" { "equals" } else { op };
-                self.fail(format!("Value of {name} must be numeric"), at(i))
-            }
-        };
-        match operator {
-            "=" | "<" | "<=" => {
-                let text = operand(1, operator)?;
-                if terms.len() > 2 {
-                    return self.fail("Too many elements in numeric expression", at(2));
-                }
-                let micros = self.micros(text, end)?;
-                let bound = Bound {
-                    micros,
-                    inclusive: operator != "<",
-                };
-                Ok(match operator {
-                    "=" => NumericRange {
-                        lower: Some(bound),
-                        upper: Some(bound),
-                    },
-                    _ => NumericRange {
-                        lower: None,
-                        upper: Some(bound),
-                    },
-                })
-            }
-            ">" | ">=" => {
-                let bottom_text = operand(1, operator)?;
-                let lower_inclusive = operator == ">=";
-                let Some(second) = terms.get(2) else {
-                    let micros = self.micros(bottom_text, end)?;
-                    return Ok(NumericRange {
-                        lower: Some(Bound {
-                            micros,
-                            inclusive: lower_inclusive,
-                        }),
-                        upper: None,
-                    });
-                };
-                let Kind::Str(top_operator) = &second.kind else {
-                    return self.fail(
-                        format!("Bad value in numeric range: {}", second.token_text()),
-                        second.token_end(),
-                    );
-                };
-                if top_operator != "<" && top_operator != "<=" {
-                    return self.fail(
-                        format!("Bad numeric range operator: {top_operator}"),
-                        second.end,
-                    );
-                }
-                let top_text = operand(3, top_operator)?;
-                if terms.len() > 4 {
-                    return self.fail("Too many terms in numeric range expression", at(4));
-                }
-                let bottom = self.micros(bottom_text, end)?;
-                let top = self.micros(top_text, end)?;
-                if bottom >= top {
-                    return self.fail("Bottom must be less than top", end);
-                }
-                Ok(NumericRange {
-                    lower: Some(Bound {
-                        micros: bottom,
-                        inclusive: lower_inclusive,
-                    }),
-                    upper: Some(Bound {
-                        micros: top,
-                        inclusive: top_operator == "<=",
-                    }),
-                })
-            }
-            other => self.fail(
-                format!("Unrecognized numeric range operator: {other}"),
-                terms[0].end,
-            ),
-        }
-    }
-
-    fn anything_but(&self, operand: &Node) -> Result<AnythingBut, PatternError> {
-        let (form, value) = match &operand.kind {
-            Kind::Object(inner) => {
-                let Some((name, value)) = inner.first() else {
-                    return self.fail("Anything-But expression name not found", operand.end);
-                };
-                let known = ["equals-ignore-case", "prefix", "suffix", "wildcard"];
-                if !known.contains(&name.as_str()) {
-                    return self.fail(
-                        format!("Unsupported anything-but pattern: {name}"),
-                        value.token_end(),
-                    );
-                }
-                (Some((name.as_str(), inner)), value)
-            }
-            _ => (None, operand),
-        };
-        if !matches!(value.kind, Kind::Array(_) | Kind::Str(_) | Kind::Num(_)) {
-            return self.fail(
-                "Value of anything-but must be an array or single string/number value.",
-                value.token_end(),
-            );
-        }
-        let Some((name, inner)) = form else {
-            return self.anything_but_values(value);
-        };
-        let items: Vec<&Node> = match &value.kind {
-            Kind::Array(items) => items.iter().collect(),
-            _ => vec![value],
-        };
-        let mut texts = Vec::with_capacity(items.len());
-        for item in items {
-            let Kind::Str(text) = &item.kind else {
-                let cause = match name {
-                    "equals-ignore-case" => {
-                        "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported."
-                    }
-                    "wildcard" => "wildcard match pattern must be a string",
-                    _ => "prefix/suffix match pattern must be a string",
-                };
-                return self.fail(cause, item.token_end());
-            };
-            if text.is_empty() && (name == "prefix" || name == "suffix") {
-                return self.fail("Null prefix/suffix not allowed", item.end);
-            }
-            texts.push(text.clone());
-        }
-        let anything_but = match name {
-            "equals-ignore-case" => {
-                AnythingBut::IgnoreCase(texts.iter().map(|t| t.to_lowercase()).collect())
-            }
-            "prefix" => AnythingBut::Prefixes(texts),
-            "suffix" => AnythingBut::Suffixes(texts),
-            _ => {
-                // Checked once the list (or the single string) has been read whole.
-                let position = value.end;
-                let mut wildcards = Vec::with_capacity(texts.len());
-                for text in &texts {
-                    wildcards.push(Wildcard::parse(text).or_else(|c| self.fail(c, position))?);
-                }
-                AnythingBut::Wildcards(wildcards)
-            }
-        };
-        self.one_key(inner, "Too many elements in numeric expression")?;
-        Ok(anything_but)
-    }
-
-    /// `anything-but` with a plain value or list: all strings or all numbers.
-    fn anything_but_values(&self, value: &Node) -> Result<AnythingBut, PatternError> {
-        match &value.kind {
-            Kind::Str(text) => Ok(AnythingBut::Strings(vec![text.clone()])),
-            // EventBridge reports a bad single number without a position.
-            Kind::Num(text) => Ok(AnythingBut::Numbers(vec![
-                number::micros(text).map_err(|e| PatternError::new(e.reason()))?,
-            ])),
-            Kind::Array(items) => {
-                let mut strings = Vec::new();
-                let mut numbers = Vec::new();
-                for item in items {
-                    match &item.kind {
-                        Kind::Str(text) => strings.push(text.clone()),
-                        Kind::Num(text) => numbers.push(self.micros(text, item.end)?),
-                        _ => {
-                            return self.fail(
-                                "Inside anything but list, start|null|boolean is not supported.",
-                                item.token_end(),
-                            );
-                        }
-                    }
-                }
-                match (strings.is_empty(), numbers.is_empty()) {
-                    (false, true) => Ok(AnythingBut::Strings(strings)),
-                    (true, false) => Ok(AnythingBut::Numbers(numbers)),
-                    _ => self.fail(
-                        "Inside anything but list, either all values are number or string, mixed type is not supported",
-                        value.end,
-                    ),
-                }
-            }
-            _ => self.fail(
-                "Value of anything-but must be an array or single string/number value.",
-                value.token_end(),
-            ),
-        }
     }
 }
 
