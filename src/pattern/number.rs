@@ -82,7 +82,9 @@ pub(crate) fn micros(text: &str) -> Result<i64, NumberError> {
         return Ok(0);
     }
     // value = significant * 10^power
-    let power = exponent.saturating_sub(fraction_digits).saturating_add(zeros);
+    let power = exponent
+        .saturating_sub(fraction_digits)
+        .saturating_add(zeros);
     if power < -6 {
         return Err(NumberError::TooPrecise);
     }
@@ -147,8 +149,14 @@ mod tests {
 
     #[test]
     fn extreme_exponents_do_not_overflow() {
-        assert_eq!(micros("10e9223372036854775807"), Err(NumberError::OutOfRange));
-        assert_eq!(micros("1e-9223372036854775808"), Err(NumberError::TooPrecise));
+        assert_eq!(
+            micros("10e9223372036854775807"),
+            Err(NumberError::OutOfRange)
+        );
+        assert_eq!(
+            micros("1e-9223372036854775808"),
+            Err(NumberError::TooPrecise)
+        );
         assert_eq!(micros("0e9223372036854775807"), Ok(0));
     }
 
