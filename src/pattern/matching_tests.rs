@@ -441,3 +441,17 @@ fn one_automaton_agrees_with_patterns_one_by_one() {
     // The generated workload must exercise both outcomes to prove anything.
     assert!(total > 300 && total < 300 * 300 / 2, "{total} matches");
 }
+
+#[test]
+fn raw_json_walk_decodes_escaped_keys_and_skips_what_no_rule_names() {
+    let mut matcher = Matcher::new();
+    matcher.add(
+        "src",
+        &EventPattern::parse(r#"{"source": ["a\u00e9"]}"#).unwrap(),
+    );
+    let event =
+        r#" { "skip": {"x": ["}", "\"]", {"y": [[]]}]}, "sou\u0072ce" : "a\u00e9", "n": -1.5e3 } "#;
+    assert_eq!(matcher.matches_json(event).unwrap(), ["src"]);
+    let parsed: Value = serde_json::from_str(event).unwrap();
+    assert_eq!(matcher.matches(&parsed), ["src"]);
+}
