@@ -52,6 +52,25 @@ async fn deploy_send_tail_verify_status_destroy() {
     assert!(event["event"]["detail"].to_string().contains(&id), "the tailed event is our order: {event}");
     assert_eq!(event["rules"], serde_json::json!(["food-ordering-new_orders", "food-ordering-order_changes"]));
 
+    // The ingest API writes the order itself (no Lambda), signed with SigV4.
+    let posted = cli(&endpoint, &bp, &["send-test-order", "--via", "api", "--set", "total=42"]).await;
+    expect_code(&posted, 0);
+    let api_id = text(&posted.stdout).trim().to_string();
+    assert!(api_id.starts_with("ORDER#"), "{api_id}");
+    let item = engine
+        .dynamodb()
+        .query()
+        .table_name("food-ordering-orders")
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(api_id.clone()))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap();
+    assert_eq!(item.len(), 1, "the API's PutItem stored the order");
+    assert_eq!(item[0]["total"], aws_sdk_dynamodb::types::AttributeValue::N("42".into()));
+
     let verified = cli(&endpoint, &bp, &["verify", "--timeout", "60"]).await;
     expect_code(&verified, 0);
     assert!(text(&verified.stdout).contains("verify passed"), "{}", text(&verified.stdout));
