@@ -10,6 +10,8 @@
 pub mod api;
 pub mod clock;
 pub mod dynamodb;
+pub mod faults;
+pub mod sqs;
 pub mod storage;
 pub mod streams;
 
@@ -23,6 +25,8 @@ use tokio::task::JoinHandle;
 
 use self::clock::{Clock, SystemClock};
 use self::dynamodb::DynamoDb;
+use self::faults::Faults;
+use self::sqs::{Sqs, SqsError};
 use self::storage::{DataDirLock, Storage, StorageError};
 use self::streams::Streams;
 
@@ -45,6 +49,8 @@ pub enum EngineError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot start the SQS service: {0}")]
+    Sqs(#[from] SqsError),
     #[error("cannot remove the data directory `{dir}`: {source}")]
     Reset {
         dir: PathBuf,
@@ -96,6 +102,8 @@ impl EngineConfig {
 pub struct EngineState {
     pub dynamodb: DynamoDb,
     pub streams: Streams,
+    pub sqs: Sqs,
+    pub faults: Faults,
 }
 
 /// Starts engines.
@@ -107,18 +115,7 @@ impl Engine {
     pub async fn start(config: EngineConfig) -> Result<EngineHandle, EngineError> {
         let lock = DataDirLock::acquire(&config.data_dir)?;
         let storage = Arc::new(Storage::open(&config.data_dir)?);
-        let streams = Streams::new(Arc::clone(&storage), Arc::clone(&config.clock));
-        let dynamodb = DynamoDb::new(
-            Arc::clone(&storage),
-            streams.clone(),
-            Arc::clone(&config.clock),
-            config.region.clone(),
-        );
-        let state = Arc::new(EngineState {
-            dynamodb,
-            streams: streams.clone(),
-        });
-
+        // Bind first: queue URLs carry the port.
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .map_err(|source| EngineError::Bind {
@@ -129,6 +126,29 @@ impl Engine {
             addr: config.bind,
             source,
         })?;
+        let streams = Streams::new(Arc::clone(&storage), Arc::clone(&config.clock));
+        let dynamodb = DynamoDb::new(
+            Arc::clone(&storage),
+            streams.clone(),
+            Arc::clone(&config.clock),
+            config.region.clone(),
+        );
+        let faults = Faults::new(Arc::clone(&config.clock));
+        let sqs = Sqs::new(
+            Arc::clone(&storage),
+            Arc::clone(&config.clock),
+            config.region.clone(),
+            format!("http://{addr}"),
+            faults.clone(),
+        )
+        .await?;
+        let state = Arc::new(EngineState {
+            dynamodb,
+            streams: streams.clone(),
+            sqs,
+            faults,
+        });
+
         let (stop, stopped) = oneshot::channel::<()>();
         let app = api::router::router(Arc::clone(&state));
         let server = tokio::spawn(async move {

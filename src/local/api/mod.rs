@@ -3,5 +3,7 @@
 
 pub mod dynamodb;
 pub mod dynamodb_streams;
+pub mod faults;
 pub mod json_protocol;
 pub mod router;
+pub mod sqs;

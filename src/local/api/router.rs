@@ -15,7 +15,7 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::json_protocol::{ServiceError, error_response, ok_response};
-use super::{dynamodb, dynamodb_streams};
+use super::{dynamodb, dynamodb_streams, faults, sqs};
 use crate::local::EngineState;
 
 /// Large enough for a BatchWriteItem of 25 items at the 400 KB limit, in JSON.
@@ -61,12 +61,20 @@ async fn handle(
                 &request_id,
             ),
         ),
+        "AmazonSQS" => (
+            "sqs",
+            sqs::respond(&state, action, &body, &request_id).await,
+        ),
+        "" if uri.path() == faults::PATH => (
+            "admin",
+            faults::respond(&state, &method, &body, &request_id),
+        ),
         "" if method == Method::GET && uri.path() == "/" => (
             "engine",
             ok_response(
                 "application/json",
                 &request_id,
-                &json!({"status": "running", "services": ["dynamodb", "dynamodbstreams"]}),
+                &json!({"status": "running", "services": ["dynamodb", "dynamodbstreams", "sqs", "events", "pipes"]}),
             ),
         ),
         _ => {
