@@ -10,6 +10,7 @@
 pub mod api;
 pub mod clock;
 pub mod dynamodb;
+pub mod events;
 pub mod faults;
 pub mod sqs;
 pub mod storage;
@@ -25,6 +26,7 @@ use tokio::task::JoinHandle;
 
 use self::clock::{Clock, SystemClock};
 use self::dynamodb::DynamoDb;
+use self::events::{Events, EventsError};
 use self::faults::Faults;
 use self::sqs::{Sqs, SqsError};
 use self::storage::{DataDirLock, Storage, StorageError};
@@ -51,6 +53,8 @@ pub enum EngineError {
     },
     #[error("cannot start the SQS service: {0}")]
     Sqs(#[from] SqsError),
+    #[error("cannot start the EventBridge service: {0}")]
+    Events(#[from] EventsError),
     #[error("cannot remove the data directory `{dir}`: {source}")]
     Reset {
         dir: PathBuf,
@@ -103,6 +107,7 @@ pub struct EngineState {
     pub dynamodb: DynamoDb,
     pub streams: Streams,
     pub sqs: Sqs,
+    pub events: Events,
     pub faults: Faults,
 }
 
@@ -142,10 +147,19 @@ impl Engine {
             faults.clone(),
         )
         .await?;
+        let events = Events::new(
+            Arc::clone(&storage),
+            Arc::clone(&config.clock),
+            config.region.clone(),
+            sqs.clone(),
+            faults.clone(),
+        )
+        .await?;
         let state = Arc::new(EngineState {
             dynamodb,
             streams: streams.clone(),
             sqs,
+            events: events.clone(),
             faults,
         });
 
@@ -160,6 +174,7 @@ impl Engine {
             }
         });
         let trimmer = tokio::spawn(housekeeping(state.dynamodb.clone(), streams));
+        let workers = vec![tokio::spawn(events::delivery::run(events))];
         tracing::info!(%addr, data_dir = %config.data_dir.display(), "local engine listening");
         Ok(EngineHandle {
             addr,
@@ -168,6 +183,7 @@ impl Engine {
             stop: Some(stop),
             server: Some(server),
             trimmer,
+            workers,
             _lock: lock,
         })
     }
@@ -203,6 +219,8 @@ pub struct EngineHandle {
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     trimmer: JoinHandle<()>,
+    /// Event delivery and pipe runners: stopped with the engine.
+    workers: Vec<JoinHandle<()>>,
     _lock: DataDirLock,
 }
 
@@ -234,6 +252,9 @@ impl EngineHandle {
             let _ = server.await;
         }
         self.trimmer.abort();
+        for worker in &self.workers {
+            worker.abort();
+        }
         let storage = Arc::clone(&self.storage);
         let _ = tokio::task::spawn_blocking(move || storage.close()).await;
         tracing::info!("local engine stopped");
@@ -246,6 +267,9 @@ impl Drop for EngineHandle {
             let _ = stop.send(());
         }
         self.trimmer.abort();
+        for worker in &self.workers {
+            worker.abort();
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod dynamodb;
 pub mod dynamodb_streams;
+pub mod events;
 pub mod faults;
 pub mod json_protocol;
 pub mod router;

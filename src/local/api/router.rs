@@ -15,12 +15,13 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::json_protocol::{ServiceError, error_response, ok_response};
-use super::{dynamodb, dynamodb_streams, faults, sqs};
+use super::{dynamodb, dynamodb_streams, events, faults, sqs};
 use crate::local::EngineState;
 
 /// Large enough for a BatchWriteItem of 25 items at the 400 KB limit, in JSON.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 const JSON_1_0: &str = "application/x-amz-json-1.0";
+const JSON_1_1: &str = "application/x-amz-json-1.1";
 
 pub fn router(state: Arc<EngineState>) -> Router {
     Router::new()
@@ -58,6 +59,14 @@ async fn handle(
             reply(
                 JSON_1_0,
                 dynamodb_streams::dispatch(&state, action, &body).await,
+                &request_id,
+            ),
+        ),
+        "AWSEvents" => (
+            "events",
+            reply(
+                JSON_1_1,
+                events::dispatch(&state, action, &body).await,
                 &request_id,
             ),
         ),
