@@ -7,6 +7,7 @@ mod commands;
 mod local_boto3;
 mod local_dynamodb;
 mod local_events;
+mod local_pipes;
 mod local_restart;
 mod local_sqs;
 mod local_streams;

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod dynamodb;
 pub mod events;
 pub mod faults;
+pub mod pipes;
 pub mod sqs;
 pub mod storage;
 pub mod streams;
@@ -28,6 +29,7 @@ use self::clock::{Clock, SystemClock};
 use self::dynamodb::DynamoDb;
 use self::events::{Events, EventsError};
 use self::faults::Faults;
+use self::pipes::{Pipes, PipesError};
 use self::sqs::{Sqs, SqsError};
 use self::storage::{DataDirLock, Storage, StorageError};
 use self::streams::Streams;
@@ -55,6 +57,8 @@ pub enum EngineError {
     Sqs(#[from] SqsError),
     #[error("cannot start the EventBridge service: {0}")]
     Events(#[from] EventsError),
+    #[error("cannot start the Pipes service: {0}")]
+    Pipes(#[from] PipesError),
     #[error("cannot remove the data directory `{dir}`: {source}")]
     Reset {
         dir: PathBuf,
@@ -108,6 +112,7 @@ pub struct EngineState {
     pub streams: Streams,
     pub sqs: Sqs,
     pub events: Events,
+    pub pipes: Pipes,
     pub faults: Faults,
 }
 
@@ -155,11 +160,21 @@ impl Engine {
             faults.clone(),
         )
         .await?;
+        let pipes = Pipes::new(
+            Arc::clone(&storage),
+            Arc::clone(&config.clock),
+            config.region.clone(),
+            streams.clone(),
+            events.clone(),
+            sqs.clone(),
+        )
+        .await?;
         let state = Arc::new(EngineState {
             dynamodb,
             streams: streams.clone(),
             sqs,
             events: events.clone(),
+            pipes: pipes.clone(),
             faults,
         });
 
@@ -175,6 +190,7 @@ impl Engine {
         });
         let trimmer = tokio::spawn(housekeeping(state.dynamodb.clone(), streams));
         let workers = vec![tokio::spawn(events::delivery::run(events))];
+        pipes.resume().await?;
         tracing::info!(%addr, data_dir = %config.data_dir.display(), "local engine listening");
         Ok(EngineHandle {
             addr,
@@ -255,6 +271,7 @@ impl EngineHandle {
         for worker in &self.workers {
             worker.abort();
         }
+        self.state.pipes.abort_all();
         let storage = Arc::clone(&self.storage);
         let _ = tokio::task::spawn_blocking(move || storage.close()).await;
         tracing::info!("local engine stopped");
@@ -270,6 +287,7 @@ impl Drop for EngineHandle {
         for worker in &self.workers {
             worker.abort();
         }
+        self.state.pipes.abort_all();
     }
 }
 

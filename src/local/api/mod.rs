@@ -6,5 +6,6 @@ pub mod dynamodb_streams;
 pub mod events;
 pub mod faults;
 pub mod json_protocol;
+pub mod pipes;
 pub mod router;
 pub mod sqs;

@@ -15,7 +15,7 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::json_protocol::{ServiceError, error_response, ok_response};
-use super::{dynamodb, dynamodb_streams, events, faults, sqs};
+use super::{dynamodb, dynamodb_streams, events, faults, pipes, sqs};
 use crate::local::EngineState;
 
 /// Large enough for a BatchWriteItem of 25 items at the 400 KB limit, in JSON.
@@ -73,6 +73,10 @@ async fn handle(
         "AmazonSQS" => (
             "sqs",
             sqs::respond(&state, action, &body, &request_id).await,
+        ),
+        "" if uri.path().starts_with(pipes::PREFIX) => (
+            "pipes",
+            pipes::respond(&state, &method, uri.path(), uri.query(), &body, &request_id).await,
         ),
         "" if uri.path() == faults::PATH => (
             "admin",

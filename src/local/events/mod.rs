@@ -11,7 +11,7 @@
 
 pub mod delivery;
 pub mod error;
-mod put_events;
+pub mod put_events;
 mod routing;
 pub mod rules;
 pub mod target;
