@@ -6,6 +6,7 @@ mod bad_blueprints;
 mod commands;
 mod local_boto3;
 mod local_dynamodb;
+mod local_flow;
 mod local_events;
 mod local_pipes;
 mod local_restart;
