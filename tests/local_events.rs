@@ -268,7 +268,7 @@ async fn invalid_patterns_and_requests_fail_as_on_aws() {
     events
         .put_rule()
         .name("many")
-        .event_pattern("{}")
+        .event_pattern(r#"{"source": ["s"]}"#)
         .send()
         .await
         .unwrap();
