@@ -11,7 +11,6 @@ use super::attribute_value::{AttributeValue, Item, item_size};
 use super::error::DynamoError;
 use super::expression::{Comparator, Condition, Operand, Path, PathElement, evaluate, project};
 use super::index::View;
-use super::table::{KeyAttribute, TableMeta};
 use super::write::{json_path, load_item, load_table, parse_stored_item};
 
 /// A page of results stops once it holds this much data.
