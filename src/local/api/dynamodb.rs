@@ -403,28 +403,30 @@ async fn create_table(state: &EngineState, request: CreateTableRequest) -> Actio
         .collect::<Result<_, _>>()?;
     let description = state
         .dynamodb
-        .create_table(CreateTableInput {
-            name: request.table_name,
-            hash_key,
-            range_key,
-            attribute_definitions,
-            indexes,
-            billing_mode,
-            read_capacity,
-            write_capacity,
-            stream_view_type: request
-                .stream_specification
-                .as_ref()
-                .map(StreamSpecification::view)
-                .transpose()?
-                .flatten(),
-            deletion_protection: request.deletion_protection_enabled.unwrap_or(false),
-            tags: {
-                let tags = tag_map(request.tags);
-                check_tags(&tags)?;
-                tags
+        .create_table_with_indexes(
+            CreateTableInput {
+                name: request.table_name,
+                hash_key,
+                range_key,
+                attribute_definitions,
+                billing_mode,
+                read_capacity,
+                write_capacity,
+                stream_view_type: request
+                    .stream_specification
+                    .as_ref()
+                    .map(StreamSpecification::view)
+                    .transpose()?
+                    .flatten(),
+                deletion_protection: request.deletion_protection_enabled.unwrap_or(false),
+                tags: {
+                    let tags = tag_map(request.tags);
+                    check_tags(&tags)?;
+                    tags
+                },
             },
-        })
+            indexes,
+        )
         .await?;
     Ok(json!({"TableDescription": table_description(&description)}))
 }

@@ -25,7 +25,6 @@ pub struct CreateTableInput {
     pub stream_view_type: Option<String>,
     pub deletion_protection: bool,
     pub tags: BTreeMap<String, String>,
-    pub indexes: Vec<SecondaryIndex>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -60,9 +59,19 @@ fn check_view_type(view: &str) -> Result<(), DynamoError> {
 }
 
 impl DynamoDb {
+    /// CreateTable without secondary indexes.
     pub async fn create_table(
         &self,
         input: CreateTableInput,
+    ) -> Result<TableDescription, DynamoError> {
+        self.create_table_with_indexes(input, Vec::new()).await
+    }
+
+    /// CreateTable with global and local secondary indexes.
+    pub async fn create_table_with_indexes(
+        &self,
+        input: CreateTableInput,
+        indexes: Vec<SecondaryIndex>,
     ) -> Result<TableDescription, DynamoError> {
         check_table_name(&input.name)?;
         let defined = |name: &str| -> Result<KeyAttribute, DynamoError> {
@@ -83,8 +92,7 @@ impl DynamoDb {
             }
             let used = attribute.name == hash_key.name
                 || range_key.as_ref().is_some_and(|r| r.name == attribute.name)
-                || input
-                    .indexes
+                || indexes
                     .iter()
                     .any(|i| i.key_attributes().any(|k| k.name == attribute.name));
             if !used {
@@ -96,7 +104,7 @@ impl DynamoDb {
         if let Some(view) = &input.stream_view_type {
             check_view_type(view)?;
         }
-        check_indexes(&input, &hash_key, range_key.as_ref())?;
+        check_indexes(&indexes, &hash_key, range_key.as_ref())?;
         let now = self.clock.now_ms();
         let region = self.region.clone();
         let description = self
@@ -127,7 +135,7 @@ impl DynamoDb {
                     deletion_protection: input.deletion_protection,
                     ttl_attribute: None,
                     tags: input.tags,
-                    indexes: input.indexes,
+                    indexes,
                 };
                 if let Some(view) = view_type {
                     meta.stream = Some(streams::create_stream(conn, &meta, &view, &region, now)?);
@@ -331,7 +339,7 @@ impl DynamoDb {
 
 /// The rules CreateTable applies to secondary indexes.
 fn check_indexes(
-    input: &CreateTableInput,
+    indexes: &[SecondaryIndex],
     hash_key: &KeyAttribute,
     range_key: Option<&KeyAttribute>,
 ) -> Result<(), DynamoError> {
@@ -340,13 +348,13 @@ fn check_indexes(
             "One or more parameter values were invalid: {message}"
         ))
     };
-    let globals = input.indexes.iter().filter(|i| i.global).count();
-    if globals > MAX_GLOBAL_INDEXES || input.indexes.len() - globals > MAX_LOCAL_INDEXES {
+    let globals = indexes.iter().filter(|i| i.global).count();
+    if globals > MAX_GLOBAL_INDEXES || indexes.len() - globals > MAX_LOCAL_INDEXES {
         return Err(invalid(format!(
             "a table may have at most {MAX_GLOBAL_INDEXES} global and {MAX_LOCAL_INDEXES} local secondary indexes"
         )));
     }
-    for (i, index) in input.indexes.iter().enumerate() {
+    for (i, index) in indexes.iter().enumerate() {
         if !(3..=255).contains(&index.name.len())
             || !index
                 .name
@@ -358,10 +366,7 @@ fn check_indexes(
                 index.name
             )));
         }
-        if input.indexes[..i]
-            .iter()
-            .any(|other| other.name == index.name)
-        {
+        if indexes[..i].iter().any(|other| other.name == index.name) {
             return Err(invalid(format!("Duplicate index name: {}", index.name)));
         }
         if !index.global {
