@@ -10,7 +10,7 @@ use super::changeset::{Deployment, StackValues, forces_replacement};
 use super::error::CfnError;
 use super::intrinsics::text_of;
 use super::providers::{ProviderContext, ProviderError};
-use super::stack::{OutputValue, ResourceChange, Stack, StackEvent, StackResource};
+use super::stack::{OutputValue, ResourceChange, Stack, StackEvent, StackResource, UPDATABLE};
 use crate::local::streams::ACCOUNT_ID;
 
 /// What a started operation does.
@@ -51,6 +51,25 @@ impl CloudFormation {
             Operation::Update(..) => "UPDATE_IN_PROGRESS",
             Operation::Delete => "DELETE_IN_PROGRESS",
         };
+        // Check and take the stack in one step, so two operations never run at once.
+        {
+            let mut stacks = self.stacks();
+            let stack = stacks
+                .iter_mut()
+                .find(|s| s.id == stack_id)
+                .ok_or_else(|| CfnError::stack_not_found(&stack_id))?;
+            let allowed = match operation {
+                Operation::Create(_) => {
+                    stack.status == "REVIEW_IN_PROGRESS" || stack.events.is_empty()
+                }
+                Operation::Update(..) => UPDATABLE.contains(&stack.status.as_str()),
+                Operation::Delete => !stack.is_in_progress() && !stack.is_deleted(),
+            };
+            if !allowed {
+                return Err(super::not_updatable(stack));
+            }
+            stack.status = status.to_owned();
+        }
         let run = Run {
             stack_id,
             token,
