@@ -1058,3 +1058,166 @@ async fn the_rendered_ingest_api_writes_orders_into_the_table() {
         2
     );
 }
+
+fn table_template(table_name: &str, retention: u32, broken_extra: bool) -> String {
+    let mut resources = serde_json::json!({
+        "Table": {
+            "Type": "AWS::DynamoDB::Table",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "TableName": table_name,
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]
+            }
+        },
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": retention}}
+    });
+    if broken_extra {
+        resources["Extra"] = serde_json::json!({
+            "Type": "AWS::Logs::LogGroup",
+            "DependsOn": "Logs",
+            "Properties": {"RetentionInDays": 8}
+        });
+    }
+    serde_json::json!({"Resources": resources}).to_string()
+}
+
+/// A failed update rolls back to the previous template and values; a replaced table with
+/// UpdateReplacePolicy Retain keeps the old copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_updates_roll_back_and_replacements_honour_retain() {
+    let cfn = start().await;
+    let dynamodb = dynamodb_client(&cfn.engine.endpoint_url());
+    cfn.client
+        .create_stack()
+        .stack_name("rb")
+        .template_body(table_template("rb-v1", 7, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cfn.wait("rb").await.last().unwrap(), "CREATE_COMPLETE");
+
+    cfn.client
+        .update_stack()
+        .stack_name("rb")
+        .template_body(table_template("rb-v1", 14, true))
+        .client_request_token("bad-update")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cfn.wait("rb").await.last().unwrap(),
+        "UPDATE_ROLLBACK_COMPLETE"
+    );
+    let events = cfn.events("rb").await;
+    let ours: Vec<(String, String)> = events
+        .iter()
+        .rev()
+        .filter(|e| e.client_request_token() == Some("bad-update"))
+        .map(|e| {
+            (
+                e.logical_resource_id().unwrap().to_owned(),
+                e.resource_status().unwrap().as_str().to_owned(),
+            )
+        })
+        .collect();
+    let stack_statuses: Vec<&str> = ours
+        .iter()
+        .filter(|(id, _)| id == "rb")
+        .map(|(_, s)| s.as_str())
+        .collect();
+    assert_eq!(
+        stack_statuses,
+        [
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE"
+        ]
+    );
+    let extra_failed = events
+        .iter()
+        .find(|e| {
+            e.logical_resource_id() == Some("Extra")
+                && e.resource_status().unwrap().as_str() == "CREATE_FAILED"
+        })
+        .unwrap();
+    assert!(
+        extra_failed
+            .resource_status_reason()
+            .unwrap()
+            .contains("RetentionInDays"),
+        "{:?}",
+        extra_failed.resource_status_reason()
+    );
+    let logs_updates = ours
+        .iter()
+        .filter(|(id, s)| id == "Logs" && s == "UPDATE_COMPLETE")
+        .count();
+    assert_eq!(logs_updates, 2, "updated, then reverted");
+    let body = cfn
+        .client
+        .get_template()
+        .stack_name("rb")
+        .send()
+        .await
+        .unwrap()
+        .template_body
+        .unwrap();
+    assert!(
+        body.contains("\"RetentionInDays\":7") && !body.contains("Extra"),
+        "{body}"
+    );
+    let resources = cfn
+        .client
+        .list_stack_resources()
+        .stack_name("rb")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resources.stack_resource_summaries().len(), 2);
+
+    // An update from UPDATE_ROLLBACK_COMPLETE is allowed; renaming the table replaces it.
+    let change_set = cfn
+        .change_set(
+            "rb",
+            "rename",
+            ChangeSetType::Update,
+            &table_template("rb-v2", 7, false),
+        )
+        .await;
+    assert_eq!(
+        verdicts(change_set.changes()),
+        [(
+            "Table".to_owned(),
+            "Modify".to_owned(),
+            Some("True".to_owned())
+        )]
+    );
+    cfn.client
+        .execute_change_set()
+        .change_set_name("rename")
+        .stack_name("rb")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cfn.wait("rb").await.last().unwrap(), "UPDATE_COMPLETE");
+    let mut tables = dynamodb
+        .list_tables()
+        .send()
+        .await
+        .unwrap()
+        .table_names()
+        .to_vec();
+    tables.sort();
+    assert_eq!(tables, ["rb-v1", "rb-v2"], "the replaced table is retained");
+    let events = cfn.events("rb").await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.physical_resource_id() == Some("rb-v1")
+                && e.resource_status().unwrap().as_str() == "DELETE_SKIPPED")
+    );
+}
