@@ -511,6 +511,26 @@ async fn change_sets_create_update_and_delete_a_stack() {
         .unwrap_err();
     assert_eq!(err.code(), Some("ValidationError"));
     assert_eq!(err.message(), Some("Stack with id shop does not exist"));
+    let history = cfn.client.list_stacks().send().await.unwrap();
+    let summary = &history.stack_summaries()[0];
+    assert_eq!(
+        (
+            summary.stack_name(),
+            summary.stack_status().unwrap().as_str()
+        ),
+        (Some("shop"), "DELETE_COMPLETE")
+    );
+    let table = cfn
+        .client
+        .describe_stack_resource()
+        .stack_name(&stack_id)
+        .logical_resource_id("Table")
+        .send()
+        .await
+        .unwrap();
+    let detail = table.stack_resource_detail().unwrap();
+    assert_eq!(detail.resource_status().unwrap().as_str(), "DELETE_SKIPPED");
+    assert_eq!(detail.physical_resource_id(), Some("shop-orders"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -408,6 +408,54 @@ async fn dispatch(state: &EngineState, action: &str, form: &Form) -> Result<Stri
             });
             xml.opt("NextToken", next);
         }
+        "ListStacks" => {
+            let filter = form.list("StackStatusFilter");
+            let stacks: Vec<Stack> = cfn
+                .stack_history()
+                .into_iter()
+                .filter(|s| filter.is_empty() || filter.contains(&s.status))
+                .collect();
+            let (items, next) = page(&stacks, form.get("NextToken"), PAGE_SIZE)?;
+            xml.members("StackSummaries", items, |x, s| {
+                x.text("StackId", &s.id)
+                    .text("StackName", &s.name)
+                    .opt("TemplateDescription", s.description.as_ref())
+                    .time("CreationTime", s.created_ms);
+                if let Some(ms) = s.updated_ms {
+                    x.time("LastUpdatedTime", ms);
+                }
+                if let Some(ms) = s.deleted_ms {
+                    x.time("DeletionTime", ms);
+                }
+                x.text("StackStatus", &s.status)
+                    .opt("StackStatusReason", s.status_reason.as_ref());
+            });
+            xml.opt("NextToken", next);
+        }
+        "DescribeStackResource" => {
+            let stack = cfn.stack(&form.required("StackName")?)?;
+            let logical = form.required("LogicalResourceId")?;
+            let resource = stack.resource(&logical).ok_or_else(|| {
+                CfnError::validation(format!(
+                    "Resource {logical} does not exist for stack {}",
+                    stack.name
+                ))
+            })?;
+            xml.open("StackResourceDetail")
+                .text("StackName", &stack.name)
+                .text("StackId", &stack.id)
+                .text("LogicalResourceId", &resource.logical_id)
+                .opt("PhysicalResourceId", resource.physical_id.as_ref())
+                .text("ResourceType", &resource.type_name)
+                .time("LastUpdatedTimestamp", resource.updated_ms)
+                .text("ResourceStatus", &resource.status)
+                .opt("ResourceStatusReason", resource.status_reason.as_ref())
+                .text("Metadata", "{}")
+                .open("DriftInformation")
+                .text("StackResourceDriftStatus", "NOT_CHECKED")
+                .close("DriftInformation")
+                .close("StackResourceDetail");
+        }
         "DescribeStackResources" => {
             let physical = form.get("PhysicalResourceId");
             let stack = match (form.get("StackName"), physical) {
@@ -536,7 +584,7 @@ async fn dispatch(state: &EngineState, action: &str, form: &Form) -> Result<Stri
         }
         other => {
             return Err(CfnError::InvalidAction(format!(
-                "The action {other} is not valid for this web service (the local engine's CloudFormation serves: CreateChangeSet, DescribeChangeSet, ExecuteChangeSet, DeleteChangeSet, ListChangeSets, CreateStack, UpdateStack, DeleteStack, DescribeStacks, DescribeStackEvents, DescribeStackResources, ListStackResources, GetTemplate, GetTemplateSummary, ValidateTemplate)"
+                "The action {other} is not valid for this web service (the local engine's CloudFormation serves: CreateChangeSet, DescribeChangeSet, ExecuteChangeSet, DeleteChangeSet, ListChangeSets, CreateStack, UpdateStack, DeleteStack, ListStacks, DescribeStacks, DescribeStackEvents, DescribeStackResource, DescribeStackResources, ListStackResources, GetTemplate, GetTemplateSummary, ValidateTemplate)"
             )));
         }
     }

@@ -156,6 +156,11 @@ impl CloudFormation {
             .collect()
     }
 
+    /// Every stack including deleted ones, newest first (ListStacks).
+    pub fn stack_history(&self) -> Vec<Stack> {
+        self.stacks().iter().rev().cloned().collect()
+    }
+
     /// Change one stack and store it.
     async fn change<R>(
         &self,
