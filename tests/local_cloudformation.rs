@@ -1287,3 +1287,22 @@ async fn committed_templates_are_accepted_up_to_the_services_not_yet_served() {
         }
     }
 }
+
+/// boto3 and its waiters as an independent client (tests/python/cfn_conformance.py).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_drives_cloudformation() {
+    let python = crate::support::python();
+    let cfn = start().await;
+    let script = crate::support::repo().join("tests/python/cfn_conformance.py");
+    let endpoint = cfn.engine.endpoint_url();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .arg(endpoint)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    expect_code(&output, 0);
+}
