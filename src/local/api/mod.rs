@@ -6,4 +6,5 @@ pub mod cloudformation;
 pub mod dynamodb;
 pub mod dynamodb_streams;
 pub mod json_protocol;
+pub mod query_protocol;
 pub mod router;

@@ -15,7 +15,7 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::json_protocol::{ServiceError, error_response, ok_response};
-use super::{apigateway, cloudformation, dynamodb, dynamodb_streams};
+use super::{apigateway, cloudformation, dynamodb, dynamodb_streams, query_protocol};
 use crate::local::EngineState;
 
 /// Large enough for a BatchWriteItem of 25 items at the 400 KB limit, in JSON.
@@ -63,7 +63,7 @@ async fn handle(
     }
     // The query protocol: a form body with `Action=…&Version=…` and no X-Amz-Target.
     let form = (target.is_empty() && method == Method::POST)
-        .then(|| cloudformation::Form::parse(&body))
+        .then(|| query_protocol::Form::parse(&body))
         .filter(cloudformation::is_cloudformation);
     if let Some(form) = form {
         let response = cloudformation::handle(&state, &form, &request_id).await;
