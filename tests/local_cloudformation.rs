@@ -826,7 +826,7 @@ async fn stacks_survive_an_engine_restart() {
     let dir = tempfile::tempdir().unwrap();
     let start_engine = || async {
         let mut config = EngineConfig::ephemeral(dir.path());
-        config.cloudformation_step = Duration::from_millis(5);
+        config.cloudformation_step = Duration::from_millis(50);
         let engine = Engine::start(config).await.unwrap();
         let sdk = crate::support::sdk_config(&engine.endpoint_url()).await;
         (aws_sdk_cloudformation::Client::new(&sdk), engine)
@@ -878,6 +878,37 @@ async fn stacks_survive_an_engine_restart() {
         .await
         .unwrap();
     assert_eq!(resources.stack_resources().len(), 4);
+
+    // An engine stopped in the middle of an operation leaves the stack marked failed.
+    again
+        .client
+        .delete_stack()
+        .stack_name("durable")
+        .send()
+        .await
+        .unwrap();
+    again.engine.shutdown().await;
+    let (client, engine) = start_engine().await;
+    let after = Cfn {
+        client,
+        engine,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let stack = after
+        .client
+        .describe_stacks()
+        .stack_name("durable")
+        .send()
+        .await
+        .unwrap()
+        .stacks
+        .unwrap()
+        .remove(0);
+    assert_eq!(stack.stack_status().unwrap().as_str(), "DELETE_FAILED");
+    assert_eq!(
+        stack.stack_status_reason(),
+        Some("The local engine stopped while this operation was running")
+    );
 }
 
 /// A raw HTTP/1.1 request to the engine: (status, body).

@@ -241,6 +241,7 @@ impl EngineHandle {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.state.cloudformation.stop();
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
@@ -256,6 +257,7 @@ impl Drop for EngineHandle {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.state.cloudformation.stop();
         self.trimmer.abort();
     }
 }

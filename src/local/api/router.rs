@@ -99,7 +99,7 @@ async fn handle(
             ok_response(
                 "application/json",
                 &request_id,
-                &json!({"status": "running", "services": ["dynamodb", "dynamodbstreams", "cloudformation"]}),
+                &json!({"status": "running", "services": ["dynamodb", "dynamodbstreams", "cloudformation", "apigateway"]}),
             ),
         ),
         _ => {

@@ -71,6 +71,8 @@ struct Inner {
     registry: Registry,
     services: Services,
     step: Duration,
+    /// Background work (operations, change-set computation), stopped with the engine.
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 fn check_name(kind: &str, field: &str, name: &str) -> Result<(), CfnError> {
@@ -119,8 +121,34 @@ impl CloudFormation {
                 registry: Registry::default(),
                 services,
                 step,
+                tasks: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// Run background work that stops with the engine.
+    fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(work).abort_handle();
+        let mut tasks = self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(handle);
+    }
+
+    /// Stop every operation in flight (the engine is stopping); a restarted engine marks
+    /// their stacks failed.
+    pub fn stop(&self) {
+        let tasks = self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for task in tasks.iter() {
+            task.abort();
+        }
     }
 
     pub fn region(&self) -> &str {
@@ -384,7 +412,7 @@ impl CloudFormation {
         let this = self.clone();
         let id = change_set_id.clone();
         let sid = stack_id.clone();
-        tokio::spawn(async move {
+        self.spawn(async move {
             tokio::time::sleep(this.inner.step).await;
             let _ = this
                 .change_change_set(&sid, &id, |c| c.status = "CREATE_IN_PROGRESS".into())

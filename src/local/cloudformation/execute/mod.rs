@@ -74,7 +74,7 @@ impl CloudFormation {
         self.set_status(&run, status, Some("User Initiated".into()))
             .await?;
         let this = self.clone();
-        tokio::spawn(async move {
+        self.spawn(async move {
             let outcome = match operation {
                 Operation::Create(deployment) => this.run_create(&run, &deployment).await,
                 Operation::Update(deployment, changes) => {
