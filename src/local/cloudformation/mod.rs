@@ -558,6 +558,7 @@ impl CloudFormation {
             }
             s.change_set_id = Some(id.clone());
             s.tags = request.tags.clone();
+            s.capabilities = request.capabilities.clone();
         })
         .await?;
         self.start(
@@ -631,6 +632,15 @@ impl CloudFormation {
         if changes.is_empty() {
             return Err(CfnError::validation("No updates are to be performed."));
         }
+        let (capabilities, tags) = (request.capabilities.clone(), request.tags.clone());
+        self.change(&stack.id, move |s| {
+            s.capabilities = capabilities;
+            // Without Tags, UpdateStack leaves the stack's tags as they are.
+            if !tags.is_empty() {
+                s.tags = tags;
+            }
+        })
+        .await?;
         self.start(
             stack.id.clone(),
             Operation::Update(deployment, changes),
