@@ -557,7 +557,9 @@ impl CloudFormation {
                 };
             }
             s.change_set_id = Some(id.clone());
-            s.tags = request.tags.clone();
+            if !request.tags.is_empty() {
+                s.tags = request.tags.clone();
+            }
             s.capabilities = request.capabilities.clone();
         })
         .await?;
