@@ -3,6 +3,7 @@
 mod support;
 
 mod bad_blueprints;
+mod cli_flow;
 mod commands;
 mod local_boto3;
 mod local_cloudformation;
