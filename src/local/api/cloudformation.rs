@@ -464,10 +464,11 @@ fn describe_change_set(
             .opt("Replacement", change.replacement.as_ref());
         x.members("Scope", &change.scope, |x, s| escape_into(&mut x.0, s));
         x.members("Details", &change.details, |x, d| {
-            x.open("Target")
-                .text("Attribute", "Properties")
-                .text("Name", &d.property)
-                .text("RequiresRecreation", &d.requires_recreation)
+            x.open("Target").text("Attribute", &d.attribute);
+            if d.attribute == "Properties" {
+                x.text("Name", &d.property);
+            }
+            x.text("RequiresRecreation", &d.requires_recreation)
                 .close("Target")
                 .text("Evaluation", &d.evaluation)
                 .text("ChangeSource", &d.change_source)
