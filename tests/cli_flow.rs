@@ -56,10 +56,10 @@ async fn an_unreachable_endpoint_gets_one_clear_line() {
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
 }
 
-/// A CloudFormation endpoint that throttles the first `throttled` calls, then says the
-/// stack does not exist. Returns its URL and the call counter.
-async fn throttling_endpoint(
-    throttled: usize,
+/// A CloudFormation endpoint that answers call `n` with the error `answer(n)` gives
+/// (code, message). Returns its URL and the call counter.
+async fn scripted_endpoint(
+    answer: fn(usize) -> (&'static str, &'static str),
 ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let calls = std::sync::Arc::new(AtomicUsize::new(0));
@@ -68,7 +68,7 @@ async fn throttling_endpoint(
         let counter = counter.clone();
         async move {
             let n = counter.fetch_add(1, Ordering::SeqCst);
-            let (code, message) = if n < throttled { ("Throttling", "Rate exceeded") } else { ("ValidationError", "Stack with id shop does not exist") };
+            let (code, message) = answer(n);
             let body = format!(
                 "<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r{n}</RequestId></ErrorResponse>"
             );
@@ -81,10 +81,13 @@ async fn throttling_endpoint(
     (url, calls)
 }
 
+const MISSING: (&str, &str) = ("ValidationError", "Stack with id shop does not exist");
+const THROTTLED: (&str, &str) = ("Throttling", "Rate exceeded");
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttled_calls_are_retried_then_explained() {
     let bp = repo().join("blueprints/minimal.yaml");
-    let (url, calls) = throttling_endpoint(2).await;
+    let (url, calls) = scripted_endpoint(|n| if n < 2 { THROTTLED } else { MISSING }).await;
     let output = cli(&url, &bp, &["status"]).await;
     expect_code(&output, 1);
     assert!(
@@ -98,7 +101,7 @@ async fn throttled_calls_are_retried_then_explained() {
         "two throttled attempts, then the answer"
     );
 
-    let (url, calls) = throttling_endpoint(usize::MAX).await;
+    let (url, calls) = scripted_endpoint(|_| THROTTLED).await;
     let output = cli(&url, &bp, &["status"]).await;
     expect_code(&output, 1);
     assert!(
@@ -108,4 +111,62 @@ async fn throttled_calls_are_retried_then_explained() {
         text(&output.stderr)
     );
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_denied_names_the_action() {
+    let bp = repo().join("blueprints/minimal.yaml");
+    let (url, _) = scripted_endpoint(|_| {
+        (
+            "AccessDenied",
+            "User: arn:aws:iam::1:user/x is not authorized",
+        )
+    })
+    .await;
+    let output = cli(&url, &bp, &["status"]).await;
+    expect_code(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: access denied: the caller may not call cloudformation:DescribeStacks"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn missing_credentials_say_how_to_get_some() {
+    let home = tempfile::tempdir().unwrap();
+    let output = outboxctl()
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", home.path().join("config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.path().join("credentials"),
+        )
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .args(["-f"])
+        .arg(repo().join("blueprints/minimal.yaml"))
+        .args([
+            "status",
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{}", crate::support::free_port()),
+        ])
+        .output()
+        .unwrap();
+    expect_code(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with("error: no AWS credentials found: run `aws configure`"),
+        "{stderr}"
+    );
 }

@@ -12,6 +12,10 @@ pub mod apigateway;
 pub mod clock;
 pub mod cloudformation;
 pub mod dynamodb;
+pub mod events;
+pub mod faults;
+pub mod pipes;
+pub mod sqs;
 pub mod storage;
 pub mod streams;
 
@@ -29,6 +33,10 @@ use self::cloudformation::CloudFormation;
 use self::cloudformation::error::CfnError;
 use self::cloudformation::providers::Services;
 use self::dynamodb::DynamoDb;
+use self::events::{Events, EventsError};
+use self::faults::Faults;
+use self::pipes::{Pipes, PipesError};
+use self::sqs::{Sqs, SqsError};
 use self::storage::{DataDirLock, Storage, StorageError};
 use self::streams::Streams;
 
@@ -55,6 +63,12 @@ pub enum EngineError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot start the SQS service: {0}")]
+    Sqs(#[from] SqsError),
+    #[error("cannot start the EventBridge service: {0}")]
+    Events(#[from] EventsError),
+    #[error("cannot start the Pipes service: {0}")]
+    Pipes(#[from] PipesError),
     #[error("cannot remove the data directory `{dir}`: {source}")]
     Reset {
         dir: PathBuf,
@@ -112,6 +126,10 @@ pub struct EngineState {
     pub cloudformation: CloudFormation,
     pub apigateway: ApiGateway,
     pub clock: Arc<dyn Clock>,
+    pub sqs: Sqs,
+    pub events: Events,
+    pub pipes: Pipes,
+    pub faults: Faults,
 }
 
 /// Starts engines.
@@ -123,6 +141,17 @@ impl Engine {
     pub async fn start(config: EngineConfig) -> Result<EngineHandle, EngineError> {
         let lock = DataDirLock::acquire(&config.data_dir)?;
         let storage = Arc::new(Storage::open(&config.data_dir)?);
+        // Bind first: queue URLs carry the port.
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| EngineError::Bind {
+                addr: config.bind,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| EngineError::Bind {
+            addr: config.bind,
+            source,
+        })?;
         let streams = Streams::new(Arc::clone(&storage), Arc::clone(&config.clock));
         let dynamodb = DynamoDb::new(
             Arc::clone(&storage),
@@ -130,6 +159,32 @@ impl Engine {
             Arc::clone(&config.clock),
             config.region.clone(),
         );
+        let faults = Faults::new(Arc::clone(&config.clock));
+        let sqs = Sqs::new(
+            Arc::clone(&storage),
+            Arc::clone(&config.clock),
+            config.region.clone(),
+            format!("http://{addr}"),
+            faults.clone(),
+        )
+        .await?;
+        let events = Events::new(
+            Arc::clone(&storage),
+            Arc::clone(&config.clock),
+            config.region.clone(),
+            sqs.clone(),
+            faults.clone(),
+        )
+        .await?;
+        let pipes = Pipes::new(
+            Arc::clone(&storage),
+            Arc::clone(&config.clock),
+            config.region.clone(),
+            streams.clone(),
+            events.clone(),
+            sqs.clone(),
+        )
+        .await?;
         let apigateway = ApiGateway::open(Arc::clone(&storage)).await?;
         let cloudformation = CloudFormation::open(
             Arc::clone(&storage),
@@ -148,18 +203,12 @@ impl Engine {
             cloudformation,
             apigateway,
             clock: Arc::clone(&config.clock),
+            sqs,
+            events: events.clone(),
+            pipes: pipes.clone(),
+            faults,
         });
 
-        let listener = tokio::net::TcpListener::bind(config.bind)
-            .await
-            .map_err(|source| EngineError::Bind {
-                addr: config.bind,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| EngineError::Bind {
-            addr: config.bind,
-            source,
-        })?;
         let (stop, stopped) = oneshot::channel::<()>();
         let app = api::router::router(Arc::clone(&state));
         let server = tokio::spawn(async move {
@@ -171,6 +220,8 @@ impl Engine {
             }
         });
         let trimmer = tokio::spawn(housekeeping(state.dynamodb.clone(), streams));
+        let workers = vec![tokio::spawn(events::delivery::run(events))];
+        pipes.resume().await?;
         tracing::info!(%addr, data_dir = %config.data_dir.display(), "local engine listening");
         Ok(EngineHandle {
             addr,
@@ -179,6 +230,7 @@ impl Engine {
             stop: Some(stop),
             server: Some(server),
             trimmer,
+            workers,
             _lock: lock,
         })
     }
@@ -214,6 +266,8 @@ pub struct EngineHandle {
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     trimmer: JoinHandle<()>,
+    /// Event delivery and pipe runners: stopped with the engine.
+    workers: Vec<JoinHandle<()>>,
     _lock: DataDirLock,
 }
 
@@ -246,6 +300,10 @@ impl EngineHandle {
             let _ = server.await;
         }
         self.trimmer.abort();
+        for worker in &self.workers {
+            worker.abort();
+        }
+        self.state.pipes.abort_all();
         let storage = Arc::clone(&self.storage);
         let _ = tokio::task::spawn_blocking(move || storage.close()).await;
         tracing::info!("local engine stopped");
@@ -259,6 +317,10 @@ impl Drop for EngineHandle {
         }
         self.state.cloudformation.stop();
         self.trimmer.abort();
+        for worker in &self.workers {
+            worker.abort();
+        }
+        self.state.pipes.abort_all();
     }
 }
 

@@ -15,12 +15,16 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::json_protocol::{ServiceError, error_response, ok_response};
-use super::{apigateway, cloudformation, dynamodb, dynamodb_streams, query_protocol};
+use super::{
+    apigateway, cloudformation, dynamodb, dynamodb_streams, events, faults, pipes,
+    query_protocol, sqs,
+};
 use crate::local::EngineState;
 
 /// Large enough for a BatchWriteItem of 25 items at the 400 KB limit, in JSON.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 const JSON_1_0: &str = "application/x-amz-json-1.0";
+const JSON_1_1: &str = "application/x-amz-json-1.1";
 
 pub fn router(state: Arc<EngineState>) -> Router {
     Router::new()
@@ -94,12 +98,32 @@ async fn handle(
                 &request_id,
             ),
         ),
+        "AWSEvents" => (
+            "events",
+            reply(
+                JSON_1_1,
+                events::dispatch(&state, action, &body).await,
+                &request_id,
+            ),
+        ),
+        "AmazonSQS" => (
+            "sqs",
+            sqs::respond(&state, action, &body, &request_id).await,
+        ),
+        "" if uri.path().starts_with(pipes::PREFIX) => (
+            "pipes",
+            pipes::respond(&state, &method, uri.path(), uri.query(), &body, &request_id).await,
+        ),
+        "" if uri.path() == faults::PATH => (
+            "admin",
+            faults::respond(&state, &method, &body, &request_id),
+        ),
         "" if method == Method::GET && uri.path() == "/" => (
             "engine",
             ok_response(
                 "application/json",
                 &request_id,
-                &json!({"status": "running", "services": ["dynamodb", "dynamodbstreams", "cloudformation", "apigateway"]}),
+                &json!({"status": "running", "services": ["dynamodb", "dynamodbstreams", "sqs", "events", "pipes", "cloudformation", "apigateway"]}),
             ),
         ),
         _ => {

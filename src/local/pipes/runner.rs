@@ -1,0 +1,377 @@
+//! One running pipe: read the stream shard in order from the durable checkpoint, wait for
+//! a batch (BatchSize, MaximumBatchingWindowInSeconds), drop what the filters drop, put the
+//! rest on the bus, and only then advance the checkpoint. A failed batch is retried with
+//! backoff, bisected when `AUTOMATIC_BISECT` is on, and once MaximumRetryAttempts or
+//! MaximumRecordAgeInSeconds is exhausted described in a message to the pipe's DLQ (shard,
+//! first and last sequence numbers, arrival times, batch size, stream ARN, error), as AWS
+//! does for stream sources. A stop request ends the runner between batches or mid-retry;
+//! the unacknowledged batch is read again on restart (at-least-once).
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use rusqlite::{OptionalExtension, params};
+use serde_json::json;
+use tokio::sync::watch;
+
+use super::spec::RunnerConfig;
+use super::{Pipes, PipesError};
+use crate::local::events::put_events::MAX_ENTRIES;
+use crate::local::events::{PutEventsEntry, rfc3339};
+use crate::local::faults::FaultTarget;
+use crate::local::sqs::NewMessage;
+use crate::local::sqs::message::queue_name_of_arn;
+use crate::local::streams::{StreamRecord, format_sequence_number};
+
+/// How long an idle runner waits before looking again without a change signal.
+const IDLE: Duration = Duration::from_secs(5);
+const FIRST_BACKOFF_MS: u64 = 500;
+const MAX_BACKOFF_MS: u64 = 30_000;
+/// At most this many bytes of entries per PutEvents call (AWS's 256 KB).
+const MAX_PUT_BYTES: usize = 256 * 1024;
+
+/// The runner was asked to stop.
+struct Stopped;
+
+/// Why a batch failed: `(error code, message)`.
+type Failure = (String, String);
+
+pub(super) async fn run(
+    pipes: Pipes,
+    name: String,
+    config: RunnerConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    tracing::info!(pipe = %name, source = %config.source_arn, "pipe runner started");
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        match pipes.next_batch(&name, &config, &mut stop).await {
+            Ok(Some((shard, records))) => {
+                let Some(last) = records.last().map(|r| r.seq) else {
+                    continue;
+                };
+                if pipes
+                    .process(&name, &config, &shard, records, &mut stop)
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                // Advance only after the bus accepted the batch (or its DLQ message went out).
+                while let Err(err) = pipes
+                    .save_checkpoint(&name, &config.source_arn, &shard, last)
+                    .await
+                {
+                    tracing::warn!(pipe = %name, error = %err, "cannot save the pipe checkpoint; retrying");
+                    if pause(&mut stop, Duration::from_secs(1)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(Stopped) => return,
+        }
+    }
+}
+
+/// Sleep, unless a stop request comes first.
+async fn pause(stop: &mut watch::Receiver<bool>, duration: Duration) -> Result<(), Stopped> {
+    tokio::select! {
+        _ = stop.changed() => Err(Stopped),
+        _ = tokio::time::sleep(duration) => if *stop.borrow() { Err(Stopped) } else { Ok(()) },
+    }
+}
+
+impl Pipes {
+    /// The next batch after the checkpoint, waiting for records and the batching window.
+    async fn next_batch(
+        &self,
+        name: &str,
+        config: &RunnerConfig,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<Option<(String, Vec<StreamRecord>)>, Stopped> {
+        let mut changes = self.streams.subscribe();
+        changes.borrow_and_update();
+        let info = match self
+            .streams
+            .describe_stream(config.source_arn.clone())
+            .await
+        {
+            Ok(info) => info,
+            Err(err) => {
+                tracing::warn!(pipe = %name, error = %err, "the pipe's source stream is not readable; retrying");
+                pause(stop, Duration::from_secs(1)).await?;
+                return Ok(None);
+            }
+        };
+        let shard = info.shard_id.clone();
+        let after = match self.checkpoint(name, &config.source_arn, &shard).await {
+            Ok(Some(seq)) => seq,
+            Ok(None) => {
+                let start = if config.starting_position == "LATEST" {
+                    info.last_seq.unwrap_or(0)
+                } else {
+                    0
+                };
+                if self
+                    .save_checkpoint(name, &config.source_arn, &shard, start)
+                    .await
+                    .is_err()
+                {
+                    pause(stop, Duration::from_secs(1)).await?;
+                    return Ok(None);
+                }
+                start
+            }
+            Err(_) => {
+                pause(stop, Duration::from_secs(1)).await?;
+                return Ok(None);
+            }
+        };
+        loop {
+            let records = self
+                .streams
+                .read_records(&config.source_arn, &shard, after, config.batch_size)
+                .await
+                .unwrap_or_default();
+            let window_end = records
+                .first()
+                .map(|r| r.created_ms + config.batching_window_ms);
+            let full = records.len() >= config.batch_size;
+            match window_end {
+                Some(end) if full || self.clock.now_ms() >= end => {
+                    return Ok(Some((shard, records)));
+                }
+                _ => {}
+            }
+            let wait = window_end.map_or(IDLE, |end| {
+                Duration::from_millis((end - self.clock.now_ms()).max(1) as u64)
+            });
+            tokio::select! {
+                _ = stop.changed() => return Err(Stopped),
+                _ = changes.changed() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+            if *stop.borrow() {
+                return Err(Stopped);
+            }
+        }
+    }
+
+    /// Deliver a batch: filter, then put on the bus with retries, bisection and the DLQ.
+    async fn process(
+        &self,
+        name: &str,
+        config: &RunnerConfig,
+        shard: &str,
+        records: Vec<StreamRecord>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stopped> {
+        let passing: Vec<StreamRecord> = records
+            .into_iter()
+            .filter(|r| config.program.passes(&r.with_event_source_arn()))
+            .collect();
+        if passing.is_empty() {
+            return Ok(());
+        }
+        let mut work: VecDeque<(Vec<StreamRecord>, u64)> = VecDeque::from([(passing, 0)]);
+        while let Some((batch, mut attempts)) = work.pop_front() {
+            loop {
+                let Err(failure) = self.put_batch(config, &batch).await else {
+                    break;
+                };
+                attempts += 1;
+                if config.bisect && batch.len() > 1 {
+                    let mut first = batch;
+                    let second = first.split_off(first.len() / 2);
+                    work.push_front((second, attempts));
+                    work.push_front((first, attempts));
+                    break;
+                }
+                let now = self.clock.now_ms();
+                let too_old = config
+                    .max_record_age_ms
+                    .is_some_and(|max| now - batch[0].created_ms > max);
+                let exhausted = config
+                    .max_retry_attempts
+                    .is_some_and(|max| attempts as i64 > max);
+                if too_old || exhausted {
+                    let condition = if too_old {
+                        "RecordAgeExceeded"
+                    } else {
+                        "RetryAttemptsExhausted"
+                    };
+                    self.dead_letter(
+                        name, config, shard, &batch, &failure, attempts, condition, stop,
+                    )
+                    .await?;
+                    break;
+                }
+                tracing::info!(pipe = %name, attempts, error = %failure.1, "pipe batch failed; retrying");
+                let backoff = (FIRST_BACKOFF_MS << (attempts - 1).min(10)).min(MAX_BACKOFF_MS);
+                pause(stop, Duration::from_millis(backoff)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Put a batch's events on the bus; any refused entry fails the batch.
+    async fn put_batch(
+        &self,
+        config: &RunnerConfig,
+        batch: &[StreamRecord],
+    ) -> Result<(), Failure> {
+        let ingestion_time = rfc3339(self.clock.now_ms());
+        let mut entries = Vec::with_capacity(batch.len());
+        for record in batch {
+            let entry = config
+                .program
+                .entry(&record.with_event_source_arn(), &ingestion_time)
+                .map_err(|e| ("Target.TransformationFailed".to_string(), e.to_string()))?;
+            entries.push(PutEventsEntry {
+                source: Some(entry.source),
+                detail_type: Some(entry.detail_type),
+                detail: Some(entry.detail),
+                resources: config.resources.clone(),
+                event_bus_name: Some(config.target_bus.clone()),
+                time_ms: None,
+            });
+        }
+        for chunk in chunks(entries) {
+            let results = self
+                .events
+                .put_events(chunk)
+                .await
+                .map_err(|e| (e.shape().to_string(), e.to_string()))?;
+            if let Some(Err(refused)) = results.into_iter().find(Result::is_err) {
+                return Err((refused.code, refused.message));
+            }
+        }
+        Ok(())
+    }
+
+    /// Send the failed batch's description to the DLQ (retrying until it is accepted), or
+    /// drop the batch when the pipe has no DLQ.
+    #[allow(clippy::too_many_arguments)]
+    async fn dead_letter(
+        &self,
+        name: &str,
+        config: &RunnerConfig,
+        shard: &str,
+        batch: &[StreamRecord],
+        failure: &Failure,
+        attempts: u64,
+        condition: &str,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stopped> {
+        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+            return Ok(());
+        };
+        let Some(dlq) = config.dead_letter_arn.as_deref() else {
+            tracing::warn!(pipe = %name, error = %failure.1, "pipe batch dropped after its retries (the pipe has no dead-letter queue)");
+            return Ok(());
+        };
+        let body = json!({
+            "requestContext": {
+                "requestId": uuid::Uuid::new_v4().to_string(),
+                "pipeArn": self.pipe_arn(name),
+                "condition": condition,
+                "approximateInvokeCount": attempts,
+            },
+            "responseContext": {"errorCode": failure.0, "errorMessage": failure.1},
+            "version": "1.0",
+            "timestamp": rfc3339(self.clock.now_ms()),
+            "DDBStreamBatchInfo": {
+                "shardId": shard,
+                "startSequenceNumber": format_sequence_number(first.seq),
+                "endSequenceNumber": format_sequence_number(last.seq),
+                "approximateArrivalOfFirstRecord": rfc3339(first.created_ms),
+                "approximateArrivalOfLastRecord": rfc3339(last.created_ms),
+                "batchSize": batch.len(),
+                "streamArn": config.source_arn,
+            },
+        });
+        let queue = queue_name_of_arn(dlq).unwrap_or_default().to_string();
+        loop {
+            let refused = self
+                .sqs
+                .faults()
+                .is_refused(&FaultTarget::Queue(queue.clone()));
+            let message = NewMessage {
+                body: body.to_string(),
+                ..NewMessage::default()
+            };
+            match (refused, self.sqs.send_message(&queue, message).await) {
+                (false, Ok(_)) => return Ok(()),
+                (_, outcome) => {
+                    tracing::warn!(pipe = %name, dlq, error = ?outcome.err(), "the pipe's dead-letter queue refused the failed batch; retrying");
+                    pause(stop, Duration::from_secs(1)).await?;
+                }
+            }
+        }
+    }
+
+    async fn checkpoint(
+        &self,
+        pipe: &str,
+        stream_arn: &str,
+        shard: &str,
+    ) -> Result<Option<u64>, PipesError> {
+        let (pipe, arn, shard) = (pipe.to_string(), stream_arn.to_string(), shard.to_string());
+        self.storage
+            .read(move |conn| -> Result<Option<u64>, PipesError> {
+                let seq: Option<i64> = conn
+                    .query_row(
+                        "SELECT seq FROM pipes_checkpoints WHERE pipe = ?1 AND stream_arn = ?2 AND shard_id = ?3",
+                        params![pipe, arn, shard],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                Ok(seq.map(|s| s as u64))
+            })
+            .await
+    }
+
+    async fn save_checkpoint(
+        &self,
+        pipe: &str,
+        stream_arn: &str,
+        shard: &str,
+        seq: u64,
+    ) -> Result<(), PipesError> {
+        let (pipe, arn, shard) = (pipe.to_string(), stream_arn.to_string(), shard.to_string());
+        self.storage
+            .write(move |conn| -> Result<(), PipesError> {
+                // A deleted pipe keeps no checkpoint.
+                conn.execute(
+                    "INSERT INTO pipes_checkpoints (pipe, stream_arn, shard_id, seq) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM pipes WHERE name = ?1)
+                     ON CONFLICT (pipe, stream_arn, shard_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                    params![pipe, arn, shard, seq as i64],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// Split entries into PutEvents calls of at most 10 entries and 256 KB.
+fn chunks(entries: Vec<PutEventsEntry>) -> Vec<Vec<PutEventsEntry>> {
+    let mut out: Vec<Vec<PutEventsEntry>> = Vec::new();
+    let mut bytes = 0;
+    for entry in entries {
+        let size = entry.size();
+        match out.last_mut() {
+            Some(chunk) if chunk.len() < MAX_ENTRIES && bytes + size <= MAX_PUT_BYTES => {
+                bytes += size;
+                chunk.push(entry);
+            }
+            _ => {
+                bytes = size;
+                out.push(vec![entry]);
+            }
+        }
+    }
+    out
+}

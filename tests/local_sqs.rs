@@ -1,0 +1,358 @@
+//! SQS through aws-sdk-sqs against an in-process engine: queues and attributes, messages
+//! with attributes and their digests, visibility and long polling, redrive to a
+//! dead-letter queue after maxReceiveCount and back with StartMessageMoveTask, and the
+//! typed errors SDKs see.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
+
+use crate::local_support::TestEngine;
+
+/// An SQS client for `endpoint` with the dummy test credentials.
+pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+/// Create a queue with the given attributes; returns its URL.
+pub async fn create_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    attributes: &[(&str, &str)],
+) -> String {
+    let mut request = client.create_queue().queue_name(name);
+    for (key, value) in attributes {
+        request = request.attributes(QueueAttributeName::from(*key), *value);
+    }
+    request
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .expect("queue url")
+}
+
+pub async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> String {
+    client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("get attributes")
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("queue arn")
+}
+
+/// Receive (long polling up to `wait` seconds per call) until `count` bodies arrived or
+/// `within` passed; deletes what it receives.
+pub async fn drain(
+    client: &aws_sdk_sqs::Client,
+    url: &str,
+    count: usize,
+    within: Duration,
+) -> Vec<String> {
+    let started = Instant::now();
+    let mut bodies = Vec::new();
+    while bodies.len() < count && started.elapsed() < within {
+        let received = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive");
+        for message in received.messages.unwrap_or_default() {
+            bodies.push(message.body.unwrap_or_default());
+            client
+                .delete_message()
+                .queue_url(url)
+                .receipt_handle(message.receipt_handle.unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+    bodies
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_round_trip_with_attributes_and_digests() {
+    let engine = TestEngine::start().await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let url = create_queue(&client, "orders", &[("VisibilityTimeout", "1")]).await;
+    assert!(url.ends_with("/000000000000/orders"), "{url}");
+    let sent = client
+        .send_message()
+        .queue_url(&url)
+        .message_body("hello")
+        .message_attributes(
+            "kind",
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value("order")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.md5_of_message_body.as_deref(),
+        Some("5d41402abc4b2a76b9719d911017c592")
+    );
+    let received = client
+        .receive_message()
+        .queue_url(&url)
+        .message_attribute_names("All")
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap();
+    assert_eq!(received.len(), 1);
+    let message = &received[0];
+    assert_eq!(message.body.as_deref(), Some("hello"));
+    assert_eq!(
+        message.md5_of_message_attributes,
+        sent.md5_of_message_attributes
+    );
+    let system = message.attributes.as_ref().unwrap();
+    assert_eq!(
+        system
+            .get(&MessageSystemAttributeName::ApproximateReceiveCount)
+            .map(String::as_str),
+        Some("1")
+    );
+    assert!(system.contains_key(&MessageSystemAttributeName::SentTimestamp));
+    // Invisible now; visible again after the 1 s visibility timeout, received a second time.
+    let again = client
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+    assert!(again.messages.unwrap_or_default().is_empty());
+    let later = client
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(5)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap();
+    assert_eq!(
+        later[0]
+            .attributes
+            .as_ref()
+            .unwrap()
+            .get(&MessageSystemAttributeName::ApproximateReceiveCount)
+            .map(String::as_str),
+        Some("2")
+    );
+    client
+        .delete_message()
+        .queue_url(&url)
+        .receipt_handle(later[0].receipt_handle.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let attributes = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    assert_eq!(
+        attributes[&QueueAttributeName::ApproximateNumberOfMessages],
+        "0"
+    );
+    assert_eq!(attributes[&QueueAttributeName::VisibilityTimeout], "1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_polling_wakes_when_a_message_arrives() {
+    let engine = TestEngine::start().await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let url = create_queue(&client, "waiting", &[]).await;
+    let receiver = {
+        let (client, url) = (client.clone(), url.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let out = client
+                .receive_message()
+                .queue_url(url)
+                .wait_time_seconds(20)
+                .send()
+                .await
+                .unwrap();
+            (started.elapsed(), out.messages.unwrap_or_default().len())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    client
+        .send_message()
+        .queue_url(&url)
+        .message_body("late")
+        .send()
+        .await
+        .unwrap();
+    let (waited, count) = receiver.await.unwrap();
+    assert_eq!(count, 1);
+    assert!(
+        waited < Duration::from_secs(10),
+        "the long poll should end on arrival, waited {waited:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_receive_count_moves_to_the_dlq_and_a_move_task_brings_it_back() {
+    let engine = TestEngine::start().await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let dlq = create_queue(
+        &client,
+        "orders-dlq",
+        &[("MessageRetentionPeriod", "1209600")],
+    )
+    .await;
+    let dlq_arn = queue_arn(&client, &dlq).await;
+    let policy = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":2}}"#);
+    let url = create_queue(
+        &client,
+        "orders",
+        &[("VisibilityTimeout", "0"), ("RedrivePolicy", &policy)],
+    )
+    .await;
+    client
+        .send_message()
+        .queue_url(&url)
+        .message_body("poison")
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let got = client
+            .receive_message()
+            .queue_url(&url)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.messages.unwrap_or_default().len(), 1);
+    }
+    // The third receive finds it past maxReceiveCount: it moves to the DLQ instead.
+    let third = client
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+    assert!(third.messages.unwrap_or_default().is_empty());
+    let in_dlq = client
+        .receive_message()
+        .queue_url(&dlq)
+        .visibility_timeout(0)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap();
+    assert_eq!(in_dlq[0].body.as_deref(), Some("poison"));
+    let system = in_dlq[0].attributes.as_ref().unwrap();
+    assert_eq!(
+        system[&MessageSystemAttributeName::DeadLetterQueueSourceArn],
+        queue_arn(&client, &url).await
+    );
+
+    let task = client
+        .start_message_move_task()
+        .source_arn(&dlq_arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(task.task_handle.is_some());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let tasks = client
+            .list_message_move_tasks()
+            .source_arn(&dlq_arn)
+            .send()
+            .await
+            .unwrap();
+        let status = tasks.results.unwrap()[0].status.clone().unwrap();
+        if status == "COMPLETED" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "move task still {status}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let back = drain(&client, &url, 1, Duration::from_secs(5)).await;
+    assert_eq!(back, vec!["poison".to_string()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_the_typed_sdk_errors() {
+    let engine = TestEngine::start().await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let missing = client
+        .get_queue_url()
+        .queue_name("nope")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(missing.is_queue_does_not_exist(), "{missing:?}");
+    let bad = client
+        .create_queue()
+        .queue_name("bad")
+        .attributes(QueueAttributeName::VisibilityTimeout, "43201")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(bad.is_invalid_attribute_value(), "{bad:?}");
+    let url = create_queue(&client, "q", &[]).await;
+    let clash = client
+        .create_queue()
+        .queue_name("q")
+        .attributes(QueueAttributeName::VisibilityTimeout, "5")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(clash.is_queue_name_exists(), "{clash:?}");
+    let too_many = client
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(11)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        too_many.into_service_error().meta().code(),
+        Some("InvalidParameterValue")
+    );
+    let empty = client
+        .send_message_batch()
+        .queue_url(&url)
+        .set_entries(Some(vec![]))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(empty.into_service_error().is_empty_batch_request());
+}
