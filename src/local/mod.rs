@@ -193,6 +193,9 @@ impl Engine {
             Services {
                 dynamodb: dynamodb.clone(),
                 apigateway: apigateway.clone(),
+                sqs: sqs.clone(),
+                events: events.clone(),
+                pipes: pipes.clone(),
             },
             config.cloudformation_step,
         )
