@@ -1348,3 +1348,205 @@ async fn boto3_drives_cloudformation() {
     .unwrap();
     expect_code(&output, 0);
 }
+
+/// A rule with an invalid event pattern fails with EventBridge's message and the stack
+/// rolls back, the bus it created deleted again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_event_pattern_rolls_back_with_eventbridges_reason() {
+    let cfn = start().await;
+    let body = serde_json::json!({
+        "Resources": {
+            "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "orders"}},
+            "Rule": {"Type": "AWS::Events::Rule", "Properties": {
+                "EventBusName": {"Fn::GetAtt": ["Bus", "Name"]},
+                "EventPattern": {"source": []},
+                "State": "ENABLED"
+            }}
+        }
+    })
+    .to_string();
+    cfn.client
+        .create_stack()
+        .stack_name("pattern")
+        .template_body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cfn.wait("pattern").await.last().unwrap(),
+        "ROLLBACK_COMPLETE"
+    );
+    let events = cfn.events("pattern").await;
+    let failed = events
+        .iter()
+        .find(|e| {
+            e.logical_resource_id() == Some("Rule")
+                && e.resource_status().unwrap().as_str() == "CREATE_FAILED"
+        })
+        .unwrap();
+    let reason = failed.resource_status_reason().unwrap();
+    assert!(
+        reason.contains("Event pattern is not valid. Reason: Empty arrays are not allowed"),
+        "{reason}"
+    );
+    let bus_deleted = events.iter().any(|e| {
+        e.logical_resource_id() == Some("Bus")
+            && e.resource_status().unwrap().as_str() == "DELETE_COMPLETE"
+    });
+    assert!(bus_deleted);
+}
+
+/// The aws CLI deploys every committed template; a PutItem then reaches the consumer
+/// queue through pipe, bus and rule; a changed template redeploys only what changed; and
+/// deleting the stack keeps the retained table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_deploys_every_committed_template_and_the_outbox_flows() {
+    let aws = python_tool("aws");
+    let cfn = start().await;
+    let endpoint = cfn.engine.endpoint_url();
+    let run = |args: Vec<String>| {
+        let (aws, endpoint) = (aws.clone(), endpoint.clone());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut command = std::process::Command::new(&aws);
+                command.args(&args);
+                local_aws_env(&mut command, &endpoint).env("AWS_DEFAULT_REGION", "us-east-1");
+                command.output().unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let deploy = |stack: &str, path: &std::path::Path| {
+        vec![
+            "cloudformation".into(),
+            "deploy".into(),
+            "--stack-name".into(),
+            stack.to_owned(),
+            "--capabilities".into(),
+            "CAPABILITY_IAM".into(),
+            "--template-file".into(),
+            path.display().to_string(),
+        ]
+    };
+    let templates = crate::support::repo().join("templates");
+    let mut paths: Vec<_> = std::fs::read_dir(&templates)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    for path in &paths {
+        let stack = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let output = run(deploy(&stack, path)).await;
+        expect_code(&output, 0);
+    }
+
+    // The outbox flows: an item written to the minimal stack's table reaches its queue.
+    let sdk = crate::support::sdk_config(&endpoint).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    dynamodb_client(&endpoint)
+        .put_item()
+        .table_name("shop-orders")
+        .set_item(Some(item(&[("pk", s("order-cli-1"))])))
+        .send()
+        .await
+        .unwrap();
+    let queue_url = sqs
+        .get_queue_url()
+        .queue_name("shop-consumer")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let mut body = String::new();
+    for _ in 0..20 {
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if let Some(message) = received.messages().first() {
+            body = message.body().unwrap_or_default().to_owned();
+            break;
+        }
+    }
+    assert!(
+        body.contains("order-cli-1"),
+        "the consumer queue got the item: {body:?}"
+    );
+
+    // A changed template (the consumer queue's visibility timeout) changes only that queue.
+    let minimal = templates.join("minimal.json");
+    let mut template: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&minimal).unwrap()).unwrap();
+    let timeout = &mut template["Resources"]["ConsumerQueue"]["Properties"]["VisibilityTimeout"];
+    *timeout = serde_json::json!(timeout.as_i64().unwrap_or(30) + 7);
+    let dir = tempfile::tempdir().unwrap();
+    let changed = dir.path().join("minimal.json");
+    std::fs::write(&changed, template.to_string()).unwrap();
+    expect_code(&run(deploy("minimal", &changed)).await, 0);
+    let events = cfn.events("minimal").await;
+    let update_start = events
+        .iter()
+        .position(|e| {
+            e.logical_resource_id() == Some("minimal")
+                && e.resource_status().unwrap().as_str() == "UPDATE_IN_PROGRESS"
+        })
+        .unwrap();
+    let touched: BTreeSet<&str> = events[..update_start]
+        .iter()
+        .filter_map(|e| e.logical_resource_id())
+        .filter(|id| *id != "minimal")
+        .collect();
+    assert_eq!(touched, BTreeSet::from(["ConsumerQueue"]));
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+        .send()
+        .await
+        .unwrap();
+    let expected =
+        template["Resources"]["ConsumerQueue"]["Properties"]["VisibilityTimeout"].to_string();
+    assert_eq!(
+        attributes
+            .attributes()
+            .unwrap()
+            .get(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout),
+        Some(&expected)
+    );
+
+    // Delete: the retained table (and its item) stays.
+    expect_code(
+        &run(vec![
+            "cloudformation".into(),
+            "delete-stack".into(),
+            "--stack-name".into(),
+            "minimal".into(),
+        ])
+        .await,
+        0,
+    );
+    expect_code(
+        &run(vec![
+            "cloudformation".into(),
+            "wait".into(),
+            "stack-delete-complete".into(),
+            "--stack-name".into(),
+            "minimal".into(),
+        ])
+        .await,
+        0,
+    );
+    let kept = dynamodb_client(&endpoint)
+        .get_item()
+        .table_name("shop-orders")
+        .set_key(Some(item(&[("pk", s("order-cli-1"))])))
+        .send()
+        .await
+        .unwrap();
+    assert!(kept.item.is_some());
+}

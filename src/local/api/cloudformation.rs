@@ -176,7 +176,11 @@ async fn dispatch(state: &EngineState, action: &str, form: &Form) -> Result<Stri
             xml.opt("NextToken", next);
         }
         "DescribeStackEvents" => {
-            let stack = cfn.stack(&required(form, "StackName")?)?;
+            let name = required(form, "StackName")?;
+            // DescribeStackEvents words a missing stack differently from DescribeStacks.
+            let stack = cfn
+                .stack(&name)
+                .map_err(|_| CfnError::validation(format!("Stack [{name}] does not exist")))?;
             let newest_first: Vec<_> = stack.events.iter().rev().cloned().collect();
             let (items, next) = paged(&newest_first, form.get("NextToken"))?;
             xml.members("StackEvents", items, |x, e| {

@@ -165,7 +165,15 @@ impl Deployment {
                 "False"
             };
             if replacement == "False" {
-                values.unknown_attributes.insert(id.clone());
+                // An in-place update keeps the Ref and most attributes; only those the
+                // type may change on update (a table's StreamArn) become unknown.
+                let volatile = registry
+                    .get(&decl.type_name)
+                    .map(|p| p.volatile_attributes())
+                    .unwrap_or_default();
+                values
+                    .unknown_attributes
+                    .extend(volatile.iter().map(|a| format!("{id}.{a}")));
             } else {
                 values.unknown.insert(id.clone());
             }
@@ -220,9 +228,13 @@ impl Deployment {
             let raw_value = raw.get(name).cloned().unwrap_or(Value::Null);
             let mut referenced = Vec::new();
             super::graph::references(&raw_value, &mut referenced);
-            let dynamic_cause = referenced
-                .iter()
-                .find(|r| values.unknown.contains(*r) || values.unknown_attributes.contains(*r));
+            let dynamic_cause = referenced.iter().find(|r| {
+                values.unknown.contains(*r)
+                    || values.unknown_attributes.iter().any(|a| {
+                        a.strip_prefix(r.as_str())
+                            .is_some_and(|rest| rest.starts_with('.'))
+                    })
+            });
             let dynamic = after.is_some_and(has_intrinsic) && dynamic_cause.is_some();
             if before == after && !dynamic {
                 continue;
@@ -298,6 +310,7 @@ fn has_intrinsic(value: &Value) -> bool {
 pub struct StackValues {
     pub resources: Vec<StackResource>,
     pub unknown: HashSet<String>,
+    /// `Logical.Attribute` entries whose value an in-place update may change.
     pub unknown_attributes: HashSet<String>,
 }
 
@@ -324,7 +337,11 @@ impl ResourceValues for StackValues {
     }
 
     fn attribute(&self, logical_id: &str, attribute: &str) -> Result<Option<Value>, CfnError> {
-        if self.unknown.contains(logical_id) || self.unknown_attributes.contains(logical_id) {
+        if self.unknown.contains(logical_id)
+            || self
+                .unknown_attributes
+                .contains(&format!("{logical_id}.{attribute}"))
+        {
             return Ok(None);
         }
         let Some(resource) = self

@@ -160,6 +160,11 @@ pub trait ResourceProvider: Send + Sync {
     fn replacement_properties(&self) -> &'static [&'static str];
     /// The attributes `Fn::GetAtt` accepts.
     fn attributes(&self) -> &'static [&'static str];
+    /// Attributes an in-place update may change (dependents that read them are then
+    /// updated too); the others keep their values.
+    fn volatile_attributes(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Whether the template's properties ask for a fixed physical name (a replacement then
     /// cannot create the new resource beside the old one).
     fn custom_name<'a>(&self, properties: &'a Value) -> Option<&'a str> {
