@@ -193,6 +193,9 @@ impl Engine {
             Services {
                 dynamodb: dynamodb.clone(),
                 apigateway: apigateway.clone(),
+                sqs: sqs.clone(),
+                events: events.clone(),
+                pipes: pipes.clone(),
             },
             config.cloudformation_step,
         )
@@ -295,6 +298,7 @@ impl EngineHandle {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.state.cloudformation.stop();
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
@@ -314,6 +318,7 @@ impl Drop for EngineHandle {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.state.cloudformation.stop();
         self.trimmer.abort();
         for worker in &self.workers {
             worker.abort();
