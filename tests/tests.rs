@@ -3,6 +3,7 @@
 mod support;
 
 mod bad_blueprints;
+mod cli_e2e;
 mod cli_flow;
 mod commands;
 mod local_boto3;

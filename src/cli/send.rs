@@ -90,6 +90,7 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> anyhow::Result<Exit> {
             &table_name,
             &bp.table,
             id,
+            orders::now_millis(),
             args.status.as_deref(),
             &args.set,
         )

@@ -93,11 +93,14 @@ pub async fn verify(
                     Some(item)
                 }
                 Step::Modify => {
-                    let stamp = AttributeValue::N(orders::now_millis().to_string());
-                    let set = [(orders::UPDATED_AT_ATTRIBUTE.to_string(), stamp)];
-                    orders::update(&aws.dynamodb, &table_name, &bp.table, &id, None, &set).await?;
+                    let stamp = orders::now_millis();
+                    orders::update(&aws.dynamodb, &table_name, &bp.table, &id, stamp, None, &[])
+                        .await?;
                     current.clone().map(|mut item| {
-                        item.extend(set);
+                        item.insert(
+                            orders::UPDATED_AT_ATTRIBUTE.to_string(),
+                            AttributeValue::N(stamp.to_string()),
+                        );
                         item
                     })
                 }

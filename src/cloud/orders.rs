@@ -142,12 +142,14 @@ pub async fn put(
     Ok(())
 }
 
-/// Change an existing order (a MODIFY record): its status, `updatedAt`, and `set` fields.
+/// Change an existing order (a MODIFY record): `updatedAt` (epoch ms, given so callers
+/// know the new image exactly), its status, and `set` fields.
 pub async fn update(
     ddb: &Client,
     table_name: &str,
     table: &Table,
     id: &str,
+    updated_at: u128,
     status: Option<&str>,
     set: &[(String, AttributeValue)],
 ) -> anyhow::Result<()> {
@@ -158,9 +160,13 @@ pub async fn update(
     ]);
     let mut values = HashMap::from([(
         ":updated".to_string(),
-        AttributeValue::N(now_millis().to_string()),
+        AttributeValue::N(updated_at.to_string()),
     )]);
-    let mut fields: Vec<(String, AttributeValue)> = set.to_vec();
+    let mut fields: Vec<(String, AttributeValue)> = set
+        .iter()
+        .filter(|(name, _)| name != UPDATED_AT_ATTRIBUTE)
+        .cloned()
+        .collect();
     if let Some(status) = status {
         fields.push(("status".into(), AttributeValue::S(status.to_string())));
     }

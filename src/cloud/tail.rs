@@ -22,8 +22,8 @@ pub struct TailedEvent {
     pub source: String,
     /// Physical names of the rules that matched (the catch-all excluded), sorted.
     pub rules: Vec<String>,
-    /// From the order's write (its updatedAt/createdAt, else the stream record's time) to
-    /// the first copy landing in the tail queue.
+    /// From the order's write (its updatedAt/createdAt, in milliseconds) to the first
+    /// copy landing in the tail queue; none when the event carries no such time.
     pub latency_ms: Option<u64>,
     pub event: Value,
 }
@@ -165,7 +165,9 @@ impl Tail {
 }
 
 /// When the order was written, in epoch milliseconds: its `updatedAt` or `createdAt`
-/// (test orders carry both to the millisecond), else the stream record's creation time.
+/// (test orders carry them to the millisecond). The stream record's own time counts
+/// whole seconds, too coarse for a latency, so events without those fields (deletes,
+/// other writers' items) have none.
 pub fn write_time_ms(event: &Value) -> Option<u64> {
     let detail = &event["detail"];
     let image = &detail["dynamodb"]["NewImage"];
@@ -182,9 +184,7 @@ pub fn write_time_ms(event: &Value) -> Option<u64> {
             }
         }
     }
-    detail["dynamodb"]["ApproximateCreationDateTime"]
-        .as_f64()
-        .map(|s| (s * 1000.0) as u64)
+    None
 }
 
 /// The item keys of a stream-record event, as `name=value`.
@@ -219,7 +219,11 @@ mod tests {
         let reshaped = json!({"detail": {"createdAt": 1700000000123u64}});
         assert_eq!(write_time_ms(&reshaped), Some(1_700_000_000_123));
         let removed = json!({"detail": {"dynamodb": {"ApproximateCreationDateTime": 1700000001}}});
-        assert_eq!(write_time_ms(&removed), Some(1_700_000_001_000));
+        assert_eq!(
+            write_time_ms(&removed),
+            None,
+            "whole seconds are too coarse for a latency"
+        );
     }
 
     #[test]

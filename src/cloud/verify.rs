@@ -182,15 +182,23 @@ fn scenario_for(bp: &Blueprint, pattern: &Value, rule: &str) -> Scenario {
         }
     }
     for candidate in [&detail["eventName"], &pattern["detail-type"]] {
-        if let Some(Hint::S(name)) = satisfying(candidate) {
-            events.push(name);
-        }
+        events.extend(
+            candidate
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string),
+        );
     }
-    let steps = match events.first().map(String::as_str) {
-        Some("MODIFY") => vec![Step::Insert, Step::Modify],
-        Some("REMOVE") => vec![Step::Insert, Step::Remove],
-        _ => vec![Step::Insert],
-    };
+    // Every order starts with an INSERT; a rule that names MODIFY or REMOVE gets those too.
+    let mut steps = vec![Step::Insert];
+    if events.iter().any(|e| e == "MODIFY") {
+        steps.push(Step::Modify);
+    }
+    if events.iter().any(|e| e == "REMOVE") {
+        steps.push(Step::Remove);
+    }
     Scenario {
         target_rule: Some(rule.to_string()),
         attributes,
@@ -506,6 +514,18 @@ mod tests {
         assert_eq!(
             satisfying(&json!(["PAID", "PACKED"])),
             Some(Hint::S("PAID".into()))
+        );
+    }
+
+    #[test]
+    fn rules_naming_modify_and_remove_get_those_steps() {
+        let bp = blueprint("food-ordering");
+        let steps: Vec<Vec<Step>> = scenarios(&bp).into_iter().map(|s| s.steps).collect();
+        assert_eq!(steps[0], vec![Step::Insert], "new_orders: INSERT only");
+        assert_eq!(
+            steps[1],
+            vec![Step::Insert, Step::Modify, Step::Remove],
+            "order_changes: all three"
         );
     }
 
