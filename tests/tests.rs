@@ -5,6 +5,7 @@ mod support;
 mod bad_blueprints;
 mod commands;
 mod local_boto3;
+mod local_crash;
 mod local_dynamodb;
 mod local_flow;
 mod local_events;
