@@ -365,3 +365,9 @@ async fn a_refused_queue_delivery_reaches_the_rule_dlq_with_the_documented_attri
     let delivered = drain(&sqs, &target, 1, Duration::from_secs(10)).await;
     assert!(delivered[0].contains("o-10"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_drives_eventbridge() {
+    let engine = TestEngine::start().await;
+    crate::local_sqs::run_boto3_script("events_basics.py", engine.handle.endpoint_url()).await;
+}

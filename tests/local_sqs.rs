@@ -356,3 +356,39 @@ async fn errors_are_the_typed_sdk_errors() {
         .unwrap_err();
     assert!(empty.into_service_error().is_empty_batch_request());
 }
+
+/// Run `tests/python/<script>` against `endpoint` with the boto3 interpreter
+/// (`OUTBOXCTL_TEST_PYTHON`, else the repo's `.venv`); fails the test on a non-zero exit.
+pub async fn run_boto3_script(script: &str, endpoint: String) {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let python = std::env::var_os("OUTBOXCTL_TEST_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "no Python with boto3 at {}: run `scripts/test` (it creates .venv), or set OUTBOXCTL_TEST_PYTHON",
+        python.display()
+    );
+    let script = root.join("tests/python").join(script);
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .arg(endpoint)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("run the boto3 script");
+    assert!(
+        output.status.success(),
+        "boto3 script failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_drives_sqs() {
+    let engine = TestEngine::start().await;
+    run_boto3_script("sqs_basics.py", engine.handle.endpoint_url()).await;
+}
