@@ -167,6 +167,13 @@ fn main() {
             "unavailable: wall clock"
         }
     );
+    let (parse_only, _) = measure(
+        |event| usize::from(serde_json::from_str::<serde::de::IgnoredAny>(event).is_ok()),
+        &events,
+    );
+    println!(
+        "reference: serde_json reading each event without building it: {parse_only:.0} events/s"
+    );
     println!();
     println!(
         "{:>7} | {:>18} | {:>18} | {:>12} | {:>14} | {:>14}",

@@ -247,7 +247,7 @@ async fn invalid_patterns_and_requests_fail_as_on_aws() {
     assert!(matched.result);
     let bad_event = events
         .test_event_pattern()
-        .event_pattern("{}")
+        .event_pattern(r#"{"source": ["shop"]}"#)
         .event(r#"{"id": "1"}"#)
         .send()
         .await
@@ -268,7 +268,7 @@ async fn invalid_patterns_and_requests_fail_as_on_aws() {
     events
         .put_rule()
         .name("many")
-        .event_pattern("{}")
+        .event_pattern(r#"{"source": ["shop"]}"#)
         .send()
         .await
         .unwrap();

@@ -42,12 +42,14 @@ fn a_non_matching_pattern_prints_false_and_exits_1() {
 
 #[test]
 fn an_invalid_pattern_prints_the_aws_message_and_exits_2() {
-    let (stdout, stderr, code) =
-        pattern_test(r#"{"source": [{"prefix": "a", "suffix": "b"}]}"#, EVENT);
+    let pattern = r#"{"source": [{"prefix": "a", "suffix": "b"}]}"#;
+    let (stdout, stderr, code) = pattern_test(pattern, EVENT);
     assert_eq!(stdout, "");
     assert_eq!(
         stderr,
-        "InvalidEventPatternException: Event pattern is not valid. Reason: Only one key allowed in match expression\n"
+        format!(
+            "InvalidEventPatternException: Event pattern is not valid. Reason: Only one key allowed in match expression\n at [Source: (String)\"{pattern}\"; line: 1, column: 40]\n"
+        )
     );
     assert_eq!(code, Some(2));
 }

@@ -3,8 +3,10 @@
 mod support;
 
 mod bad_blueprints;
+mod cli_flow;
 mod commands;
 mod local_boto3;
+mod local_cloudformation;
 mod local_crash;
 mod local_dynamodb;
 mod local_flow;

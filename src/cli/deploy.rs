@@ -26,6 +26,17 @@ pub struct DeployArgs {
     recreate: bool,
 }
 
+impl DeployArgs {
+    /// Deploy without questions: for `demo`, on a throwaway local engine.
+    pub fn unattended() -> DeployArgs {
+        DeployArgs {
+            no_execute: false,
+            yes: true,
+            recreate: false,
+        }
+    }
+}
+
 #[derive(Debug, serde::Serialize)]
 struct Outcome {
     stack: String,

@@ -2,6 +2,7 @@
 //! parses its arguments, calls the library and formats the result; none holds AWS,
 //! blueprint or engine logic of its own.
 
+mod demo;
 mod deploy;
 mod destroy;
 mod diff;
@@ -17,6 +18,7 @@ mod send;
 mod status;
 mod tail;
 mod validate;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,7 +43,7 @@ pub struct Cli {
 }
 
 /// Options every command understands, spelled as the AWS CLI spells them.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Blueprint file describing the stack.
     #[arg(
@@ -103,6 +105,10 @@ pub enum Command {
     SendTestOrder(send::SendArgs),
     /// Watch events arrive: the rules each matched and their queues, with latency.
     Tail(tail::TailArgs),
+    /// The offline tour: local engine, deploy, verify, tailed events; no AWS account needed.
+    Demo(demo::DemoArgs),
+    /// Send orders that exercise every rule and check each arrives where predicted.
+    Verify(verify::VerifyArgs),
     /// Test events against EventBridge event patterns.
     Pattern(pattern::PatternArgs),
     /// Run or reset the embedded local engine (AWS-API-compatible, durable).
@@ -165,6 +171,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Destroy(args) => destroy::run(global, args).await,
         Command::SendTestOrder(args) => send::run(global, args).await,
         Command::Tail(args) => tail::run(global, args).await,
+        Command::Demo(args) => demo::run(global, args).await,
+        Command::Verify(args) => verify::run(global, args).await,
         Command::Pattern(args) => pattern::run(global, args),
         Command::Local(args) => local::run(args).await,
     }

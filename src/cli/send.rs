@@ -9,7 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::output::{OutputFormat, emit};
 use super::{Exit, GlobalArgs, load_blueprint};
-use crate::blueprint::output;
+use crate::blueprint::{Blueprint, KeyType, output};
+use crate::cloud;
 use crate::cloud::{orders, stack};
 
 #[derive(Debug, Args)]
@@ -34,8 +35,17 @@ pub struct SendArgs {
     #[arg(long, value_name = "ID", conflicts_with_all = ["update", "count"])]
     delete: Option<String>,
     /// Write into this table instead of the deployed stack's (for tables deployed otherwise).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "via")]
     table: Option<String>,
+    /// Write straight into the table, or POST to the stack's ingest API (SigV4-signed).
+    #[arg(long, value_enum, default_value_t = Via::Table)]
+    via: Via,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Via {
+    Table,
+    Api,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -60,6 +70,9 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> anyhow::Result<Exit> {
             rate.is_finite() && rate > 0.0,
             "--rate must be a positive number of orders per second"
         );
+    }
+    if args.via == Via::Api {
+        return through_api(global, &bp, &args).await;
     }
     let aws = global.aws_clients(bp.region.as_deref()).await;
     let table_name = match &args.table {
@@ -161,4 +174,64 @@ fn report(
         }
     });
     Ok(Exit::Success)
+}
+
+/// POST each order to the stack's API; the API writes it (an INSERT) and answers its id.
+async fn through_api(global: &GlobalArgs, bp: &Blueprint, args: &SendArgs) -> anyhow::Result<Exit> {
+    let Some(api) = &bp.api else {
+        anyhow::bail!(
+            "the blueprint has no `api`, so the stack has no ingest API; add `api: true` and deploy, or send with --via table"
+        );
+    };
+    anyhow::ensure!(
+        args.update.is_none() && args.delete.is_none(),
+        "the API only creates orders; update and delete --via table"
+    );
+    let config = cloud::config::load(&global.aws, bp.region.as_deref()).await;
+    let url = stack::require(&cloud::Clients::new(&config).cloudformation, &bp.name)
+        .await?
+        .output(output::API_URL)?
+        .to_string();
+    let status = args.status.as_deref().unwrap_or(NEW_ORDER_STATUS);
+    let mut ids = Vec::new();
+    for _ in 0..args.count {
+        let template = orders::new_item(&bp.table, "api", orders::now_millis(), status, &args.set)?;
+        let body: serde_json::Map<String, serde_json::Value> = api
+            .fields
+            .iter()
+            .map(|field| {
+                let value = match template.get(&field.name) {
+                    Some(AttributeValue::N(n)) => n
+                        .parse::<f64>()
+                        .map_or(serde_json::Value::Null, |n| serde_json::json!(n)),
+                    Some(AttributeValue::S(s)) => serde_json::json!(s),
+                    _ if field.kind == KeyType::N => serde_json::json!(1),
+                    _ => serde_json::json!("test"),
+                };
+                (field.name.clone(), value)
+            })
+            .collect();
+        let answer = cloud::api::post(
+            &config,
+            &url,
+            global.aws.endpoint(),
+            &serde_json::Value::Object(body),
+        )
+        .await?;
+        anyhow::ensure!(
+            answer.status == 200,
+            "the API answered {}: {}",
+            answer.status,
+            answer.body
+        );
+        let id = serde_json::from_str::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|v| v["orderId"].as_str().map(str::to_string))
+            .ok_or_else(|| {
+                anyhow::anyhow!("the API answered 200 without an orderId: {}", answer.body)
+            })?;
+        ids.push(id);
+    }
+    let table = bp.table_name();
+    report(global, "INSERT", table, ids)
 }

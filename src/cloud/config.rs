@@ -27,6 +27,9 @@ pub struct AwsArgs {
     /// Use the local engine at 127.0.0.1:4566 with dummy credentials.
     #[arg(long, global = true)]
     pub local: bool,
+    /// Dummy credentials instead of the chain (for an in-process local engine).
+    #[arg(skip)]
+    pub dummy_credentials: bool,
 }
 
 impl AwsArgs {
@@ -59,6 +62,12 @@ pub async fn load(args: &AwsArgs, blueprint_region: Option<&str>) -> SdkConfig {
         }
     } else if let Some(url) = &args.endpoint_url {
         loader = loader.endpoint_url(url);
+        if args.dummy_credentials {
+            loader = loader.test_credentials();
+            if region.is_none() {
+                loader = loader.region(Region::from_static(LOCAL_REGION));
+            }
+        }
     }
     loader.load().await
 }

@@ -1,6 +1,7 @@
 //! Talking to CloudFormation and the services of a deployed stack through the AWS SDK.
 //! The same code serves AWS and the local engine; only the endpoint differs.
 
+pub mod api;
 pub mod config;
 pub mod deploy;
 pub mod diff;
@@ -10,6 +11,7 @@ pub mod orders;
 pub mod stack;
 pub mod status;
 pub mod tail;
+pub mod verify;
 
 use aws_config::SdkConfig;
 

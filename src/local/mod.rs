@@ -8,7 +8,9 @@
 //! local up` is a thin command around it.
 
 pub mod api;
+pub mod apigateway;
 pub mod clock;
+pub mod cloudformation;
 pub mod dynamodb;
 pub mod events;
 pub mod faults;
@@ -25,7 +27,11 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use self::apigateway::{ApiGateway, ApiGatewayError};
 use self::clock::{Clock, SystemClock};
+use self::cloudformation::CloudFormation;
+use self::cloudformation::error::CfnError;
+use self::cloudformation::providers::Services;
 use self::dynamodb::DynamoDb;
 use self::events::{Events, EventsError};
 use self::faults::Faults;
@@ -46,6 +52,10 @@ const TTL_INTERVAL: Duration = Duration::from_secs(5);
 pub enum EngineError {
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error("cannot load the stored CloudFormation stacks: {0}")]
+    CloudFormation(#[from] CfnError),
+    #[error("cannot load the stored API Gateway APIs: {0}")]
+    ApiGateway(#[from] ApiGatewayError),
     #[error(
         "cannot listen on {addr}: {source}; is another engine running there? (choose another --port)"
     )]
@@ -76,6 +86,8 @@ pub struct EngineConfig {
     /// The region written into ARNs and stream records.
     pub region: String,
     pub clock: Arc<dyn Clock>,
+    /// How long each CloudFormation resource step takes (so pollers see progress).
+    pub cloudformation_step: Duration,
 }
 
 /// Loopback:4566, data in `.outboxctl/local` under the current directory.
@@ -93,6 +105,7 @@ impl EngineConfig {
             data_dir: data_dir.into(),
             region: DEFAULT_REGION.to_owned(),
             clock: Arc::new(SystemClock),
+            cloudformation_step: cloudformation::DEFAULT_STEP_DELAY,
         }
     }
 
@@ -114,6 +127,9 @@ pub struct EngineState {
     pub events: Events,
     pub pipes: Pipes,
     pub faults: Faults,
+    pub cloudformation: CloudFormation,
+    pub apigateway: ApiGateway,
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Starts engines.
@@ -169,6 +185,18 @@ impl Engine {
             sqs.clone(),
         )
         .await?;
+        let apigateway = ApiGateway::open(Arc::clone(&storage)).await?;
+        let cloudformation = CloudFormation::open(
+            Arc::clone(&storage),
+            Arc::clone(&config.clock),
+            config.region.clone(),
+            Services {
+                dynamodb: dynamodb.clone(),
+                apigateway: apigateway.clone(),
+            },
+            config.cloudformation_step,
+        )
+        .await?;
         let state = Arc::new(EngineState {
             dynamodb,
             streams: streams.clone(),
@@ -176,6 +204,9 @@ impl Engine {
             events: events.clone(),
             pipes: pipes.clone(),
             faults,
+            cloudformation,
+            apigateway,
+            clock: Arc::clone(&config.clock),
         });
 
         let (stop, stopped) = oneshot::channel::<()>();

@@ -10,7 +10,7 @@ fn reason(pattern: &str) -> String {
                 e.to_string(),
                 format!("Event pattern is not valid. Reason: {}", e.reason())
             );
-            e.reason().to_string()
+            e.cause().to_string()
         }
     }
 }
@@ -20,6 +20,8 @@ fn structure_errors() {
     assert_eq!(reason(r#"["a"]"#), "Filter is not an object");
     assert_eq!(reason(r#"{"a": []}"#), "Empty arrays are not allowed");
     assert_eq!(reason(r#"{"a": {}}"#), "Empty objects are not allowed");
+    // EventBridge refuses `{}` itself too (users match everything with an empty prefix).
+    assert_eq!(reason("{}"), "Empty objects are not allowed");
     assert_eq!(
         reason(r#"{"slug": "x"}"#),
         "\"slug\" must be an object or an array"
@@ -279,4 +281,81 @@ fn or_errors() {
         reason(r#"{"$or": [{"a": [1]}, {"prefix": ["x"]}]}"#),
         "prefix is Ruler reserved fieldName which cannot be used inside $or."
     );
+}
+
+/// The full reason, position included.
+fn positioned(pattern: &str) -> String {
+    match EventPattern::parse(pattern) {
+        Ok(_) => panic!("{pattern} was accepted"),
+        Err(e) => e.reason(),
+    }
+}
+
+#[test]
+fn positions_match_messages_aws_users_have_reported() {
+    // CloudFormation/CDK report for an empty detail-type list.
+    let empty_array =
+        r#"{"detail-type":[],"source":["example.source"],"account":["123456789012"]}"#;
+    assert_eq!(
+        positioned(empty_array),
+        format!(
+            "Empty arrays are not allowed\n at [Source: (String)\"{empty_array}\"; line: 1, column: 18]"
+        )
+    );
+    // Cloud Custodian report for an empty detail object.
+    let empty_object = r#"{"source": ["aws.health"], "detail": {}}"#;
+    assert!(
+        positioned(empty_object).ends_with("; line: 1, column: 40]"),
+        "{}",
+        positioned(empty_object)
+    );
+    // Buildkite docs fix: a string where a list belongs, five lines in.
+    let slug = "{\n  \"detail-type\": [ \"Build Started\", \"Build Finished\" ],\n  \"detail\": {\n    \"pipeline\": {\n      \"slug\": \"some-pipeline\"\n    }\n  }\n}";
+    assert_eq!(
+        positioned(slug),
+        format!(
+            "\"slug\" must be an object or an array\n at [Source: (String)\"{slug}\"; line: 5, column: 16]"
+        )
+    );
+}
+
+#[test]
+fn positions_follow_the_streaming_reader() {
+    let at = |pattern: &str| {
+        let full = positioned(pattern);
+        let column = full.rsplit("column: ").next().unwrap_or_default();
+        column.trim_end_matches(']').parse::<usize>().unwrap()
+    };
+    // Past the operand's opening quote, bracket, or whole number / literal.
+    assert_eq!(at(r#"{"a": [{"Prefix": "x"}]}"#), 20);
+    assert_eq!(at(r#"{"a": [{"exists": 1}]}"#), 20);
+    assert_eq!(at(r#"{"a": [{"numeric": {"x": 1}}]}"#), 21);
+    // Past the closing bracket when the whole list was read first.
+    assert_eq!(at(r#"{"a": [{"numeric": [">", 5e10]}]}"#), 31);
+    assert_eq!(at(r#"{"a": [{"anything-but": ["a", 1]}]}"#), 33);
+    // Past a string the reader had to read in full.
+    assert_eq!(at(r#"{"a": [{"wildcard": "x**"}]}"#), 26);
+    assert_eq!(at(r#"{"a": [{"numeric": ["!=", 5]}]}"#), 25);
+}
+
+#[test]
+fn cidr_and_single_anything_but_numbers_have_no_position() {
+    assert_eq!(
+        positioned(r#"{"a": [{"cidr": "10.0.0.0"}]}"#),
+        "Malformed CIDR, one '/' required"
+    );
+    assert_eq!(
+        positioned(r#"{"a": [{"anything-but": 1e10}]}"#),
+        "Value must be between -5.0E9 and 5.0E9, inclusive"
+    );
+}
+
+#[test]
+fn patterns_from_values_report_positions_in_their_compact_json() {
+    let err = EventPattern::from_value(&serde_json::json!({"a": []})).unwrap_err();
+    assert_eq!(
+        err.reason(),
+        "Empty arrays are not allowed\n at [Source: (String)\"{\"a\":[]}\"; line: 1, column: 8]"
+    );
+    assert!(EventPattern::from_value(&serde_json::json!({"a": [1]})).is_ok());
 }

@@ -6,6 +6,7 @@ use super::error::PatternError;
 use super::matcher::Matcher;
 use super::operator::Operator;
 use super::parse::{self, Branch};
+use super::pattern_json;
 
 /// A valid event pattern; [`EventPattern::matches`] answers like TestEventPattern.
 #[derive(Debug, Clone)]
@@ -17,13 +18,24 @@ pub struct EventPattern {
 impl EventPattern {
     /// Parse pattern text, rejecting what EventBridge rejects with its reason.
     pub fn parse(json: &str) -> Result<EventPattern, PatternError> {
-        let value: Value = serde_json::from_str(json)
+        let root = pattern_json::parse(json)
             .map_err(|e| PatternError::new(format!("Unrecognized JSON: {e}")))?;
-        EventPattern::from_value(&value)
+        Ok(EventPattern::compile(parse::parse_pattern(json, &root)?))
     }
 
+    /// A pattern given as a JSON value (from a blueprint); error positions refer to its
+    /// compact JSON text, as CloudFormation would send it.
     pub fn from_value(value: &Value) -> Result<EventPattern, PatternError> {
-        let branches = parse::parse_pattern(value)?;
+        EventPattern::parse(&value.to_string())
+    }
+
+    /// The pattern of a rule or archive that has none: every event matches. (EventBridge
+    /// refuses `{}` as a pattern, so this cannot be written as pattern text.)
+    pub fn match_all() -> EventPattern {
+        EventPattern::compile(vec![Vec::new()])
+    }
+
+    fn compile(branches: Vec<Branch>) -> EventPattern {
         let mut pattern = EventPattern {
             branches,
             compiled: Matcher::new(),
@@ -31,7 +43,7 @@ impl EventPattern {
         let mut compiled = Matcher::new();
         compiled.add((), &pattern);
         pattern.compiled = compiled;
-        Ok(pattern)
+        pattern
     }
 
     /// Whether the event matches, as TestEventPattern would answer.

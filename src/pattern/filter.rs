@@ -208,7 +208,7 @@ mod tests {
         let err = parse_pipe_filter(r#"{"a": []}"#).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Event pattern is not valid. Reason: Empty arrays are not allowed"
+            "Event pattern is not valid. Reason: Empty arrays are not allowed\n at [Source: (String)\"{\"a\": []}\"; line: 1, column: 9]"
         );
     }
 }

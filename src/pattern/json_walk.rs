@@ -265,48 +265,18 @@ impl<'a> Walker<'_, 'a> {
         Ok(value)
     }
 
-    fn skip_string(&mut self) -> Result<(), EventJsonError> {
-        self.pos += 1;
-        loop {
-            self.pos = byte_scan::string_stop(self.bytes, self.pos);
-            match self.bytes.get(self.pos) {
-                Some(b'"') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                Some(b'\\') => self.pos += 2,
-                Some(_) => self.pos += 1,
-                None => return Err(self.error("unterminated string")),
-            }
-        }
-    }
-
     /// Skip one value no pattern looks into, checking only that it is closed.
     fn skip_value(&mut self) -> Result<(), EventJsonError> {
         match self.peek()? {
-            b'"' => self.skip_string(),
+            b'"' => {
+                self.pos = byte_scan::string_end(self.bytes, self.pos + 1)
+                    .ok_or_else(|| self.error("unterminated string"))?;
+                Ok(())
+            }
             b'{' | b'[' => {
-                let mut depth = 0usize;
-                loop {
-                    self.pos = byte_scan::structural(self.bytes, self.pos);
-                    match self.bytes.get(self.pos) {
-                        Some(b'"') => {
-                            self.skip_string()?;
-                            continue;
-                        }
-                        Some(b'{' | b'[') => depth += 1,
-                        Some(b'}' | b']') => {
-                            depth -= 1;
-                            if depth == 0 {
-                                self.pos += 1;
-                                return Ok(());
-                            }
-                        }
-                        Some(_) => {}
-                        None => return Err(self.error("unterminated object or array")),
-                    }
-                    self.pos += 1;
-                }
+                self.pos = byte_scan::container_end(self.bytes, self.pos)
+                    .ok_or_else(|| self.error("unterminated object or array"))?;
+                Ok(())
             }
             b't' => self.literal("true", Leaf::Null).map(drop),
             b'f' => self.literal("false", Leaf::Null).map(drop),

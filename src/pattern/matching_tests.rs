@@ -52,8 +52,30 @@ fn all_fields_must_match() {
 }
 
 #[test]
-fn empty_pattern_matches_every_event() {
-    assert!(matches("{}", &event(json!({}))));
+fn match_all_matches_every_event_in_a_matcher_too() {
+    let all = EventPattern::match_all();
+    assert!(all.matches(&event(json!({}))));
+    assert!(all.matches(&json!({"anything": 1})));
+    let mut matcher = Matcher::new();
+    matcher.add("all", &all);
+    matcher.add(
+        "none",
+        &EventPattern::parse(r#"{"source": ["x"]}"#).unwrap(),
+    );
+    assert_eq!(matcher.matches_json(r#"{"source": "y"}"#).unwrap(), ["all"]);
+}
+
+#[test]
+fn an_empty_prefix_matches_every_string() {
+    // The documented way to match all events, since `{}` is refused.
+    assert!(matches(
+        r#"{"source": [{"prefix": ""}]}"#,
+        &event(json!({}))
+    ));
+    assert!(!matches(
+        r#"{"source": [{"prefix": ""}]}"#,
+        &json!({"source": 1})
+    ));
 }
 
 #[test]
@@ -418,4 +440,18 @@ fn one_automaton_agrees_with_patterns_one_by_one() {
     }
     // The generated workload must exercise both outcomes to prove anything.
     assert!(total > 300 && total < 300 * 300 / 2, "{total} matches");
+}
+
+#[test]
+fn raw_json_walk_decodes_escaped_keys_and_skips_what_no_rule_names() {
+    let mut matcher = Matcher::new();
+    matcher.add(
+        "src",
+        &EventPattern::parse(r#"{"source": ["a\u00e9"]}"#).unwrap(),
+    );
+    let event =
+        r#" { "skip": {"x": ["}", "\"]", {"y": [[]]}]}, "sou\u0072ce" : "a\u00e9", "n": -1.5e3 } "#;
+    assert_eq!(matcher.matches_json(event).unwrap(), ["src"]);
+    let parsed: Value = serde_json::from_str(event).unwrap();
+    assert_eq!(matcher.matches(&parsed), ["src"]);
 }

@@ -20,6 +20,7 @@ mod number;
 mod operator;
 mod parse;
 mod path_tree;
+mod pattern_json;
 pub mod template;
 mod test_event;
 mod value_index;

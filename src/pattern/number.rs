@@ -82,7 +82,9 @@ pub(crate) fn micros(text: &str) -> Result<i64, NumberError> {
         return Ok(0);
     }
     // value = significant * 10^power
-    let power = exponent - fraction_digits + zeros;
+    let power = exponent
+        .saturating_sub(fraction_digits)
+        .saturating_add(zeros);
     if power < -6 {
         return Err(NumberError::TooPrecise);
     }
@@ -143,6 +145,19 @@ mod tests {
             Err(NumberError::TooPrecise)
         );
         assert_eq!(micros("100e-8"), Ok(1));
+    }
+
+    #[test]
+    fn extreme_exponents_do_not_overflow() {
+        assert_eq!(
+            micros("10e9223372036854775807"),
+            Err(NumberError::OutOfRange)
+        );
+        assert_eq!(
+            micros("1e-9223372036854775808"),
+            Err(NumberError::TooPrecise)
+        );
+        assert_eq!(micros("0e9223372036854775807"), Ok(0));
     }
 
     #[test]

@@ -105,8 +105,10 @@ impl PathTree {
     /// The node reached from `node` by an event key (which may itself contain dots).
     #[inline]
     pub(crate) fn descend(&self, node: u32, key: &str) -> Option<u32> {
-        if !key.contains('.') {
-            return self.nodes[node as usize].child(key);
+        // Pattern segments never hold a dot, so only a key that misses can be dotted.
+        let direct = self.nodes[node as usize].child(key);
+        if direct.is_some() || !key.contains('.') {
+            return direct;
         }
         let mut node = node;
         for segment in key.split('.') {

@@ -1,6 +1,8 @@
 //! The wire side of the engine: routing and one thin module per service protocol. Each
 //! action parses its input, calls the service state and serialises the result.
 
+pub mod apigateway;
+pub mod cloudformation;
 pub mod dynamodb;
 pub mod dynamodb_streams;
 pub mod events;

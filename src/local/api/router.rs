@@ -15,7 +15,7 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::json_protocol::{ServiceError, error_response, ok_response};
-use super::{dynamodb, dynamodb_streams, events, faults, pipes, sqs};
+use super::{apigateway, cloudformation, dynamodb, dynamodb_streams, events, faults, pipes, sqs};
 use crate::local::EngineState;
 
 /// Large enough for a BatchWriteItem of 25 items at the 400 KB limit, in JSON.
@@ -45,6 +45,39 @@ async fn handle(
         .unwrap_or("")
         .to_owned();
     let (service, action) = target.split_once('.').unwrap_or(("", ""));
+    // A deployed REST API (API Gateway): by path or by `Host: <id>.execute-api.…`.
+    if target.is_empty()
+        && let Some(api) = apigateway::target(uri.path(), &headers)
+    {
+        let now_ms = state.clock.now_ms();
+        let response =
+            apigateway::handle(&state, api, &method, &headers, &body, &request_id, now_ms).await;
+        tracing::info!(
+            service = "apigateway",
+            action = %format!("{method} {}", uri.path()),
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            request_id = %request_id,
+            "request"
+        );
+        return response;
+    }
+    // The query protocol: a form body with `Action=…&Version=…` and no X-Amz-Target.
+    let form = (target.is_empty() && method == Method::POST)
+        .then(|| cloudformation::Form::parse(&body))
+        .filter(cloudformation::is_cloudformation);
+    if let Some(form) = form {
+        let response = cloudformation::handle(&state, &form, &request_id).await;
+        tracing::info!(
+            service = "cloudformation",
+            action = form.get("Action").unwrap_or_default(),
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            request_id = %request_id,
+            "request"
+        );
+        return response;
+    }
     let (service_name, response) = match service {
         "DynamoDB_20120810" => (
             "dynamodb",
@@ -87,7 +120,7 @@ async fn handle(
             ok_response(
                 "application/json",
                 &request_id,
-                &json!({"status": "running", "services": ["dynamodb", "dynamodbstreams", "sqs", "events", "pipes"]}),
+                &json!({"status": "running", "services": ["dynamodb", "dynamodbstreams", "sqs", "events", "pipes", "cloudformation", "apigateway"]}),
             ),
         ),
         _ => {

@@ -16,6 +16,8 @@ enum Step {
 pub struct JsonPath {
     text: String,
     steps: Vec<Step>,
+    /// Whether a key was written `['key']` (EventBridge InputPathsMap refuses that).
+    bracket_keys: bool,
 }
 
 impl JsonPath {
@@ -29,6 +31,7 @@ impl JsonPath {
             .ok_or_else(|| bad("a JSON path starts with `$`"))?;
         let bytes = rest.as_bytes();
         let mut steps = Vec::new();
+        let mut bracket_keys = false;
         let mut at = 0;
         while at < bytes.len() {
             match bytes[at] {
@@ -53,6 +56,7 @@ impl JsonPath {
                         && ((inner.starts_with('\'') && inner.ends_with('\''))
                             || (inner.starts_with('"') && inner.ends_with('"')));
                     if quoted {
+                        bracket_keys = true;
                         steps.push(Step::Key(inner[1..inner.len() - 1].to_string()));
                     } else {
                         let index = inner
@@ -68,6 +72,7 @@ impl JsonPath {
         Ok(JsonPath {
             text: text.to_string(),
             steps,
+            bracket_keys,
         })
     }
 
@@ -79,6 +84,11 @@ impl JsonPath {
                 Step::Key(key) => current.get(key.as_str()),
                 Step::Index(index) => current.get(*index),
             })
+    }
+
+    /// Whether a key is written in bracket notation (`$['a']`).
+    pub fn has_bracket_keys(&self) -> bool {
+        self.bracket_keys
     }
 
     pub fn as_str(&self) -> &str {

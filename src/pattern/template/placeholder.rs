@@ -26,6 +26,12 @@ pub enum TemplateError {
     NotJson { reason: String },
     #[error("`<{name}>` can only be used as a bare JSON value, not inside quotes")]
     QuotedJsonOnly { name: String },
+    #[error(
+        "`<{name}>` is used as an object key; in a JSON input template placeholders may only be values"
+    )]
+    PlaceholderAsKey { name: String },
+    #[error("the input template is empty; give at least one character")]
+    Empty,
 }
 
 /// A piece of a template.
@@ -144,23 +150,46 @@ impl Compiled {
 }
 
 /// When the template is meant to be JSON (it starts with `{` or `[`), check that it parses
-/// with every placeholder filled by a sample value.
+/// with every placeholder filled by a sample value, and that no placeholder is a key.
 fn check_json_shape(pieces: &[Piece]) -> Result<(), TemplateError> {
     let mut sample = String::new();
     for piece in pieces {
         match piece {
             Piece::Text(text) => sample.push_str(text),
-            Piece::Slot { quoted: true, .. } => sample.push('x'),
+            // Inside quotes the placeholder's own text stands in, so keys can be spotted.
+            Piece::Slot { name, quoted: true } => {
+                sample.push('<');
+                sample.push_str(name);
+                sample.push('>');
+            }
             Piece::Slot { quoted: false, .. } => sample.push_str("null"),
         }
     }
     let trimmed = sample.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        serde_json::from_str::<Value>(&sample).map_err(|e| TemplateError::NotJson {
-            reason: e.to_string(),
-        })?;
+    if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
+        return Ok(());
+    }
+    let parsed = serde_json::from_str::<Value>(&sample).map_err(|e| TemplateError::NotJson {
+        reason: e.to_string(),
+    })?;
+    for piece in pieces {
+        if let Piece::Slot { name, quoted: true } = piece {
+            if has_key_containing(&parsed, &format!("<{name}>")) {
+                return Err(TemplateError::PlaceholderAsKey { name: name.clone() });
+            }
+        }
     }
     Ok(())
+}
+
+fn has_key_containing(value: &Value, needle: &str) -> bool {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, child)| key.contains(needle) || has_key_containing(child, needle)),
+        Value::Array(items) => items.iter().any(|item| has_key_containing(item, needle)),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -185,6 +214,19 @@ mod tests {
     fn other_angle_brackets_stay_text() {
         let pieces = split("a <b> c", |n| n.starts_with('$'));
         assert_eq!(pieces, [Piece::Text("a <b> c".into())]);
+    }
+
+    #[test]
+    fn placeholders_cannot_be_keys_of_json_templates() {
+        let pieces = split(r#"{"<k>": 1}"#, |_| true);
+        assert_eq!(
+            check_json_shape(&pieces),
+            Err(TemplateError::PlaceholderAsKey { name: "k".into() })
+        );
+        let fine = split(r#"{"k": "<k>", "text": "say <k>"}"#, |_| true);
+        assert_eq!(check_json_shape(&fine), Ok(()));
+        let plain = split(r#"<k> is "<k>": done"#, |_| true);
+        assert_eq!(check_json_shape(&plain), Ok(()));
     }
 
     #[test]

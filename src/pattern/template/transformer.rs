@@ -11,6 +11,8 @@ use super::placeholder::{self, Compiled, Slot, TemplateError};
 
 pub const MAX_INPUT_PATHS: usize = 100;
 pub const MAX_TRANSFORMER_TEMPLATE_CHARS: usize = 8192;
+/// The longest InputPathsMap name.
+pub const MAX_PATH_NAME_CHARS: usize = 256;
 
 /// The reserved variables a rule's input template may use.
 pub const RULE_VARIABLES: [&str; 5] = [
@@ -45,6 +47,9 @@ impl InputTransformer {
             });
         }
         let chars = template.chars().count();
+        if chars == 0 {
+            return Err(TemplateError::Empty);
+        }
         if chars > MAX_TRANSFORMER_TEMPLATE_CHARS {
             return Err(TemplateError::TooLong {
                 chars,
@@ -54,7 +59,14 @@ impl InputTransformer {
         let mut parsed = BTreeMap::new();
         for (name, path) in paths {
             check_name(name)?;
-            parsed.insert(name.as_str(), JsonPath::parse(path)?);
+            let json_path = JsonPath::parse(path)?;
+            if json_path.has_bracket_keys() {
+                return Err(TemplateError::BadPath {
+                    path: path.clone(),
+                    reason: "InputPathsMap paths use dot notation (`$.detail.key`), not bracket notation (`$['detail']`)".into(),
+                });
+            }
+            parsed.insert(name.as_str(), json_path);
         }
         let is_placeholder = |name: &str| parsed.contains_key(name) || name.starts_with("aws.");
         let pieces = placeholder::split(template, is_placeholder);
@@ -78,16 +90,14 @@ fn check_name(name: &str) -> Result<(), TemplateError> {
         name: name.to_string(),
         reason: reason.to_string(),
     };
-    if name.is_empty() {
-        return Err(bad("it is empty"));
-    }
     if name.to_ascii_lowercase().starts_with("aws.") {
         return Err(bad(
             "names starting with `aws.` are reserved for EventBridge variables",
         ));
     }
-    if name.contains(['<', '>']) {
-        return Err(bad("it cannot contain `<` or `>`"));
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if name.is_empty() || name.len() > MAX_PATH_NAME_CHARS || !name.chars().all(allowed) {
+        return Err(bad("use 1 to 256 letters, digits, `_` or `-`"));
     }
     Ok(())
 }
@@ -191,6 +201,14 @@ mod tests {
             undefined,
             TemplateError::UnknownPlaceholder { .. }
         ));
+        let spaced = InputTransformer::new(&paths(&[("a b", "$.id")]), "<a b>").unwrap_err();
+        assert!(matches!(spaced, TemplateError::BadPathName { .. }));
+        let brackets = InputTransformer::new(&paths(&[("a", "$['detail']")]), "<a>").unwrap_err();
+        assert!(brackets.to_string().contains("dot notation"), "{brackets}");
+        assert_eq!(
+            InputTransformer::new(&paths(&[]), "").unwrap_err(),
+            TemplateError::Empty
+        );
         let bad_path = InputTransformer::new(&paths(&[("a", "detail.x")]), "<a>").unwrap_err();
         assert!(matches!(bad_path, TemplateError::BadPath { .. }));
         let not_json =

@@ -1,0 +1,768 @@
+//! The background runner of stack operations: resources created in dependency waves,
+//! updated in place or replaced, deleted in reverse order, one step at a time with a
+//! small delay so pollers see every status AWS shows, each event tagged with the
+//! operation's ClientRequestToken. Failures roll back as CloudFormation rolls back.
+
+use serde_json::Value;
+
+use super::CloudFormation;
+use super::changeset::{Deployment, StackValues, forces_replacement};
+use super::error::CfnError;
+use super::intrinsics::text_of;
+use super::providers::{ProviderContext, ProviderError};
+use super::stack::{OutputValue, ResourceChange, Stack, StackEvent, StackResource};
+use crate::local::streams::ACCOUNT_ID;
+
+/// What a started operation does.
+#[derive(Debug, Clone)]
+pub enum Operation {
+    Create(Deployment),
+    Update(Deployment, Vec<ResourceChange>),
+    Delete,
+}
+
+/// The operation in flight: which stack, and the token its events carry.
+struct Run {
+    stack_id: String,
+    token: Option<String>,
+    disable_rollback: bool,
+    change_set_id: Option<String>,
+}
+
+/// What an update did to one resource, to undo it on rollback or finish it on cleanup.
+enum Done {
+    Added(StackResource),
+    UpdatedInPlace { before: StackResource },
+    Replaced { before: StackResource },
+}
+
+impl CloudFormation {
+    /// Put the stack in the operation's first status and run the rest in the background.
+    pub(super) async fn start(
+        &self,
+        stack_id: String,
+        operation: Operation,
+        token: Option<String>,
+        disable_rollback: bool,
+        change_set_id: Option<String>,
+    ) -> Result<(), CfnError> {
+        let status = match operation {
+            Operation::Create(_) => "CREATE_IN_PROGRESS",
+            Operation::Update(..) => "UPDATE_IN_PROGRESS",
+            Operation::Delete => "DELETE_IN_PROGRESS",
+        };
+        let run = Run {
+            stack_id,
+            token,
+            disable_rollback,
+            change_set_id,
+        };
+        self.set_status(&run, status, Some("User Initiated".into()))
+            .await?;
+        let this = self.clone();
+        tokio::spawn(async move {
+            let outcome = match operation {
+                Operation::Create(deployment) => this.run_create(&run, &deployment).await,
+                Operation::Update(deployment, changes) => {
+                    this.run_update(&run, &deployment, &changes).await
+                }
+                Operation::Delete => this.run_delete(&run).await,
+            };
+            if let Err(err) = outcome {
+                tracing::error!(stack = %run.stack_id, error = %err, "stack operation failed inside the engine");
+            }
+        });
+        Ok(())
+    }
+
+    async fn set_status(
+        &self,
+        run: &Run,
+        status: &str,
+        reason: Option<String>,
+    ) -> Result<(), CfnError> {
+        let now = self.now();
+        let event_token = run.token.clone();
+        let this = self.clone();
+        self.change(&run.stack_id, move |stack| {
+            stack.status = status.to_owned();
+            stack.status_reason = reason.clone();
+            if status.starts_with("UPDATE_IN_PROGRESS") {
+                stack.updated_ms = Some(now);
+            }
+            if status == "DELETE_COMPLETE" {
+                stack.deleted_ms = Some(now);
+            }
+            let event = this.stack_event(stack, status, reason, event_token);
+            stack.events.push(event);
+        })
+        .await?;
+        if status.ends_with("_IN_PROGRESS") {
+            // Every in-progress phase takes observable time, as on AWS.
+            self.pause().await;
+        }
+        Ok(())
+    }
+
+    /// Record a resource's new status (adding it to the stack if new) and its event.
+    async fn resource_status(
+        &self,
+        run: &Run,
+        resource: &StackResource,
+        status: &str,
+        reason: Option<String>,
+    ) -> Result<(), CfnError> {
+        let now = self.now();
+        let mut resource = resource.clone();
+        resource.status = status.to_owned();
+        resource.status_reason = reason.clone();
+        resource.updated_ms = now;
+        let event = StackEvent {
+            event_id: format!("{}-{status}-{}", resource.logical_id, uuid::Uuid::new_v4()),
+            logical_id: resource.logical_id.clone(),
+            physical_id: resource.physical_id.clone(),
+            type_name: resource.type_name.clone(),
+            timestamp_ms: now,
+            status: status.to_owned(),
+            reason,
+            properties: Some(resource.properties.to_string()),
+            client_request_token: run.token.clone(),
+        };
+        self.change(&run.stack_id, move |stack| {
+            match stack.resource_mut(&resource.logical_id) {
+                Some(existing) => *existing = resource,
+                None => stack.resources.push(resource),
+            }
+            stack.events.push(event);
+        })
+        .await
+    }
+
+    fn context(&self, stack: &Stack, logical_id: &str) -> ProviderContext {
+        ProviderContext {
+            services: self.inner.services.clone(),
+            stack_name: stack.name.clone(),
+            logical_id: logical_id.to_owned(),
+            region: self.inner.region.clone(),
+            account: ACCOUNT_ID.to_owned(),
+        }
+    }
+
+    async fn pause(&self) {
+        tokio::time::sleep(self.inner.step).await;
+    }
+
+    /// The resource's properties resolved against the stack's live resources.
+    fn properties(
+        &self,
+        deployment: &Deployment,
+        stack: &Stack,
+        logical_id: &str,
+    ) -> Result<Value, ProviderError> {
+        let decl = deployment
+            .template
+            .resource(logical_id)
+            .ok_or_else(|| ProviderError::new(format!("{logical_id} is not in the template")))?;
+        let values = StackValues::new(stack.resources.clone());
+        deployment
+            .evaluator(&values)
+            .resolve(&decl.properties)
+            .map_err(|e| ProviderError::new(e.to_string()))
+    }
+
+    fn fresh_resource(&self, deployment: &Deployment, logical_id: &str) -> StackResource {
+        let decl = deployment.template.resource(logical_id);
+        StackResource {
+            logical_id: logical_id.to_owned(),
+            type_name: decl.map(|d| d.type_name.clone()).unwrap_or_default(),
+            physical_id: None,
+            attributes: serde_json::Map::new(),
+            properties: Value::Object(serde_json::Map::new()),
+            status: "CREATE_IN_PROGRESS".into(),
+            status_reason: None,
+            updated_ms: self.now(),
+            deletion_policy: decl.and_then(|d| d.deletion_policy.clone()),
+            update_replace_policy: decl.and_then(|d| d.update_replace_policy.clone()),
+        }
+    }
+
+    /// Create one resource through its provider and record CREATE_COMPLETE or
+    /// CREATE_FAILED; answers the created resource, or `None` when it failed.
+    async fn create_one(
+        &self,
+        run: &Run,
+        deployment: &Deployment,
+        mut resource: StackResource,
+    ) -> Result<Option<StackResource>, CfnError> {
+        let stack = self.stack(&run.stack_id)?;
+        let provisioned = async {
+            let properties = self.properties(deployment, &stack, &resource.logical_id)?;
+            let provider = self
+                .inner
+                .registry
+                .get(&resource.type_name)
+                .ok_or_else(|| {
+                    ProviderError::new(format!("Unsupported resource type {}", resource.type_name))
+                })?;
+            let context = self.context(&stack, &resource.logical_id);
+            let provisioned = provider.create(&context, &properties).await?;
+            Ok::<_, ProviderError>((properties, provisioned))
+        }
+        .await;
+        match provisioned {
+            Ok((properties, provisioned)) => {
+                resource.properties = properties;
+                resource.physical_id = Some(provisioned.physical_id);
+                resource.attributes = provisioned.attributes;
+                self.resource_status(run, &resource, "CREATE_COMPLETE", None)
+                    .await?;
+                Ok(Some(resource))
+            }
+            Err(err) => {
+                self.resource_status(run, &resource, "CREATE_FAILED", Some(err.to_string()))
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Create the template's resources wave by wave; on a failure the rest of that wave is
+    /// cancelled. Answers the logical ids that failed.
+    async fn create_waves(
+        &self,
+        run: &Run,
+        deployment: &Deployment,
+    ) -> Result<Vec<String>, CfnError> {
+        for wave in &deployment.graph.waves {
+            let wave: Vec<&String> = wave.iter().collect();
+            for id in &wave {
+                let resource = self.fresh_resource(deployment, id);
+                self.resource_status(run, &resource, "CREATE_IN_PROGRESS", None)
+                    .await?;
+            }
+            for (index, id) in wave.iter().enumerate() {
+                self.pause().await;
+                let stack = self.stack(&run.stack_id)?;
+                let Some(resource) = stack.resource(id).cloned() else {
+                    continue;
+                };
+                if self.create_one(run, deployment, resource).await?.is_some() {
+                    continue;
+                }
+                for rest in wave.iter().skip(index + 1) {
+                    if let Some(other) = stack.resource(rest) {
+                        self.resource_status(
+                            run,
+                            other,
+                            "CREATE_FAILED",
+                            Some("Resource creation cancelled".into()),
+                        )
+                        .await?;
+                    }
+                }
+                return Ok(wave.iter().skip(index).map(|s| (*s).clone()).collect());
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    async fn run_create(&self, run: &Run, deployment: &Deployment) -> Result<(), CfnError> {
+        self.change(&run.stack_id, |stack| {
+            stack.parameters = deployment.parameters.clone();
+            stack.no_echo = no_echo(deployment);
+            stack.template_body = deployment.body.clone();
+            stack.description = deployment.template.description.clone();
+            stack.disable_rollback = run.disable_rollback;
+        })
+        .await?;
+        let failed = self.create_waves(run, deployment).await?;
+        if failed.is_empty() {
+            let outputs = self.outputs(deployment, &self.stack(&run.stack_id)?);
+            match outputs {
+                Ok(outputs) => {
+                    self.change(&run.stack_id, |s| s.outputs = outputs).await?;
+                    self.set_status(run, "CREATE_COMPLETE", None).await?;
+                    return self.finish_change_set(run, true).await;
+                }
+                Err(err) => {
+                    self.set_status(run, "ROLLBACK_IN_PROGRESS", Some(err.to_string()))
+                        .await?;
+                }
+            }
+        } else {
+            let reason = format!(
+                "The following resource(s) failed to create: [{}]. ",
+                failed.join(", ")
+            );
+            if run.disable_rollback {
+                self.set_status(run, "CREATE_FAILED", Some(reason)).await?;
+                return self.finish_change_set(run, false).await;
+            }
+            self.set_status(
+                run,
+                "ROLLBACK_IN_PROGRESS",
+                Some(format!("{reason}Rollback requested by user.")),
+            )
+            .await?;
+        }
+        let stack = self.stack(&run.stack_id)?;
+        let mut all_deleted = true;
+        for resource in stack.resources.iter().rev() {
+            if resource.is_live() {
+                // RetainExceptOnCreate deletes what the failed creation made; Retain keeps it.
+                let retain = resource.deletion_policy.as_deref() == Some("Retain");
+                all_deleted &= self.delete_resource(run, &stack, resource, retain).await?;
+            } else {
+                self.resource_status(run, resource, "DELETE_COMPLETE", None)
+                    .await?;
+            }
+        }
+        let status = if all_deleted {
+            "ROLLBACK_COMPLETE"
+        } else {
+            "ROLLBACK_FAILED"
+        };
+        self.set_status(run, status, None).await?;
+        self.finish_change_set(run, false).await
+    }
+
+    /// Delete one resource (or skip it when retained); answers whether it is gone or kept.
+    async fn delete_resource(
+        &self,
+        run: &Run,
+        stack: &Stack,
+        resource: &StackResource,
+        retain: bool,
+    ) -> Result<bool, CfnError> {
+        if retain {
+            self.resource_status(run, resource, "DELETE_SKIPPED", None)
+                .await?;
+            return Ok(true);
+        }
+        self.resource_status(run, resource, "DELETE_IN_PROGRESS", None)
+            .await?;
+        self.pause().await;
+        let Some(provisioned) = resource.provisioned() else {
+            self.resource_status(run, resource, "DELETE_COMPLETE", None)
+                .await?;
+            return Ok(true);
+        };
+        let result = match self.inner.registry.get(&resource.type_name) {
+            Some(provider) => {
+                let context = self.context(stack, &resource.logical_id);
+                provider
+                    .delete(&context, &provisioned, &resource.properties)
+                    .await
+            }
+            None => Ok(()),
+        };
+        match result {
+            Ok(()) => {
+                self.resource_status(run, resource, "DELETE_COMPLETE", None)
+                    .await?;
+                Ok(true)
+            }
+            Err(err) => {
+                self.resource_status(run, resource, "DELETE_FAILED", Some(err.to_string()))
+                    .await?;
+                Ok(false)
+            }
+        }
+    }
+
+    async fn run_delete(&self, run: &Run) -> Result<(), CfnError> {
+        let stack = self.stack(&run.stack_id)?;
+        let mut failed = Vec::new();
+        for resource in stack.resources.iter().rev() {
+            if !resource.is_live() {
+                continue;
+            }
+            let retain = matches!(
+                resource.deletion_policy.as_deref(),
+                Some("Retain" | "RetainExceptOnCreate")
+            );
+            if !self.delete_resource(run, &stack, resource, retain).await? {
+                failed.push(resource.logical_id.clone());
+            }
+        }
+        if failed.is_empty() {
+            self.set_status(run, "DELETE_COMPLETE", None).await
+        } else {
+            self.set_status(
+                run,
+                "DELETE_FAILED",
+                Some(format!(
+                    "The following resource(s) failed to delete: [{}]. ",
+                    failed.join(", ")
+                )),
+            )
+            .await
+        }
+    }
+
+    async fn run_update(
+        &self,
+        run: &Run,
+        deployment: &Deployment,
+        changes: &[ResourceChange],
+    ) -> Result<(), CfnError> {
+        let before = self.stack(&run.stack_id)?;
+        let mut done: Vec<Done> = Vec::new();
+        let mut failure: Option<(String, String)> = None;
+        for id in deployment.graph.creation_order() {
+            let Some(change) = changes.iter().find(|c| c.logical_id == id) else {
+                continue;
+            };
+            let result = match change.action.as_str() {
+                "Add" => {
+                    let resource = self.fresh_resource(deployment, &id);
+                    self.resource_status(run, &resource, "CREATE_IN_PROGRESS", None)
+                        .await?;
+                    self.pause().await;
+                    match self.create_one(run, deployment, resource).await? {
+                        Some(resource) => {
+                            done.push(Done::Added(resource));
+                            Ok(())
+                        }
+                        None => Err("create"),
+                    }
+                }
+                "Modify" => self.modify(run, deployment, &id, &mut done).await?,
+                _ => Ok(()),
+            };
+            if let Err(verb) = result {
+                failure = Some((id.clone(), verb.to_owned()));
+                break;
+            }
+        }
+        if let Some((failed, verb)) = failure {
+            return self
+                .roll_back_update(run, &before, done, &failed, &verb)
+                .await;
+        }
+        let stack = self.stack(&run.stack_id)?;
+        let outputs = match self.outputs(deployment, &stack) {
+            Ok(outputs) => outputs,
+            Err(err) => {
+                self.set_status(run, "UPDATE_ROLLBACK_IN_PROGRESS", Some(err.to_string()))
+                    .await?;
+                return self.roll_back_update(run, &before, done, "", "").await;
+            }
+        };
+        let order = deployment.graph.creation_order();
+        self.change(&run.stack_id, |s| {
+            s.outputs = outputs;
+            s.parameters = deployment.parameters.clone();
+            s.no_echo = no_echo(deployment);
+            s.template_body = deployment.body.clone();
+            s.description = deployment.template.description.clone();
+            for resource in &mut s.resources {
+                if let Some(decl) = deployment.template.resource(&resource.logical_id) {
+                    resource.deletion_policy = decl.deletion_policy.clone();
+                    resource.update_replace_policy = decl.update_replace_policy.clone();
+                }
+            }
+            // Creation order of the new template, so a later delete walks it backwards.
+            s.resources
+                .sort_by_key(|r| order.iter().position(|id| *id == r.logical_id).unwrap_or(0));
+        })
+        .await?;
+        self.set_status(run, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", None)
+            .await?;
+        for change in changes.iter().filter(|c| c.action == "Remove") {
+            if let Some(resource) = before.resource(&change.logical_id).filter(|r| r.is_live()) {
+                let retain = matches!(
+                    resource.deletion_policy.as_deref(),
+                    Some("Retain" | "RetainExceptOnCreate")
+                );
+                self.delete_resource(run, &stack, resource, retain).await?;
+                self.change(&run.stack_id, |s| {
+                    s.resources.retain(|r| r.logical_id != change.logical_id)
+                })
+                .await?;
+            }
+        }
+        for item in done.iter().rev() {
+            if let Done::Replaced { before: old } = item {
+                let retain = old.update_replace_policy.as_deref() == Some("Retain");
+                let current = self
+                    .stack(&run.stack_id)?
+                    .resource(&old.logical_id)
+                    .cloned();
+                self.delete_resource(run, &stack, old, retain).await?;
+                // The event named the old physical resource; the stack keeps the new one.
+                if let Some(current) = current {
+                    self.change(&run.stack_id, |s| {
+                        if let Some(r) = s.resource_mut(&old.logical_id) {
+                            *r = current;
+                            r.status = "UPDATE_COMPLETE".into();
+                        }
+                    })
+                    .await?;
+                }
+            }
+        }
+        self.set_status(run, "UPDATE_COMPLETE", None).await?;
+        self.finish_change_set(run, true).await
+    }
+
+    /// Update one resource in place, or replace it when a replacement property changed.
+    async fn modify(
+        &self,
+        run: &Run,
+        deployment: &Deployment,
+        id: &str,
+        done: &mut Vec<Done>,
+    ) -> Result<Result<(), &'static str>, CfnError> {
+        let stack = self.stack(&run.stack_id)?;
+        let Some(old) = stack.resource(id).cloned() else {
+            return Ok(Ok(()));
+        };
+        let Some(provider) = self.inner.registry.get(&old.type_name).cloned() else {
+            return Ok(Ok(()));
+        };
+        let new_properties = match self.properties(deployment, &stack, id) {
+            Ok(p) => p,
+            Err(err) => {
+                self.resource_status(run, &old, "UPDATE_FAILED", Some(err.to_string()))
+                    .await?;
+                return Ok(Err("update"));
+            }
+        };
+        let names: Vec<String> = old
+            .properties
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.keys().cloned())
+            .chain(
+                new_properties
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|m| m.keys().cloned()),
+            )
+            .collect();
+        let replace = names.iter().any(|name| {
+            let (before, after) = (old.properties.get(name), new_properties.get(name));
+            before != after
+                && forces_replacement(
+                    provider.replacement_properties(),
+                    name,
+                    before,
+                    after,
+                    false,
+                )
+        });
+        let context = self.context(&stack, id);
+        self.resource_status(run, &old, "UPDATE_IN_PROGRESS", replace.then(|| "Requested update requires the creation of a new physical resource; hence creating one.".to_owned())).await?;
+        self.pause().await;
+        let result = if replace {
+            if let Some(name) = provider.custom_name(&new_properties)
+                && old.physical_id.as_deref() == Some(name)
+            {
+                Err(ProviderError::new(format!(
+                    "CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename {name} and update the stack again."
+                )))
+            } else {
+                provider.create(&context, &new_properties).await
+            }
+        } else {
+            match old.provisioned() {
+                Some(current) => {
+                    provider
+                        .update(&context, &current, &old.properties, &new_properties)
+                        .await
+                }
+                None => Err(ProviderError::new(format!(
+                    "{id} has no physical resource to update"
+                ))),
+            }
+        };
+        match result {
+            Ok(provisioned) => {
+                let mut resource = old.clone();
+                resource.properties = new_properties;
+                resource.physical_id = Some(provisioned.physical_id);
+                resource.attributes = provisioned.attributes;
+                self.resource_status(run, &resource, "UPDATE_COMPLETE", None)
+                    .await?;
+                done.push(if replace {
+                    Done::Replaced { before: old }
+                } else {
+                    Done::UpdatedInPlace { before: old }
+                });
+                Ok(Ok(()))
+            }
+            Err(err) => {
+                self.resource_status(run, &old, "UPDATE_FAILED", Some(err.to_string()))
+                    .await?;
+                Ok(Err("update"))
+            }
+        }
+    }
+
+    /// Undo an update: in-place changes reverted, then what it created deleted.
+    async fn roll_back_update(
+        &self,
+        run: &Run,
+        before: &Stack,
+        done: Vec<Done>,
+        failed: &str,
+        verb: &str,
+    ) -> Result<(), CfnError> {
+        if !failed.is_empty() {
+            self.set_status(
+                run,
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                Some(format!(
+                    "The following resource(s) failed to {verb}: [{failed}]. "
+                )),
+            )
+            .await?;
+        }
+        let stack = self.stack(&run.stack_id)?;
+        let mut cleanup = Vec::new();
+        for item in done.into_iter().rev() {
+            match item {
+                Done::UpdatedInPlace { before: old } => {
+                    let Some(current) = stack.resource(&old.logical_id).cloned() else {
+                        continue;
+                    };
+                    self.resource_status(run, &current, "UPDATE_IN_PROGRESS", None)
+                        .await?;
+                    self.pause().await;
+                    if let (Some(provider), Some(provisioned)) = (
+                        self.inner.registry.get(&old.type_name),
+                        current.provisioned(),
+                    ) {
+                        let context = self.context(&stack, &old.logical_id);
+                        if let Err(err) = provider
+                            .update(&context, &provisioned, &current.properties, &old.properties)
+                            .await
+                        {
+                            self.resource_status(
+                                run,
+                                &current,
+                                "UPDATE_FAILED",
+                                Some(err.to_string()),
+                            )
+                            .await?;
+                            self.set_status(run, "UPDATE_ROLLBACK_FAILED", Some(err.to_string()))
+                                .await?;
+                            return self.finish_change_set(run, false).await;
+                        }
+                    }
+                    self.resource_status(run, &old, "UPDATE_COMPLETE", None)
+                        .await?;
+                }
+                Done::Replaced { before: old } => {
+                    if let Some(current) = stack.resource(&old.logical_id).cloned() {
+                        cleanup.push(current);
+                    }
+                    self.resource_status(run, &old, "UPDATE_COMPLETE", None)
+                        .await?;
+                }
+                Done::Added(resource) => cleanup.push(resource),
+            }
+        }
+        self.set_status(run, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None)
+            .await?;
+        for resource in &cleanup {
+            self.delete_resource(run, &stack, resource, false).await?;
+        }
+        let failed_resource = stack
+            .resource(failed)
+            .filter(|_| before.resource(failed).is_none())
+            .cloned();
+        if let Some(resource) = failed_resource {
+            self.resource_status(run, &resource, "DELETE_COMPLETE", None)
+                .await?;
+        }
+        let restored = before.resources.clone();
+        self.change(&run.stack_id, |s| {
+            let events = std::mem::take(&mut s.events);
+            let status = s.status.clone();
+            *s = Stack {
+                events,
+                status,
+                change_sets: s.change_sets.clone(),
+                ..before.clone()
+            };
+            s.resources = restored;
+        })
+        .await?;
+        self.set_status(run, "UPDATE_ROLLBACK_COMPLETE", None)
+            .await?;
+        self.finish_change_set(run, false).await
+    }
+
+    fn outputs(
+        &self,
+        deployment: &Deployment,
+        stack: &Stack,
+    ) -> Result<Vec<OutputValue>, CfnError> {
+        let values = StackValues::new(stack.resources.clone());
+        let evaluator = deployment.evaluator(&values);
+        let mut outputs = Vec::new();
+        for output in &deployment.template.outputs {
+            if let Some(condition) = &output.condition
+                && !deployment
+                    .conditions
+                    .get(condition)
+                    .copied()
+                    .unwrap_or(false)
+            {
+                continue;
+            }
+            let value = evaluator.resolve(&output.value)?;
+            let text = match &value {
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(text_of)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => text_of(other).ok_or_else(|| {
+                    CfnError::template(format!(
+                        "Template error: output {} must resolve to a string",
+                        output.name
+                    ))
+                })?,
+            };
+            let export_name = match &output.export_name {
+                Some(name) => text_of(&evaluator.resolve(name)?),
+                None => None,
+            };
+            outputs.push(OutputValue {
+                key: output.name.clone(),
+                value: text,
+                description: output.description.clone(),
+                export_name,
+            });
+        }
+        Ok(outputs)
+    }
+
+    async fn finish_change_set(&self, run: &Run, succeeded: bool) -> Result<(), CfnError> {
+        let Some(id) = run.change_set_id.clone() else {
+            return Ok(());
+        };
+        self.change_change_set(&run.stack_id, &id, |c| {
+            c.execution_status = if succeeded {
+                "EXECUTE_COMPLETE"
+            } else {
+                "EXECUTE_FAILED"
+            }
+            .into();
+        })
+        .await
+    }
+}
+
+fn no_echo(deployment: &Deployment) -> Vec<String> {
+    deployment
+        .template
+        .parameters
+        .iter()
+        .filter(|p| p.no_echo)
+        .map(|p| p.name.clone())
+        .collect()
+}

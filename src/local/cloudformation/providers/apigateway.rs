@@ -1,0 +1,435 @@
+//! `AWS::ApiGateway::RestApi`, `Resource`, `Method`, `Deployment` and `Stage` on the
+//! engine's API Gateway. Methods integrate with DynamoDB actions (`Type: AWS`, `Uri
+//! arn:aws:apigateway:<region>:dynamodb:action/<Action>`) or answer with MOCK; their
+//! mapping templates are checked against the subset the engine evaluates at create time.
+
+use serde_json::{Map, Value};
+
+use super::{BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider, ready};
+use crate::local::apigateway::{ApiGatewayError, ApiMethod, mapping};
+
+pub struct RestApiProvider;
+pub struct ResourceProviderImpl;
+pub struct MethodProvider;
+pub struct DeploymentProvider;
+pub struct StageProvider;
+
+fn refused(err: ApiGatewayError) -> ProviderError {
+    let code = match err {
+        ApiGatewayError::NotFound(_) => "NotFound",
+        ApiGatewayError::BadRequest(_) => "InvalidRequest",
+        ApiGatewayError::Storage(_) => "ServiceInternalError",
+    };
+    ProviderError::handler(err, code)
+}
+
+fn provisioned(id: String, attributes: &[(&str, &str)]) -> Provisioned {
+    let mut map = Map::new();
+    for (name, value) in attributes {
+        map.insert((*name).to_owned(), Value::String((*value).to_owned()));
+    }
+    Provisioned {
+        physical_id: id,
+        attributes: map,
+    }
+}
+
+fn text(
+    context: &ProviderContext,
+    properties: &Value,
+    name: &str,
+) -> Result<String, ProviderError> {
+    context.optional_string(properties, name)?.ok_or_else(|| {
+        ProviderError::property(
+            &context.logical_id,
+            format!("#: required key [{name}] not found"),
+        )
+    })
+}
+
+impl ResourceProvider for RestApiProvider {
+    fn type_name(&self) -> &'static str {
+        "AWS::ApiGateway::RestApi"
+    }
+    fn replacement_properties(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn attributes(&self) -> &'static [&'static str] {
+        &["RestApiId", "RootResourceId"]
+    }
+    fn create<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            if properties.get("Body").is_some() || properties.get("BodyS3Location").is_some() {
+                return Err(ProviderError::handler(
+                    "the local engine does not import OpenAPI bodies; declare Resource and Method resources",
+                    "InvalidRequest",
+                ));
+            }
+            let name = text(context, properties, "Name")?;
+            let api = context
+                .services
+                .apigateway
+                .create_api(name)
+                .await
+                .map_err(refused)?;
+            Ok(provisioned(
+                api.id.clone(),
+                &[
+                    ("RestApiId", &api.id),
+                    ("RootResourceId", &api.root_resource_id),
+                ],
+            ))
+        })
+    }
+    fn update<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        _old: &'a Value,
+        new: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            let name = text(context, new, "Name")?;
+            context
+                .services
+                .apigateway
+                .rename_api(&current.physical_id, name)
+                .await
+                .map_err(refused)?;
+            Ok(current.clone())
+        })
+    }
+    fn delete<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        _properties: &'a Value,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            context
+                .services
+                .apigateway
+                .delete_api(&current.physical_id)
+                .await
+                .map_err(refused)
+        })
+    }
+}
+
+impl ResourceProvider for ResourceProviderImpl {
+    fn type_name(&self) -> &'static str {
+        "AWS::ApiGateway::Resource"
+    }
+    fn replacement_properties(&self) -> &'static [&'static str] {
+        &["ParentId", "PathPart", "RestApiId"]
+    }
+    fn attributes(&self) -> &'static [&'static str] {
+        &["ResourceId"]
+    }
+    fn create<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            let api = text(context, properties, "RestApiId")?;
+            let parent = text(context, properties, "ParentId")?;
+            let part = text(context, properties, "PathPart")?;
+            let id = context
+                .services
+                .apigateway
+                .create_resource(&api, &parent, part)
+                .await
+                .map_err(refused)?;
+            Ok(provisioned(id.clone(), &[("ResourceId", &id)]))
+        })
+    }
+    fn update<'a>(
+        &'a self,
+        _context: &'a ProviderContext,
+        current: &'a Provisioned,
+        _old: &'a Value,
+        _new: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        ready(Ok(current.clone()))
+    }
+    fn delete<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let api = text(context, properties, "RestApiId")?;
+            context
+                .services
+                .apigateway
+                .delete_resource(&api, &current.physical_id)
+                .await
+                .map_err(refused)
+        })
+    }
+}
+
+/// Check a method's integration against what the engine can serve.
+fn method(
+    context: &ProviderContext,
+    properties: &Value,
+    id: String,
+) -> Result<(String, ApiMethod), ProviderError> {
+    let api = text(context, properties, "RestApiId")?;
+    let integration = properties
+        .get("Integration")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let kind = integration
+        .get("Type")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    match kind {
+        "MOCK" => {}
+        "AWS" => {
+            let uri = integration.get("Uri").and_then(Value::as_str).unwrap_or("");
+            let prefix = format!("arn:aws:apigateway:{}:dynamodb:action/", context.region);
+            if !uri.starts_with(&prefix) {
+                return Err(ProviderError::handler(
+                    format!(
+                        "the local engine integrates with DynamoDB actions only (`{prefix}<Action>`), not `{uri}`"
+                    ),
+                    "InvalidRequest",
+                ));
+            }
+        }
+        other => {
+            return Err(ProviderError::handler(
+                format!(
+                    "the local engine serves integrations of Type AWS (DynamoDB actions) and MOCK, not `{other}`"
+                ),
+                "InvalidRequest",
+            ));
+        }
+    }
+    let mut templates: Vec<&str> = Vec::new();
+    if let Some(Value::Object(request)) = integration.get("RequestTemplates") {
+        templates.extend(request.values().filter_map(Value::as_str));
+    }
+    for response in integration
+        .get("IntegrationResponses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(Value::Object(map)) = response.get("ResponseTemplates") {
+            templates.extend(map.values().filter_map(Value::as_str));
+        }
+    }
+    for template in templates {
+        mapping::check(template).map_err(|e| ProviderError::handler(e, "InvalidRequest"))?;
+    }
+    Ok((
+        api,
+        ApiMethod {
+            id,
+            resource_id: text(context, properties, "ResourceId")?,
+            http_method: text(context, properties, "HttpMethod")?.to_uppercase(),
+            authorization_type: context
+                .optional_string(properties, "AuthorizationType")?
+                .unwrap_or_else(|| "NONE".into()),
+            integration,
+        },
+    ))
+}
+
+impl ResourceProvider for MethodProvider {
+    fn type_name(&self) -> &'static str {
+        "AWS::ApiGateway::Method"
+    }
+    fn replacement_properties(&self) -> &'static [&'static str] {
+        &["HttpMethod", "ResourceId", "RestApiId"]
+    }
+    fn attributes(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn create<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            let (api, method) = method(context, properties, context.generated_name(64))?;
+            let id = context
+                .services
+                .apigateway
+                .put_method(method, &api)
+                .await
+                .map_err(refused)?;
+            Ok(provisioned(id, &[]))
+        })
+    }
+    fn update<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        _old: &'a Value,
+        new: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            let (api, method) = method(context, new, current.physical_id.clone())?;
+            context
+                .services
+                .apigateway
+                .put_method(method, &api)
+                .await
+                .map_err(refused)?;
+            Ok(current.clone())
+        })
+    }
+    fn delete<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let api = text(context, properties, "RestApiId")?;
+            context
+                .services
+                .apigateway
+                .delete_method(&api, &current.physical_id)
+                .await
+                .map_err(refused)
+        })
+    }
+}
+
+impl ResourceProvider for DeploymentProvider {
+    fn type_name(&self) -> &'static str {
+        "AWS::ApiGateway::Deployment"
+    }
+    fn replacement_properties(&self) -> &'static [&'static str] {
+        &["DeploymentCanarySettings", "RestApiId"]
+    }
+    fn attributes(&self) -> &'static [&'static str] {
+        &["DeploymentId"]
+    }
+    fn create<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            let api = text(context, properties, "RestApiId")?;
+            let gateway = &context.services.apigateway;
+            let id = gateway.create_deployment(&api).await.map_err(refused)?;
+            if let Some(stage) = context.optional_string(properties, "StageName")? {
+                gateway
+                    .put_stage(&api, stage, id.clone())
+                    .await
+                    .map_err(refused)?;
+            }
+            Ok(provisioned(id.clone(), &[("DeploymentId", &id)]))
+        })
+    }
+    fn update<'a>(
+        &'a self,
+        _context: &'a ProviderContext,
+        current: &'a Provisioned,
+        _old: &'a Value,
+        _new: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        ready(Ok(current.clone()))
+    }
+    fn delete<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let api = text(context, properties, "RestApiId")?;
+            let gateway = &context.services.apigateway;
+            if let Some(stage) = context.optional_string(properties, "StageName")? {
+                gateway.delete_stage(&api, &stage).await.map_err(refused)?;
+            }
+            gateway
+                .delete_deployment(&api, &current.physical_id)
+                .await
+                .map_err(refused)
+        })
+    }
+}
+
+impl ResourceProvider for StageProvider {
+    fn type_name(&self) -> &'static str {
+        "AWS::ApiGateway::Stage"
+    }
+    fn replacement_properties(&self) -> &'static [&'static str] {
+        &["RestApiId", "StageName"]
+    }
+    fn attributes(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn custom_name<'a>(&self, properties: &'a Value) -> Option<&'a str> {
+        properties.get("StageName").and_then(Value::as_str)
+    }
+    fn create<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            if properties.get("AccessLogSetting").is_some() {
+                tracing::info!("stage access logs are recorded, not written, by the local engine");
+            }
+            let api = text(context, properties, "RestApiId")?;
+            let stage = text(context, properties, "StageName")?;
+            let deployment = text(context, properties, "DeploymentId")?;
+            context
+                .services
+                .apigateway
+                .put_stage(&api, stage.clone(), deployment)
+                .await
+                .map_err(refused)?;
+            Ok(provisioned(stage, &[]))
+        })
+    }
+    fn update<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        _old: &'a Value,
+        new: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            let api = text(context, new, "RestApiId")?;
+            let deployment = text(context, new, "DeploymentId")?;
+            context
+                .services
+                .apigateway
+                .put_stage(&api, current.physical_id.clone(), deployment)
+                .await
+                .map_err(refused)?;
+            Ok(current.clone())
+        })
+    }
+    fn delete<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let api = text(context, properties, "RestApiId")?;
+            context
+                .services
+                .apigateway
+                .delete_stage(&api, &current.physical_id)
+                .await
+                .map_err(refused)
+        })
+    }
+}

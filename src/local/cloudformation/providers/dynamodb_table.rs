@@ -1,0 +1,299 @@
+//! `AWS::DynamoDB::Table` on the engine's DynamoDB: key schema, billing, the stream
+//! (`StreamArn`), TTL and deletion protection are applied; point-in-time recovery and SSE
+//! are recorded in the stack only (the engine has no backups or keys).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::{BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider, flag};
+use crate::local::dynamodb::error::DynamoError;
+use crate::local::dynamodb::table::KeyAttribute;
+use crate::local::dynamodb::{CreateTableInput, TableDescription, UpdateTableInput};
+
+pub struct TableProvider;
+
+const TYPE: &str = "AWS::DynamoDB::Table";
+
+fn refused(err: DynamoError) -> ProviderError {
+    let code = match err {
+        DynamoError::ResourceInUse(_) => "AlreadyExists",
+        DynamoError::ResourceNotFound(_) => "NotFound",
+        _ => "InvalidRequest",
+    };
+    ProviderError::handler(err, code)
+}
+
+fn stream_view(properties: &Value) -> Option<String> {
+    properties
+        .pointer("/StreamSpecification/StreamViewType")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// `Tags: [{Key, Value}]` as the table's tags.
+fn tags(properties: &Value) -> BTreeMap<String, String> {
+    properties
+        .get("Tags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|tag| {
+            Some((
+                tag.get("Key")?.as_str()?.to_owned(),
+                tag.get("Value")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+fn ttl(properties: &Value) -> Option<String> {
+    flag(properties, "/TimeToLiveSpecification/Enabled")
+        .then(|| {
+            properties
+                .pointer("/TimeToLiveSpecification/AttributeName")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .flatten()
+}
+
+fn capacity(
+    context: &ProviderContext,
+    properties: &Value,
+) -> Result<(String, i64, i64), ProviderError> {
+    let mode = context
+        .optional_string(properties, "BillingMode")?
+        .unwrap_or_else(|| "PROVISIONED".to_owned());
+    let units = |name: &str| {
+        properties
+            .pointer(&format!("/ProvisionedThroughput/{name}"))
+            .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
+    };
+    match mode.as_str() {
+        "PAY_PER_REQUEST" => Ok((mode, 0, 0)),
+        "PROVISIONED" => match (units("ReadCapacityUnits"), units("WriteCapacityUnits")) {
+            (Some(read), Some(write)) => Ok((mode, read, write)),
+            _ => Err(ProviderError::handler(
+                "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
+                "InvalidRequest",
+            )),
+        },
+        other => Err(ProviderError::property(
+            &context.logical_id,
+            format!("#/BillingMode: {other} is not a valid enum value"),
+        )),
+    }
+}
+
+fn table_attributes(description: &TableDescription) -> Provisioned {
+    let mut attributes = Map::new();
+    attributes.insert("Arn".into(), Value::String(description.meta.arn.clone()));
+    if let Some(stream) = description.meta.enabled_stream() {
+        attributes.insert("StreamArn".into(), Value::String(stream.arn.clone()));
+    }
+    Provisioned {
+        physical_id: description.meta.name.clone(),
+        attributes,
+    }
+}
+
+fn key_schema(
+    context: &ProviderContext,
+    properties: &Value,
+) -> Result<(String, Option<String>, Vec<KeyAttribute>), ProviderError> {
+    let schema = context
+        .required(properties, "KeySchema")?
+        .as_array()
+        .ok_or_else(|| {
+            ProviderError::property(&context.logical_id, "#/KeySchema: expected type: JSONArray")
+        })?;
+    let mut hash = None;
+    let mut range = None;
+    for element in schema {
+        let name = element.get("AttributeName").and_then(Value::as_str);
+        match (name, element.get("KeyType").and_then(Value::as_str)) {
+            (Some(name), Some("HASH")) => hash = Some(name.to_owned()),
+            (Some(name), Some("RANGE")) => range = Some(name.to_owned()),
+            _ => {
+                return Err(ProviderError::property(
+                    &context.logical_id,
+                    "#/KeySchema: each element needs AttributeName and KeyType HASH or RANGE",
+                ));
+            }
+        }
+    }
+    let hash = hash.ok_or_else(|| {
+        ProviderError::handler(
+            "One or more parameter values were invalid: Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+            "InvalidRequest",
+        )
+    })?;
+    let definitions = properties
+        .get("AttributeDefinitions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            match (
+                d.get("AttributeName").and_then(Value::as_str),
+                d.get("AttributeType").and_then(Value::as_str),
+            ) {
+                (Some(name), Some(kind)) => Ok(KeyAttribute {
+                    name: name.to_owned(),
+                    kind: kind.to_owned(),
+                }),
+                _ => Err(ProviderError::property(
+                    &context.logical_id,
+                    "#/AttributeDefinitions: each element needs AttributeName and AttributeType",
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((hash, range, definitions))
+}
+
+impl ResourceProvider for TableProvider {
+    fn type_name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn replacement_properties(&self) -> &'static [&'static str] {
+        &[
+            "TableName",
+            "KeySchema",
+            "LocalSecondaryIndexes",
+            "ImportSourceSpecification",
+        ]
+    }
+
+    fn attributes(&self) -> &'static [&'static str] {
+        &["Arn", "StreamArn"]
+    }
+
+    fn custom_name<'a>(&self, properties: &'a Value) -> Option<&'a str> {
+        properties.get("TableName").and_then(Value::as_str)
+    }
+
+    fn create<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            for unsupported in [
+                "GlobalSecondaryIndexes",
+                "LocalSecondaryIndexes",
+                "ImportSourceSpecification",
+            ] {
+                if properties.get(unsupported).is_some() {
+                    return Err(ProviderError::handler(
+                        format!(
+                            "the local engine's DynamoDB does not support {unsupported}; remove it to deploy locally"
+                        ),
+                        "InvalidRequest",
+                    ));
+                }
+            }
+            let name = match context.optional_string(properties, "TableName")? {
+                Some(name) => name,
+                None => context.generated_name(255),
+            };
+            let (hash_key, range_key, attribute_definitions) = key_schema(context, properties)?;
+            let (billing_mode, read_capacity, write_capacity) = capacity(context, properties)?;
+            let table = &context.services.dynamodb;
+            let created = table
+                .create_table(CreateTableInput {
+                    name: name.clone(),
+                    hash_key,
+                    range_key,
+                    attribute_definitions,
+                    billing_mode,
+                    read_capacity,
+                    write_capacity,
+                    stream_view_type: stream_view(properties),
+                    deletion_protection: flag(properties, "/DeletionProtectionEnabled"),
+                    tags: tags(properties),
+                })
+                .await
+                .map_err(refused)?;
+            if let Some(attribute) = ttl(properties) {
+                table
+                    .update_time_to_live(name.clone(), attribute, true)
+                    .await
+                    .map_err(refused)?;
+            }
+            Ok(table_attributes(&created))
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        old: &'a Value,
+        new: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            let table = &context.services.dynamodb;
+            let name = current.physical_id.clone();
+            let (old_view, new_view) = (stream_view(old), stream_view(new));
+            if old_view != new_view && old_view.is_some() {
+                table
+                    .update_table(UpdateTableInput {
+                        name: name.clone(),
+                        stream: Some(None),
+                        ..UpdateTableInput::default()
+                    })
+                    .await
+                    .map_err(refused)?;
+            }
+            let (billing_mode, read, write) = capacity(context, new)?;
+            let updated = table
+                .update_table(UpdateTableInput {
+                    name: name.clone(),
+                    stream: (old_view != new_view && new_view.is_some()).then(|| new_view.clone()),
+                    billing_mode: Some(billing_mode),
+                    capacity: Some((read, write)),
+                    deletion_protection: Some(flag(new, "/DeletionProtectionEnabled")),
+                })
+                .await
+                .map_err(refused)?;
+            let (old_ttl, new_ttl) = (ttl(old), ttl(new));
+            if old_ttl != new_ttl {
+                if let Some(attribute) = old_ttl {
+                    table
+                        .update_time_to_live(name.clone(), attribute, false)
+                        .await
+                        .map_err(refused)?;
+                }
+                if let Some(attribute) = new_ttl {
+                    table
+                        .update_time_to_live(name.clone(), attribute, true)
+                        .await
+                        .map_err(refused)?;
+                }
+            }
+            Ok(table_attributes(&updated))
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        _properties: &'a Value,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            match context
+                .services
+                .dynamodb
+                .delete_table(current.physical_id.clone())
+                .await
+            {
+                Ok(_) | Err(DynamoError::ResourceNotFound(_)) => Ok(()),
+                Err(err) => Err(refused(err)),
+            }
+        })
+    }
+}

@@ -1,0 +1,153 @@
+//! The main job, as a user runs it: the real binary against an in-process local engine.
+//! deploy (create, no-op, update with a property diff, rollback, ROLLBACK_COMPLETE,
+//! --recreate), send-test-order, tail, verify, status, destroy, and the one-command demo.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use aws_sdk_dynamodb::types::{AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType};
+
+use crate::local_support::{TestEngine, dynamodb_client};
+use crate::support::{expect_code, local_aws_env, outboxctl, repo, text};
+
+/// Run the CLI against the engine without blocking the runtime the engine runs on.
+async fn cli(endpoint: &str, blueprint: &Path, args: &[&str]) -> Output {
+    let mut cmd = outboxctl();
+    local_aws_env(&mut cmd, endpoint).arg("-f").arg(blueprint).args(args);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+}
+
+/// A copy of an example blueprint that a test may edit.
+fn blueprint_copy(dir: &Path, example: &str) -> PathBuf {
+    let path = dir.join("outbox.yaml");
+    std::fs::copy(repo().join(format!("blueprints/{example}.yaml")), &path).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_send_tail_verify_status_destroy() {
+    let engine = TestEngine::start().await;
+    let endpoint = engine.handle.endpoint_url();
+    let dir = tempfile::tempdir().unwrap();
+    let bp = blueprint_copy(dir.path(), "food-ordering");
+
+    let created = cli(&endpoint, &bp, &["deploy"]).await;
+    expect_code(&created, 0);
+    let stdout = text(&created.stdout);
+    assert!(stdout.contains("change set for stack `food-ordering` (create)"), "{stdout}");
+    assert!(stdout.contains("Add      Table"), "the change table lists the table: {stdout}");
+    assert!(stdout.contains("stack `food-ordering`: CREATE_COMPLETE"), "{stdout}");
+    assert!(stdout.contains("TailQueueUrl"), "outputs are printed: {stdout}");
+
+    let again = cli(&endpoint, &bp, &["deploy"]).await;
+    expect_code(&again, 0);
+    assert!(text(&again.stdout).contains("nothing to deploy: stack `food-ordering` is up to date"));
+
+    let sent = cli(&endpoint, &bp, &["send-test-order"]).await;
+    expect_code(&sent, 0);
+    let id = text(&sent.stdout).trim().to_string();
+    let tailed = cli(&endpoint, &bp, &["tail", "--json", "--count", "1", "--timeout", "30"]).await;
+    expect_code(&tailed, 0);
+    let event: serde_json::Value = serde_json::from_str(text(&tailed.stdout).lines().next().unwrap()).unwrap();
+    assert!(event["event"]["detail"].to_string().contains(&id), "the tailed event is our order: {event}");
+    assert_eq!(event["rules"], serde_json::json!(["food-ordering-new_orders", "food-ordering-order_changes"]));
+
+    // The ingest API writes the order itself (no Lambda), signed with SigV4.
+    let posted = cli(&endpoint, &bp, &["send-test-order", "--via", "api", "--set", "total=42"]).await;
+    expect_code(&posted, 0);
+    let api_id = text(&posted.stdout).trim().to_string();
+    assert!(api_id.starts_with("ORDER#"), "{api_id}");
+    let item = engine
+        .dynamodb()
+        .query()
+        .table_name("food-ordering-orders")
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(api_id.clone()))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap();
+    assert_eq!(item.len(), 1, "the API's PutItem stored the order");
+    assert_eq!(item[0]["total"], aws_sdk_dynamodb::types::AttributeValue::N("42".into()));
+
+    let verified = cli(&endpoint, &bp, &["verify", "--timeout", "60"]).await;
+    expect_code(&verified, 0);
+    assert!(text(&verified.stdout).contains("verify passed"), "{}", text(&verified.stdout));
+
+    // A changed blueprint: diff shows the property, deploy updates in place.
+    let edited = std::fs::read_to_string(&bp).unwrap().replace("max_retries: 10 ", "max_retries: 7 ");
+    std::fs::write(&bp, edited).unwrap();
+    let diff = cli(&endpoint, &bp, &["diff"]).await;
+    expect_code(&diff, 0);
+    let diff_out = text(&diff.stdout);
+    assert!(diff_out.contains("~ Pipe (AWS::Pipes::Pipe)"), "{diff_out}");
+    assert!(diff_out.contains("MaximumRetryAttempts: 10 → 7"), "{diff_out}");
+    let updated = cli(&endpoint, &bp, &["deploy"]).await;
+    expect_code(&updated, 0);
+    assert!(text(&updated.stdout).contains("Modify   Pipe"), "only the pipe changes: {}", text(&updated.stdout));
+    assert!(!text(&updated.stdout).contains("Modify   Table"));
+
+    let status = cli(&endpoint, &bp, &["status", "--output", "json"]).await;
+    expect_code(&status, 0);
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(report["pipe"]["current"], "RUNNING");
+    assert!(report["queues"].as_array().unwrap().iter().any(|q| q["name"] == "food-ordering-notify_restaurant-dlq"));
+
+    let destroyed = cli(&endpoint, &bp, &["destroy", "--yes"]).await;
+    expect_code(&destroyed, 0);
+    assert!(text(&destroyed.stdout).contains("kept AWS::DynamoDB::Table food-ordering-orders"), "{}", text(&destroyed.stdout));
+    let tables = engine.dynamodb().list_tables().send().await.unwrap().table_names.unwrap();
+    assert!(tables.contains(&"food-ordering-orders".to_string()), "the retained table outlives the stack");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_first_deploy_rolls_back_and_recreate_fixes_it() {
+    let engine = TestEngine::start().await;
+    let endpoint = engine.handle.endpoint_url();
+    let dir = tempfile::tempdir().unwrap();
+    let bp = blueprint_copy(dir.path(), "minimal");
+    // A table of the same name already exists: CloudFormation's create of it fails.
+    let ddb = dynamodb_client(&endpoint);
+    ddb.create_table()
+        .table_name("shop-orders")
+        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().unwrap())
+        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+
+    let failed = cli(&endpoint, &bp, &["deploy"]).await;
+    expect_code(&failed, 1);
+    let stderr = text(&failed.stderr);
+    assert!(stderr.contains("deploy failed: Table (AWS::DynamoDB::Table)"), "{stderr}");
+    assert!(stderr.contains("rolled back"), "{stderr}");
+
+    let stuck = cli(&endpoint, &bp, &["deploy"]).await;
+    expect_code(&stuck, 1);
+    assert!(text(&stuck.stderr).contains("ROLLBACK_COMPLETE"), "{}", text(&stuck.stderr));
+    assert!(text(&stuck.stderr).contains("--recreate"));
+
+    ddb.delete_table().table_name("shop-orders").send().await.unwrap();
+    let recreated = cli(&endpoint, &bp, &["deploy", "--recreate"]).await;
+    expect_code(&recreated, 0);
+    assert!(text(&recreated.stdout).contains("CREATE_COMPLETE"));
+}
+
+#[test]
+fn the_demo_runs_offline_from_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = outboxctl()
+        .current_dir(dir.path())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["demo", "--timeout", "60"])
+        .output()
+        .unwrap();
+    expect_code(&output, 0);
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("verify passed"), "{stdout}");
+    assert!(stdout.contains("new_orders → notify_restaurant"), "tailed events are shown: {stdout}");
+}

@@ -1,0 +1,172 @@
+//! The commands' failure paths, as a user meets them: a stack that does not exist, an
+//! endpoint that does not answer, throttling. The whole flow is in `cli_e2e`.
+
+use std::path::Path;
+use std::process::Output;
+
+use crate::local_support::TestEngine;
+use crate::support::{expect_code, local_aws_env, outboxctl, repo, text};
+
+/// Run the CLI against the engine without blocking the runtime the engine runs on.
+async fn cli(endpoint: &str, blueprint: &Path, args: &[&str]) -> Output {
+    let mut cmd = outboxctl();
+    local_aws_env(&mut cmd, endpoint)
+        .arg("-f")
+        .arg(blueprint)
+        .args(args);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_on_a_missing_stack_say_to_deploy_first() {
+    let engine = TestEngine::start().await;
+    let endpoint = engine.handle.endpoint_url();
+    let bp = repo().join("blueprints/minimal.yaml");
+    for args in [
+        &["status"][..],
+        &["send-test-order"],
+        &["tail", "--timeout", "1"],
+        &["destroy", "--yes"],
+    ] {
+        let output = cli(&endpoint, &bp, args).await;
+        expect_code(&output, 1);
+        assert!(
+            text(&output.stderr).contains(
+                "stack `shop` does not exist in this account and region: deploy it first"
+            ),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_endpoint_gets_one_clear_line() {
+    let port = crate::support::free_port();
+    let bp = repo().join("blueprints/minimal.yaml");
+    let output = cli(&format!("http://127.0.0.1:{port}"), &bp, &["status"]).await;
+    expect_code(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with("error: cannot reach the endpoint for cloudformation:DescribeStacks"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+}
+
+/// A CloudFormation endpoint that answers call `n` with the error `answer(n)` gives
+/// (code, message). Returns its URL and the call counter.
+async fn scripted_endpoint(
+    answer: fn(usize) -> (&'static str, &'static str),
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let app = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let (code, message) = answer(n);
+            let body = format!(
+                "<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r{n}</RequestId></ErrorResponse>"
+            );
+            (axum::http::StatusCode::BAD_REQUEST, [("content-type", "text/xml")], body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, calls)
+}
+
+const MISSING: (&str, &str) = ("ValidationError", "Stack with id shop does not exist");
+const THROTTLED: (&str, &str) = ("Throttling", "Rate exceeded");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_calls_are_retried_then_explained() {
+    let bp = repo().join("blueprints/minimal.yaml");
+    let (url, calls) = scripted_endpoint(|n| if n < 2 { THROTTLED } else { MISSING }).await;
+    let output = cli(&url, &bp, &["status"]).await;
+    expect_code(&output, 1);
+    assert!(
+        text(&output.stderr).contains("stack `shop` does not exist"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "two throttled attempts, then the answer"
+    );
+
+    let (url, calls) = scripted_endpoint(|_| THROTTLED).await;
+    let output = cli(&url, &bp, &["status"]).await;
+    expect_code(&output, 1);
+    assert!(
+        text(&output.stderr)
+            .contains("AWS throttled cloudformation:DescribeStacks even after 5 attempts"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_denied_names_the_action() {
+    let bp = repo().join("blueprints/minimal.yaml");
+    let (url, _) = scripted_endpoint(|_| {
+        (
+            "AccessDenied",
+            "User: arn:aws:iam::1:user/x is not authorized",
+        )
+    })
+    .await;
+    let output = cli(&url, &bp, &["status"]).await;
+    expect_code(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: access denied: the caller may not call cloudformation:DescribeStacks"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn missing_credentials_say_how_to_get_some() {
+    let home = tempfile::tempdir().unwrap();
+    let output = outboxctl()
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", home.path().join("config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.path().join("credentials"),
+        )
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .args(["-f"])
+        .arg(repo().join("blueprints/minimal.yaml"))
+        .args([
+            "status",
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{}", crate::support::free_port()),
+        ])
+        .output()
+        .unwrap();
+    expect_code(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with("error: no AWS credentials found: run `aws configure`"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,1060 @@
+//! CloudFormation on the local engine, through aws-sdk-cloudformation and the aws CLI:
+//! change sets with their verdicts, statuses observed by polling, rollback with the
+//! failing resource's reason, Retain on delete, and the errors clients rely on.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, ResourceChange};
+use outboxctl::local::{Engine, EngineConfig, EngineHandle};
+
+use crate::local_support::{dynamodb_client, item, s};
+use crate::support::{expect_code, local_aws_env, python_tool, text};
+
+const NO_CHANGES: &str = "The submitted information didn't contain changes. Submit different information to create a change set.";
+
+struct Cfn {
+    engine: EngineHandle,
+    client: aws_sdk_cloudformation::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Cfn {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = EngineConfig::ephemeral(dir.path());
+    config.cloudformation_step = Duration::from_millis(50);
+    let engine = Engine::start(config).await.unwrap();
+    let sdk = crate::support::sdk_config(&engine.endpoint_url()).await;
+    Cfn {
+        client: aws_sdk_cloudformation::Client::new(&sdk),
+        engine,
+        _dir: dir,
+    }
+}
+
+fn template(stream_view: &str, log_group_name: &str, retention: u32) -> String {
+    serde_json::json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "cfn test stack",
+        "Parameters": {"Env": {"Type": "String", "Default": "dev", "AllowedValues": ["dev", "prod"]}},
+        "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]}},
+        "Resources": {
+            "Table": {
+                "Type": "AWS::DynamoDB::Table",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Properties": {
+                    "TableName": {"Fn::Sub": "${AWS::StackName}-orders"},
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                    "StreamSpecification": {"StreamViewType": stream_view},
+                    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": {"Fn::If": ["IsProd", true, false]}}
+                }
+            },
+            "Logs": {
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {"LogGroupName": log_group_name, "RetentionInDays": retention}
+            },
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "pipes.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+                }
+            },
+            "Policy": {
+                "Type": "AWS::IAM::Policy",
+                "Properties": {
+                    "PolicyName": "read-stream",
+                    "Roles": [{"Ref": "Role"}],
+                    "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": "dynamodb:GetRecords", "Resource": {"Fn::GetAtt": ["Table", "StreamArn"]}},
+                        {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": {"Fn::GetAtt": ["Logs", "Arn"]}}]}
+                }
+            }
+        },
+        "Outputs": {
+            "TableName": {"Value": {"Ref": "Table"}},
+            "StreamArn": {"Value": {"Fn::GetAtt": ["Table", "StreamArn"]}},
+            "RoleArn": {"Value": {"Fn::GetAtt": "Role.Arn"}}
+        }
+    })
+    .to_string()
+}
+
+impl Cfn {
+    /// Create a change set and wait until it leaves CREATE_PENDING / CREATE_IN_PROGRESS.
+    async fn change_set(
+        &self,
+        stack: &str,
+        name: &str,
+        kind: ChangeSetType,
+        body: &str,
+    ) -> aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput {
+        let created = self
+            .client
+            .create_change_set()
+            .stack_name(stack)
+            .change_set_name(name)
+            .change_set_type(kind)
+            .template_body(body)
+            .capabilities(Capability::CapabilityIam)
+            .send()
+            .await
+            .expect("create change set");
+        let id = created.id.unwrap();
+        let mut seen = BTreeSet::new();
+        loop {
+            let described = self
+                .client
+                .describe_change_set()
+                .change_set_name(&id)
+                .send()
+                .await
+                .unwrap();
+            let status = described.status.as_ref().unwrap().as_str().to_owned();
+            seen.insert(status.clone());
+            if status == "CREATE_COMPLETE" || status == "FAILED" {
+                assert!(
+                    seen.len() > 1,
+                    "the change set was never seen pending: {seen:?}"
+                );
+                return described;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Poll DescribeStacks until the status stops ending in _IN_PROGRESS; every status seen.
+    async fn wait(&self, stack: &str) -> Vec<String> {
+        let mut seen: Vec<String> = Vec::new();
+        for _ in 0..2000 {
+            let status = self
+                .client
+                .describe_stacks()
+                .stack_name(stack)
+                .send()
+                .await
+                .unwrap()
+                .stacks
+                .unwrap()[0]
+                .stack_status
+                .as_ref()
+                .unwrap()
+                .as_str()
+                .to_owned();
+            if seen.last() != Some(&status) {
+                seen.push(status.clone());
+            }
+            if !status.ends_with("_IN_PROGRESS") {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("stack {stack} did not settle: {seen:?}");
+    }
+
+    async fn events(&self, stack: &str) -> Vec<aws_sdk_cloudformation::types::StackEvent> {
+        let mut events = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .describe_stack_events()
+                .stack_name(stack)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .unwrap();
+            events.extend(page.stack_events.unwrap_or_default());
+            token = page.next_token;
+            if token.is_none() {
+                return events;
+            }
+        }
+    }
+}
+
+fn verdicts(
+    changes: &[aws_sdk_cloudformation::types::Change],
+) -> Vec<(String, String, Option<String>)> {
+    changes
+        .iter()
+        .filter_map(|c| c.resource_change.as_ref())
+        .map(|rc: &ResourceChange| {
+            (
+                rc.logical_resource_id.clone().unwrap(),
+                rc.action.as_ref().unwrap().as_str().to_owned(),
+                rc.replacement.as_ref().map(|r| r.as_str().to_owned()),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_sets_create_update_and_delete_a_stack() {
+    let cfn = start().await;
+    let dynamodb = dynamodb_client(&cfn.engine.endpoint_url());
+
+    // Create through a change set: every resource is an Add.
+    let created = cfn
+        .change_set(
+            "shop",
+            "first",
+            ChangeSetType::Create,
+            &template("NEW_IMAGE", "shop-logs", 7),
+        )
+        .await;
+    assert_eq!(created.status.unwrap().as_str(), "CREATE_COMPLETE");
+    let mut adds = verdicts(created.changes.as_deref().unwrap());
+    adds.sort();
+    assert_eq!(
+        adds,
+        ["Logs", "Policy", "Role", "Table"]
+            .map(|id| (id.to_owned(), "Add".to_owned(), None))
+            .to_vec()
+    );
+    let review = cfn
+        .client
+        .describe_stacks()
+        .stack_name("shop")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        review.stacks.unwrap()[0]
+            .stack_status
+            .as_ref()
+            .unwrap()
+            .as_str(),
+        "REVIEW_IN_PROGRESS"
+    );
+
+    cfn.client
+        .execute_change_set()
+        .change_set_name("first")
+        .stack_name("shop")
+        .client_request_token("create-token")
+        .send()
+        .await
+        .unwrap();
+    let statuses = cfn.wait("shop").await;
+    assert_eq!(statuses, ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"]);
+
+    let stack = cfn
+        .client
+        .describe_stacks()
+        .stack_name("shop")
+        .send()
+        .await
+        .unwrap()
+        .stacks
+        .unwrap()
+        .remove(0);
+    let output = |key: &str| {
+        stack
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some(key))
+            .and_then(|o| o.output_value())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(output("TableName"), "shop-orders");
+    assert!(
+        output("StreamArn")
+            .starts_with("arn:aws:dynamodb:us-east-1:000000000000:table/shop-orders/stream/")
+    );
+    assert!(
+        output("RoleArn").starts_with("arn:aws:iam::000000000000:role/shop-Role-"),
+        "{}",
+        output("RoleArn")
+    );
+    let table = dynamodb
+        .describe_table()
+        .table_name("shop-orders")
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    assert_eq!(table.latest_stream_arn().unwrap(), output("StreamArn"));
+
+    let events = cfn.events("shop").await;
+    let creation: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            e.resource_status()
+                .is_some_and(|s| s.as_str() != "REVIEW_IN_PROGRESS")
+        })
+        .collect();
+    assert!(
+        creation
+            .iter()
+            .all(|e| e.client_request_token() == Some("create-token"))
+    );
+    assert_eq!(
+        events[0].resource_status().unwrap().as_str(),
+        "CREATE_COMPLETE",
+        "newest first"
+    );
+    let table_events: Vec<&str> = events
+        .iter()
+        .rev()
+        .filter(|e| e.logical_resource_id() == Some("Table"))
+        .map(|e| e.resource_status().unwrap().as_str())
+        .collect();
+    assert_eq!(table_events, ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"]);
+
+    // A change set for the same template and parameters has nothing to do.
+    let same = cfn
+        .change_set(
+            "shop",
+            "same",
+            ChangeSetType::Update,
+            &template("NEW_IMAGE", "shop-logs", 7),
+        )
+        .await;
+    assert_eq!(same.status.unwrap().as_str(), "FAILED");
+    assert_eq!(same.status_reason.as_deref(), Some(NO_CHANGES));
+
+    // Update: new stream view (in place), renamed log group (replacement), retention (in place);
+    // the policy reads both changed resources' attributes, so it changes dynamically.
+    dynamodb
+        .put_item()
+        .table_name("shop-orders")
+        .set_item(Some(item(&[("pk", s("order-1"))])))
+        .send()
+        .await
+        .unwrap();
+    let update = cfn
+        .change_set(
+            "shop",
+            "second",
+            ChangeSetType::Update,
+            &template("NEW_AND_OLD_IMAGES", "shop-logs-v2", 14),
+        )
+        .await;
+    assert_eq!(update.status().unwrap().as_str(), "CREATE_COMPLETE");
+    let mut modified = verdicts(update.changes.as_deref().unwrap());
+    modified.sort();
+    assert_eq!(
+        modified,
+        vec![
+            (
+                "Logs".to_owned(),
+                "Modify".to_owned(),
+                Some("True".to_owned())
+            ),
+            (
+                "Policy".to_owned(),
+                "Modify".to_owned(),
+                Some("False".to_owned())
+            ),
+            (
+                "Table".to_owned(),
+                "Modify".to_owned(),
+                Some("False".to_owned())
+            ),
+        ]
+    );
+    let logs = update
+        .changes()
+        .iter()
+        .filter_map(|c| c.resource_change())
+        .find(|rc| rc.logical_resource_id() == Some("Logs"))
+        .unwrap();
+    let name_detail = logs
+        .details()
+        .iter()
+        .find(|d| d.target().and_then(|t| t.name()) == Some("LogGroupName"))
+        .unwrap();
+    assert_eq!(
+        name_detail
+            .target()
+            .unwrap()
+            .requires_recreation()
+            .unwrap()
+            .as_str(),
+        "Always"
+    );
+    let policy = update
+        .changes()
+        .iter()
+        .filter_map(|c| c.resource_change())
+        .find(|rc| rc.logical_resource_id() == Some("Policy"))
+        .unwrap();
+    assert!(
+        policy
+            .details()
+            .iter()
+            .all(|d| d.evaluation().unwrap().as_str() == "Dynamic")
+    );
+
+    cfn.client
+        .execute_change_set()
+        .change_set_name("second")
+        .stack_name("shop")
+        .client_request_token("update-token")
+        .send()
+        .await
+        .unwrap();
+    let statuses = cfn.wait("shop").await;
+    assert_eq!(statuses.last().unwrap(), "UPDATE_COMPLETE");
+    let events = cfn.events("shop").await;
+    let stack_statuses: Vec<&str> = events
+        .iter()
+        .rev()
+        .filter(|e| {
+            e.client_request_token() == Some("update-token")
+                && e.logical_resource_id() == Some("shop")
+        })
+        .map(|e| e.resource_status().unwrap().as_str())
+        .collect();
+    assert_eq!(
+        stack_statuses,
+        [
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "UPDATE_COMPLETE"
+        ]
+    );
+    let old_log_group_deleted = events.iter().any(|e| {
+        e.logical_resource_id() == Some("Logs")
+            && e.physical_resource_id() == Some("shop-logs")
+            && e.resource_status().unwrap().as_str() == "DELETE_COMPLETE"
+    });
+    assert!(
+        old_log_group_deleted,
+        "the replaced log group is deleted during cleanup"
+    );
+    let table = dynamodb
+        .describe_table()
+        .table_name("shop-orders")
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    assert_eq!(
+        table
+            .stream_specification()
+            .unwrap()
+            .stream_view_type()
+            .unwrap()
+            .as_str(),
+        "NEW_AND_OLD_IMAGES"
+    );
+    let resources = cfn
+        .client
+        .list_stack_resources()
+        .stack_name("shop")
+        .send()
+        .await
+        .unwrap();
+    let logs = resources
+        .stack_resource_summaries()
+        .iter()
+        .find(|r| r.logical_resource_id() == Some("Logs"))
+        .unwrap();
+    assert_eq!(logs.physical_resource_id(), Some("shop-logs-v2"));
+    let template_body = cfn
+        .client
+        .get_template()
+        .stack_name("shop")
+        .send()
+        .await
+        .unwrap()
+        .template_body
+        .unwrap();
+    assert!(template_body.contains("shop-logs-v2"));
+
+    // Delete: the table is retained with its items; the stack is gone by name.
+    cfn.client
+        .delete_stack()
+        .stack_name("shop")
+        .client_request_token("delete-token")
+        .send()
+        .await
+        .unwrap();
+    let stack_id = stack.stack_id().unwrap().to_owned();
+    let statuses = cfn.wait(&stack_id).await;
+    assert_eq!(statuses.last().unwrap(), "DELETE_COMPLETE");
+    let events = cfn.events(&stack_id).await;
+    let skipped = events
+        .iter()
+        .find(|e| {
+            e.logical_resource_id() == Some("Table")
+                && e.client_request_token() == Some("delete-token")
+        })
+        .unwrap();
+    assert_eq!(
+        skipped.resource_status().unwrap().as_str(),
+        "DELETE_SKIPPED"
+    );
+    let kept = dynamodb
+        .get_item()
+        .table_name("shop-orders")
+        .set_key(Some(item(&[("pk", s("order-1"))])))
+        .send()
+        .await
+        .unwrap();
+    assert!(kept.item.is_some(), "the retained table keeps its items");
+    let err = cfn
+        .client
+        .describe_stacks()
+        .stack_name("shop")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ValidationError"));
+    assert_eq!(err.message(), Some("Stack with id shop does not exist"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_resource_rolls_back_with_its_reason() {
+    let cfn = start().await;
+    let body = serde_json::json!({
+        "Resources": {
+            "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}},
+            "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 7}},
+            "Later": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": {"Ref": "Table"}}}
+        }
+    })
+    .to_string();
+    let created = cfn
+        .client
+        .create_stack()
+        .stack_name("broken")
+        .template_body(&body)
+        .client_request_token("t1")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        created
+            .stack_id()
+            .unwrap()
+            .starts_with("arn:aws:cloudformation:us-east-1:000000000000:stack/broken/")
+    );
+    let statuses = cfn.wait("broken").await;
+    assert_eq!(statuses.first().unwrap(), "CREATE_IN_PROGRESS");
+    assert_eq!(statuses.last().unwrap(), "ROLLBACK_COMPLETE");
+
+    let events = cfn.events("broken").await;
+    let stack_statuses: Vec<&str> = events
+        .iter()
+        .rev()
+        .filter(|e| e.logical_resource_id() == Some("broken"))
+        .map(|e| e.resource_status().unwrap().as_str())
+        .collect();
+    assert_eq!(
+        stack_statuses,
+        [
+            "CREATE_IN_PROGRESS",
+            "ROLLBACK_IN_PROGRESS",
+            "ROLLBACK_COMPLETE"
+        ]
+    );
+    let status_of = |id: &str, status: &str| {
+        events
+            .iter()
+            .find(|e| {
+                e.logical_resource_id() == Some(id)
+                    && e.resource_status().unwrap().as_str() == status
+            })
+            .and_then(|e| e.resource_status_reason())
+            .map(str::to_owned)
+    };
+    let reason = status_of("Table", "CREATE_FAILED").unwrap();
+    assert!(reason.contains("ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"), "{reason}");
+    assert_eq!(
+        status_of("Logs", "CREATE_FAILED").as_deref(),
+        Some("Resource creation cancelled")
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.logical_resource_id() == Some("Later")),
+        "nothing after the failed wave starts"
+    );
+    let stack_reason = status_of("broken", "ROLLBACK_IN_PROGRESS").unwrap();
+    assert_eq!(
+        stack_reason,
+        "The following resource(s) failed to create: [Table, Logs]. Rollback requested by user."
+    );
+
+    let err = cfn
+        .client
+        .update_stack()
+        .stack_name("broken")
+        .template_body(&body)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ValidationError"));
+    let message = err.message().unwrap();
+    assert!(
+        message.starts_with("Stack:arn:aws:cloudformation:us-east-1:000000000000:stack/broken/"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with(" is in ROLLBACK_COMPLETE state and can not be updated."),
+        "{message}"
+    );
+    let err = cfn
+        .client
+        .create_change_set()
+        .stack_name("broken")
+        .change_set_name("again")
+        .template_body(&body)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        err.message()
+            .unwrap()
+            .contains("ROLLBACK_COMPLETE state and can not be updated")
+    );
+
+    cfn.client
+        .delete_stack()
+        .stack_name("broken")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cfn.wait(created.stack_id().unwrap()).await.last().unwrap(),
+        "DELETE_COMPLETE"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsupported_types_and_template_errors_are_refused() {
+    let cfn = start().await;
+    let unsupported =
+        r#"{"Resources": {"Api": {"Type": "AWS::Lambda::Function", "Properties": {}}}}"#;
+    let failed = cfn
+        .change_set("api", "first", ChangeSetType::Create, unsupported)
+        .await;
+    assert_eq!(failed.status.unwrap().as_str(), "FAILED");
+    let reason = failed.status_reason.unwrap();
+    assert!(
+        reason.contains("[AWS::Lambda::Function]") && reason.contains("AWS::DynamoDB::Table"),
+        "{reason}"
+    );
+
+    let refused = |body: &'static str, capability: bool| {
+        let client = cfn.client.clone();
+        async move {
+            let mut request = client
+                .create_change_set()
+                .stack_name("bad")
+                .change_set_name("c")
+                .change_set_type(ChangeSetType::Create)
+                .template_body(body);
+            if capability {
+                request = request.capabilities(Capability::CapabilityIam);
+            }
+            let err = request.send().await.unwrap_err();
+            (
+                err.code().unwrap().to_owned(),
+                err.message().unwrap().to_owned(),
+            )
+        }
+    };
+    assert_eq!(
+        refused(r#"{"Resources": {"G": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": {"Ref": "Nope"}}}}}"#, false).await,
+        ("ValidationError".into(), "Template format error: Unresolved resource dependencies [Nope] in the Resources block of the template".into())
+    );
+    assert_eq!(
+        refused(r#"{"Resources": {"A": {"Type": "AWS::Logs::LogGroup", "DependsOn": "B"}, "B": {"Type": "AWS::Logs::LogGroup", "DependsOn": "A"}}}"#, false).await,
+        ("ValidationError".into(), "Circular dependency between resources: [A, B]".into())
+    );
+    assert_eq!(
+        refused(r#"{"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "x", "AssumeRolePolicyDocument": {}}}}}"#, true).await,
+        ("InsufficientCapabilitiesException".into(), "Requires capabilities : [CAPABILITY_NAMED_IAM]".into())
+    );
+    assert_eq!(
+        refused(r#"{"Resources": {"G": {"Type": "AWS::Logs::LogGroup"}}, "Outputs": {"X": {"Value": {"Fn::GetAtt": ["G", "Nope"]}}}}"#, false).await,
+        ("ValidationError".into(), "Template format error: Template error: resource G does not support attribute type Nope in Fn::GetAtt".into())
+    );
+
+    let err = cfn
+        .client
+        .describe_stacks()
+        .stack_name("missing")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.message()),
+        (
+            Some("ValidationError"),
+            Some("Stack with id missing does not exist")
+        )
+    );
+    let validated = cfn.client.validate_template().template_body("Parameters:\n  Env:\n    Type: String\n    Default: dev\nResources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {}\n").send().await.unwrap();
+    assert_eq!(validated.parameters()[0].parameter_key(), Some("Env"));
+    assert_eq!(validated.capabilities()[0].as_str(), "CAPABILITY_IAM");
+
+    let params = cfn.client.create_stack().stack_name("p").template_body(r#"{"Parameters": {"Days": {"Type": "Number"}}, "Resources": {"G": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": {"Ref": "Days"}}}}}"#)
+        .parameters(Parameter::builder().parameter_key("Days").parameter_value("x").build()).send().await.unwrap_err();
+    assert_eq!(params.message(), Some("Parameter 'Days' must be a number."));
+}
+
+/// The aws CLI as an independent client: `aws cloudformation deploy` of a YAML template
+/// with short-form tags, then again with nothing to change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_deploys_and_reports_no_changes() {
+    let aws = python_tool("aws");
+    let cfn = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("table.yaml");
+    std::fs::write(
+        &path,
+        "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Table:\n    Type: AWS::DynamoDB::Table\n    DeletionPolicy: Retain\n    Properties:\n      TableName: !Sub '${AWS::StackName}-table'\n      BillingMode: PAY_PER_REQUEST\n      AttributeDefinitions:\n        - {AttributeName: pk, AttributeType: S}\n      KeySchema:\n        - {AttributeName: pk, KeyType: HASH}\n      StreamSpecification: {StreamViewType: NEW_IMAGE}\nOutputs:\n  Stream:\n    Value: !GetAtt Table.StreamArn\n",
+    )
+    .unwrap();
+    let endpoint = cfn.engine.endpoint_url();
+    let deploy = move || {
+        let mut command = std::process::Command::new(&aws);
+        command
+            .args([
+                "cloudformation",
+                "deploy",
+                "--stack-name",
+                "cli",
+                "--no-fail-on-empty-changeset",
+                "--template-file",
+            ])
+            .arg(&path);
+        // aws CLI v1 reads the region from AWS_DEFAULT_REGION.
+        local_aws_env(&mut command, &endpoint).env("AWS_DEFAULT_REGION", "us-east-1");
+        command.output().unwrap()
+    };
+    let first = tokio::task::spawn_blocking(deploy.clone()).await.unwrap();
+    expect_code(&first, 0);
+    assert!(
+        text(&first.stdout).contains("Successfully created/updated stack - cli"),
+        "{}",
+        text(&first.stdout)
+    );
+    let tables = dynamodb_client(&cfn.engine.endpoint_url())
+        .list_tables()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tables.table_names(), ["cli-table"]);
+    let second = tokio::task::spawn_blocking(deploy).await.unwrap();
+    expect_code(&second, 0);
+    assert!(
+        text(&second.stdout).contains("No changes to deploy. Stack cli is up to date"),
+        "{}",
+        text(&second.stdout)
+    );
+}
+
+/// outboxctl's own deploy client (change set, execute with a token, follow the events)
+/// drives the engine as it drives AWS, and a second plan of the same template is a no-op.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outboxctl_deploy_client_drives_the_engine() {
+    use outboxctl::cloud::deploy::{self, Planned, Request};
+    use outboxctl::cloud::events::Watcher;
+
+    let cfn = start().await;
+    let body = template("NEW_IMAGE", "client-logs", 7);
+    let request = |token: &'static str| Request {
+        stack: "client",
+        template_body: &body,
+        tags: vec![("app".into(), "orders".into())],
+        token,
+        poll: Duration::from_millis(10),
+    };
+    let Planned::Changes(plan) = deploy::plan(&cfn.client, request("t-1")).await.unwrap() else {
+        panic!("a new stack has changes");
+    };
+    assert_eq!(plan.kind, "CREATE");
+    assert_eq!(plan.changes.len(), 4);
+    deploy::execute(&cfn.client, &plan, "t-1").await.unwrap();
+    let mut watcher = Watcher::new(cfn.client.clone(), "client", "t-1");
+    let (stack, events) = watcher
+        .follow(Duration::from_millis(10), |_| {})
+        .await
+        .unwrap();
+    let stack = stack.unwrap();
+    assert_eq!(stack.status, "CREATE_COMPLETE");
+    assert_eq!(stack.output("TableName").unwrap(), "client-orders");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.logical_id == "Table" && e.status == "CREATE_COMPLETE")
+    );
+    assert_eq!(
+        deploy::plan(&cfn.client, request("t-2")).await.unwrap(),
+        Planned::NoChanges
+    );
+}
+
+/// Stacks live in the engine's storage: a restarted engine still knows them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stacks_survive_an_engine_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let start_engine = || async {
+        let mut config = EngineConfig::ephemeral(dir.path());
+        config.cloudformation_step = Duration::from_millis(5);
+        let engine = Engine::start(config).await.unwrap();
+        let sdk = crate::support::sdk_config(&engine.endpoint_url()).await;
+        (aws_sdk_cloudformation::Client::new(&sdk), engine)
+    };
+    let (client, engine) = start_engine().await;
+    let first = Cfn {
+        client,
+        engine,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    first
+        .client
+        .create_stack()
+        .stack_name("durable")
+        .template_body(template("KEYS_ONLY", "durable-logs", 7))
+        .capabilities(Capability::CapabilityIam)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        first.wait("durable").await.last().unwrap(),
+        "CREATE_COMPLETE"
+    );
+    first.engine.shutdown().await;
+
+    let (client, engine) = start_engine().await;
+    let again = Cfn {
+        client,
+        engine,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let stack = again
+        .client
+        .describe_stacks()
+        .stack_name("durable")
+        .send()
+        .await
+        .unwrap()
+        .stacks
+        .unwrap()
+        .remove(0);
+    assert_eq!(stack.stack_status().unwrap().as_str(), "CREATE_COMPLETE");
+    assert_eq!(stack.outputs().len(), 3);
+    let resources = again
+        .client
+        .describe_stack_resources()
+        .stack_name("durable")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resources.stack_resources().len(), 4);
+}
+
+/// A raw HTTP/1.1 request to the engine: (status, body).
+async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        request.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The committed food-ordering template's ingest API (RestApi → Resource → Method with a
+/// DynamoDB PutItem integration → Deployment → Stage) deploys, and `POST /orders`
+/// writes the order into the table with no compute, as on AWS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rendered_ingest_api_writes_orders_into_the_table() {
+    let full: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::support::repo().join("templates/food-ordering.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut resources = serde_json::Map::new();
+    for (id, resource) in full["Resources"].as_object().unwrap() {
+        if id == "Table" || id.starts_with("Api") {
+            resources.insert(id.clone(), resource.clone());
+        }
+    }
+    let body = serde_json::json!({
+        "Resources": resources,
+        "Outputs": {"ApiId": {"Value": {"Ref": "Api"}}, "ApiUrl": full["Outputs"]["ApiUrl"].clone()}
+    })
+    .to_string();
+    let cfn = start().await;
+    cfn.client
+        .create_stack()
+        .stack_name("food")
+        .template_body(&body)
+        .capabilities(Capability::CapabilityIam)
+        .send()
+        .await
+        .unwrap();
+    let statuses = cfn.wait("food").await;
+    let events = cfn.events("food").await;
+    let failures: Vec<_> = events
+        .iter()
+        .filter_map(|e| e.resource_status_reason())
+        .collect();
+    assert_eq!(statuses.last().unwrap(), "CREATE_COMPLETE", "{failures:?}");
+    let stack = cfn
+        .client
+        .describe_stacks()
+        .stack_name("food")
+        .send()
+        .await
+        .unwrap()
+        .stacks
+        .unwrap()
+        .remove(0);
+    let output = |key: &str| {
+        stack
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some(key))
+            .unwrap()
+            .output_value()
+            .unwrap()
+            .to_owned()
+    };
+    let api = output("ApiId");
+    assert_eq!(
+        output("ApiUrl"),
+        format!("https://{api}.execute-api.us-east-1.amazonaws.com/v1/orders")
+    );
+
+    let path = format!("/restapis/{api}/v1/_user_request_/orders");
+    let signed = [
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20261130/us-east-1/execute-api/aws4_request",
+        ),
+        ("Content-Type", "application/json"),
+    ];
+    let order =
+        r#"{"status": "Created", "restaurantId": "r-1", "customerId": "c-\"1\"", "total": 12.5}"#;
+    let (status, answer) = http(cfn.engine.addr(), "POST", &path, &signed, order).await;
+    assert_eq!(status, 200, "{answer}");
+    let order_id = serde_json::from_str::<serde_json::Value>(&answer).unwrap()["orderId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(order_id.starts_with("ORDER#"));
+    let dynamodb = dynamodb_client(&cfn.engine.endpoint_url());
+    let items = dynamodb
+        .scan()
+        .table_name("food-ordering-orders")
+        .send()
+        .await
+        .unwrap();
+    let item = &items.items()[0];
+    assert_eq!(item["pk"].as_s().unwrap(), &order_id);
+    assert_eq!(item["customerId"].as_s().unwrap(), "c-\"1\"");
+    assert_eq!(item["total"].as_n().unwrap(), "12.5");
+
+    // The same stage by host name, as the ApiUrl output spells it.
+    let host = format!("{api}.execute-api.us-east-1.amazonaws.com");
+    let by_host = [signed[0], signed[1], ("Host", host.as_str())];
+    let (status, _) = http(cfn.engine.addr(), "POST", "/v1/orders", &by_host[..], order).await;
+    assert_eq!(status, 200);
+
+    // A PutItem DynamoDB refuses maps to the 4xx integration response.
+    let (status, answer) = http(
+        cfn.engine.addr(),
+        "POST",
+        &path,
+        &signed,
+        r#"{"status": "Created", "restaurantId": "r", "customerId": "c", "total": "lots"}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, answer.contains("order rejected")),
+        (400, true),
+        "{answer}"
+    );
+    // PassthroughBehavior NEVER: no template for the content type is a 415.
+    let (status, _) = http(
+        cfn.engine.addr(),
+        "POST",
+        &path,
+        &[signed[0], ("Content-Type", "text/plain")],
+        "x",
+    )
+    .await;
+    assert_eq!(status, 415);
+    // AWS_IAM authorisation needs a signature.
+    let (status, answer) = http(cfn.engine.addr(), "POST", &path, &[signed[1]], order).await;
+    assert_eq!(
+        (status, answer.as_str()),
+        (403, r#"{"message":"Missing Authentication Token"}"#)
+    );
+    let (status, _) = http(
+        cfn.engine.addr(),
+        "POST",
+        &format!("/restapis/{api}/v1/_user_request_/nope"),
+        &signed,
+        order,
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // Deleting the stack removes the API and keeps the retained table.
+    cfn.client
+        .delete_stack()
+        .stack_name("food")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cfn.wait(stack.stack_id().unwrap()).await.last().unwrap(),
+        "DELETE_COMPLETE"
+    );
+    let (status, _) = http(cfn.engine.addr(), "POST", &path, &signed, order).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        dynamodb
+            .scan()
+            .table_name("food-ordering-orders")
+            .send()
+            .await
+            .unwrap()
+            .count(),
+        2
+    );
+}
