@@ -392,3 +392,104 @@ async fn boto3_drives_sqs() {
     let engine = TestEngine::start().await;
     run_boto3_script("sqs_basics.py", engine.handle.endpoint_url()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_visibility_batches_and_dead_letter_sources() {
+    let engine = TestEngine::start().await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let dlq = create_queue(&client, "dlq", &[]).await;
+    let dlq_arn = queue_arn(&client, &dlq).await;
+    let policy = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":5}}"#);
+    let url = client
+        .create_queue()
+        .queue_name("source")
+        .attributes(QueueAttributeName::RedrivePolicy, policy)
+        .tags("team", "orders")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    client
+        .tag_queue()
+        .queue_url(&url)
+        .tags("env", "local")
+        .send()
+        .await
+        .unwrap();
+    client
+        .untag_queue()
+        .queue_url(&url)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    let tags = client
+        .list_queue_tags()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap()
+        .tags
+        .unwrap();
+    assert_eq!(tags.len(), 1);
+    assert_eq!(tags["env"], "local");
+    let sources = client
+        .list_dead_letter_source_queues()
+        .queue_url(&dlq)
+        .send()
+        .await
+        .unwrap()
+        .queue_urls;
+    assert_eq!(sources, vec![url.clone()]);
+
+    client
+        .send_message()
+        .queue_url(&url)
+        .message_body("m")
+        .send()
+        .await
+        .unwrap();
+    let received = client
+        .receive_message()
+        .queue_url(&url)
+        .visibility_timeout(600)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap();
+    use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry as Entry;
+    let changed = client
+        .change_message_visibility_batch()
+        .queue_url(&url)
+        .entries(
+            Entry::builder()
+                .id("ok")
+                .receipt_handle(received[0].receipt_handle.clone().unwrap())
+                .visibility_timeout(0)
+                .build()
+                .unwrap(),
+        )
+        .entries(
+            Entry::builder()
+                .id("bad")
+                .receipt_handle("not-a-handle")
+                .visibility_timeout(0)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.successful.len(), 1);
+    assert_eq!(changed.failed[0].code, "ReceiptHandleIsInvalid");
+    // Visible again at once.
+    let again = client
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.messages.unwrap().len(), 1);
+}
