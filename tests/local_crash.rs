@@ -16,9 +16,9 @@ use aws_sdk_pipes::types::{
 };
 
 use crate::local_events::events_client;
-use crate::local_pipes::{ROLE, pipes_client, stream_parameters};
+use crate::local_pipes::{ROLE, pipes_client, stream_parameters, table_and_bus};
 use crate::local_sqs::{create_queue, queue_arn, sqs_client};
-use crate::local_support::{create_table, n, s};
+use crate::local_support::{n, s};
 
 const KEYS: usize = 6;
 const ROUNDS: usize = 4;
@@ -70,25 +70,7 @@ async fn provision(endpoint: &str) {
         pipes_client(endpoint),
     );
     let ddb = crate::local_support::dynamodb_client(endpoint);
-    create_table(&ddb, "orders", false, Some("NEW_IMAGE")).await;
-    let stream = ddb
-        .describe_table()
-        .table_name("orders")
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap()
-        .latest_stream_arn
-        .unwrap();
-    let bus = events
-        .create_event_bus()
-        .name("orders")
-        .send()
-        .await
-        .unwrap()
-        .event_bus_arn
-        .unwrap();
+    let (stream, bus) = table_and_bus(&ddb, &events, "NEW_IMAGE", "orders").await;
     let queue = create_queue(&sqs, "consumer", &[("VisibilityTimeout", "60")]).await;
     events
         .put_rule()

@@ -25,6 +25,25 @@ pub fn pipes_client(endpoint: &str) -> aws_sdk_pipes::Client {
     aws_sdk_pipes::Client::from_conf(config)
 }
 
+/// Table `orders` with a stream of `view` and the bus `bus`: (stream ARN, bus ARN).
+pub async fn table_and_bus(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    events: &aws_sdk_eventbridge::Client,
+    view: &str,
+    bus: &str,
+) -> (String, String) {
+    create_table(dynamodb, "orders", false, Some(view)).await;
+    let table = dynamodb
+        .describe_table()
+        .table_name("orders")
+        .send()
+        .await
+        .unwrap();
+    let stream = table.table.unwrap().latest_stream_arn.unwrap();
+    let created = events.create_event_bus().name(bus).send().await.unwrap();
+    (stream, created.event_bus_arn.unwrap())
+}
+
 pub const ROLE: &str = "arn:aws:iam::000000000000:role/pipe-role";
 
 /// Stream parameters with finite retries, as outboxctl renders them.
@@ -55,25 +74,7 @@ pub async fn outbox(engine: &TestEngine) -> (String, String, String) {
         events_client(&endpoint),
         sqs_client(&endpoint),
     );
-    create_table(&dynamodb, "orders", false, Some("NEW_AND_OLD_IMAGES")).await;
-    let stream = dynamodb
-        .describe_table()
-        .table_name("orders")
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap()
-        .latest_stream_arn
-        .unwrap();
-    let bus = events
-        .create_event_bus()
-        .name("orders")
-        .send()
-        .await
-        .unwrap()
-        .event_bus_arn
-        .unwrap();
+    let (stream, bus) = table_and_bus(&dynamodb, &events, "NEW_AND_OLD_IMAGES", "orders").await;
     let queue = create_queue(&sqs, "all", &[]).await;
     events
         .put_rule()

@@ -8,28 +8,7 @@ import json
 import sys
 import time
 
-import boto3
-from botocore.exceptions import ClientError
-
-
-def client(service, endpoint):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-
-
-def expect_error(code, call, **kwargs):
-    try:
-        call(**kwargs)
-    except ClientError as err:
-        actual = err.response["Error"]["Code"]
-        assert actual == code, f"expected {code}, got {actual}: {err}"
-        return err.response
-    raise AssertionError(f"expected {code}, the call succeeded")
+from sqs_events_clients import client, expect_error
 
 
 def main(endpoint):

@@ -7,32 +7,11 @@ Usage: python sqs_basics.py ENDPOINT_URL. Exits non-zero on the first failure.
 import json
 import sys
 
-import boto3
-from botocore.exceptions import ClientError
-
-
-def client(endpoint):
-    return boto3.client(
-        "sqs",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-
-
-def expect_error(code, call, **kwargs):
-    try:
-        call(**kwargs)
-    except ClientError as err:
-        actual = err.response["Error"]["Code"]
-        assert actual == code, f"expected {code}, got {actual}: {err}"
-        return err.response
-    raise AssertionError(f"expected {code}, the call succeeded")
+from sqs_events_clients import client, expect_error
 
 
 def main(endpoint):
-    sqs = client(endpoint)
+    sqs = client("sqs", endpoint)
     dlq_url = sqs.create_queue(QueueName="py-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     assert dlq_arn == "arn:aws:sqs:us-east-1:000000000000:py-dlq", dlq_arn

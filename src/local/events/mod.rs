@@ -339,6 +339,16 @@ impl Events {
     }
 }
 
+/// Names of rules, targets, archives and pipes: 1 to `max` characters of
+/// `[.\-_A-Za-z0-9]`.
+pub fn is_simple_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
 /// RFC 3339 in UTC with second precision, as event envelopes carry `time`.
 pub fn rfc3339(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))

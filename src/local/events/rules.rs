@@ -420,12 +420,7 @@ impl Events {
 }
 
 fn validate_rule_name(name: &str) -> Result<(), EventsError> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_RULE_NAME_CHARS
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if ok {
+    if super::is_simple_name(name, MAX_RULE_NAME_CHARS) {
         Ok(())
     } else {
         Err(EventsError::Validation(format!(
