@@ -371,3 +371,79 @@ async fn boto3_drives_eventbridge() {
     let engine = TestEngine::start().await;
     crate::local_sqs::run_boto3_script("events_basics.py", engine.handle.endpoint_url()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_older_than_maximum_event_age_goes_to_the_dlq() {
+    use std::sync::Arc;
+
+    use outboxctl::local::clock::ManualClock;
+
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let engine = TestEngine::with_clock(clock.clone()).await;
+    let endpoint = engine.handle.endpoint_url();
+    let (events, sqs) = (events_client(&endpoint), sqs_client(&endpoint));
+    let target = create_queue(&sqs, "slow", &[]).await;
+    let dlq = create_queue(&sqs, "slow-dlq", &[]).await;
+    rule_to_queue(
+        &events,
+        "default",
+        "all",
+        r#"{"source": ["shop"]}"#,
+        Target::builder()
+            .id("slow")
+            .arn(queue_arn(&sqs, &target).await)
+            .retry_policy(
+                RetryPolicy::builder()
+                    .maximum_retry_attempts(185)
+                    .maximum_event_age_in_seconds(60)
+                    .build(),
+            )
+            .dead_letter_config(
+                DeadLetterConfig::builder()
+                    .arn(queue_arn(&sqs, &dlq).await)
+                    .build(),
+            )
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let refused = admin(
+        engine.handle.addr(),
+        "POST",
+        "/_outboxctl/faults",
+        r#"{"target": "queue:slow", "seconds": 3600}"#,
+    )
+    .await;
+    assert!(refused.starts_with("HTTP/1.1 200"), "{refused}");
+    events
+        .put_events()
+        .entries(entry("default", "shop", "OrderPaid", r#"{"id": "o-1"}"#))
+        .send()
+        .await
+        .unwrap();
+    // The first attempt fails at once; nothing is in the DLQ while the event is young.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        drain(&sqs, &dlq, 1, Duration::from_millis(200))
+            .await
+            .is_empty()
+    );
+    clock.advance_ms(61_000);
+    let dead = sqs
+        .receive_message()
+        .queue_url(&dlq)
+        .wait_time_seconds(10)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .expect("the aged event in the DLQ");
+    let attributes = dead[0].message_attributes.as_ref().unwrap();
+    assert_eq!(
+        attributes["EXHAUSTED_RETRY_CONDITION"]
+            .string_value
+            .as_deref(),
+        Some("MaximumEventAgeExhausted")
+    );
+}

@@ -493,3 +493,61 @@ async fn tags_visibility_batches_and_dead_letter_sources() {
         .unwrap();
     assert_eq!(again.messages.unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visibility_and_retention_follow_the_engine_clock() {
+    use std::sync::Arc;
+
+    use outboxctl::local::clock::ManualClock;
+
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let engine = TestEngine::with_clock(clock.clone()).await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let url = create_queue(
+        &client,
+        "timed",
+        &[
+            ("VisibilityTimeout", "600"),
+            ("MessageRetentionPeriod", "3600"),
+        ],
+    )
+    .await;
+    client
+        .send_message()
+        .queue_url(&url)
+        .message_body("m")
+        .send()
+        .await
+        .unwrap();
+    let receive = || client.receive_message().queue_url(&url).send();
+    assert_eq!(receive().await.unwrap().messages.unwrap().len(), 1);
+    clock.advance_ms(599_000);
+    assert!(
+        receive().await.unwrap().messages.is_none(),
+        "still invisible"
+    );
+    clock.advance_ms(2_000);
+    assert_eq!(
+        receive().await.unwrap().messages.unwrap().len(),
+        1,
+        "visible again after 600 s"
+    );
+    clock.advance_ms(3_600_000);
+    assert!(
+        receive().await.unwrap().messages.is_none(),
+        "gone after the retention period"
+    );
+    let attributes = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    assert_eq!(
+        attributes[&QueueAttributeName::ApproximateNumberOfMessages],
+        "0"
+    );
+}
