@@ -23,7 +23,7 @@ use rusqlite::{OptionalExtension, params};
 use tokio::sync::Notify;
 
 pub use self::error::EventsError;
-pub use self::put_events::{EntryError, PutEventsEntry};
+pub use self::put_events::{AlongsideJob, EntryError, PutEventsEntry};
 pub use self::routing::BusRouting;
 pub use self::rules::{Rule, RuleSpec};
 pub use self::target::Target;

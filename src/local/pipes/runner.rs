@@ -10,14 +10,14 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 use tokio::sync::watch;
 
 use super::spec::RunnerConfig;
 use super::{Pipes, PipesError};
 use crate::local::events::put_events::MAX_ENTRIES;
-use crate::local::events::{PutEventsEntry, rfc3339};
+use crate::local::events::{AlongsideJob, EventsError, PutEventsEntry, rfc3339};
 use crate::local::faults::FaultTarget;
 use crate::local::sqs::NewMessage;
 use crate::local::sqs::message::queue_name_of_arn;
@@ -52,12 +52,19 @@ pub(super) async fn run(
                 let Some(last) = records.last().map(|r| r.seq) else {
                     continue;
                 };
-                if pipes
-                    .process(&name, &config, &shard, records, &mut stop)
+                let checkpoint = Checkpoint {
+                    pipe: name.clone(),
+                    stream_arn: config.source_arn.clone(),
+                    shard: shard.clone(),
+                    seq: last,
+                };
+                match pipes
+                    .process(&name, &config, records, checkpoint, &mut stop)
                     .await
-                    .is_err()
                 {
-                    return;
+                    Err(Stopped) => return,
+                    Ok(true) => continue,
+                    Ok(false) => {}
                 }
                 // Advance only after the bus accepted the batch (or its DLQ message went out).
                 while let Err(err) = pipes
@@ -161,25 +168,35 @@ impl Pipes {
     }
 
     /// Deliver a batch: filter, then put on the bus with retries, bisection and the DLQ.
+    /// Returns whether the checkpoint was committed with the batch's events (the batch
+    /// went through at the first attempt); otherwise the caller saves it.
     async fn process(
         &self,
         name: &str,
         config: &RunnerConfig,
-        shard: &str,
         records: Vec<StreamRecord>,
+        checkpoint: Checkpoint,
         stop: &mut watch::Receiver<bool>,
-    ) -> Result<(), Stopped> {
+    ) -> Result<bool, Stopped> {
+        let shard = checkpoint.shard.clone();
+        let shard = shard.as_str();
         let passing: Vec<StreamRecord> = records
             .into_iter()
             .filter(|r| config.program.passes(&r.with_event_source_arn()))
             .collect();
         if passing.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
+        // Only the first attempt at the whole batch can carry the checkpoint.
+        let mut checkpoint = Some(checkpoint);
+        let mut committed = false;
         let mut work: VecDeque<(Vec<StreamRecord>, u64)> = VecDeque::from([(passing, 0)]);
         while let Some((batch, mut attempts)) = work.pop_front() {
             loop {
-                let Err(failure) = self.put_batch(config, &batch).await else {
+                let carried = checkpoint.take();
+                let with_checkpoint = carried.is_some();
+                let Err(failure) = self.put_batch(config, &batch, carried).await else {
+                    committed |= with_checkpoint;
                     break;
                 };
                 attempts += 1;
@@ -214,14 +231,16 @@ impl Pipes {
                 pause(stop, Duration::from_millis(backoff)).await?;
             }
         }
-        Ok(())
+        Ok(committed)
     }
 
-    /// Put a batch's events on the bus; any refused entry fails the batch.
+    /// Put a batch's events on the bus, all or nothing per PutEvents call; any refused
+    /// entry fails the batch. The checkpoint, if given, commits with the last call.
     async fn put_batch(
         &self,
         config: &RunnerConfig,
         batch: &[StreamRecord],
+        checkpoint: Option<Checkpoint>,
     ) -> Result<(), Failure> {
         let ingestion_time = rfc3339(self.clock.now_ms());
         let mut entries = Vec::with_capacity(batch.len());
@@ -239,17 +258,33 @@ impl Pipes {
                 time_ms: None,
             });
         }
-        for chunk in chunks(entries) {
-            let results = self
-                .events
-                .put_events(chunk)
-                .await
-                .map_err(|e| (e.shape().to_string(), e.to_string()))?;
-            if let Some(Err(refused)) = results.into_iter().find(Result::is_err) {
-                return Err((refused.code, refused.message));
-            }
+        let mut calls = chunks(entries);
+        let last = calls.pop().unwrap_or_default();
+        for chunk in calls {
+            self.put_all(chunk, None).await?;
         }
-        Ok(())
+        let alongside = checkpoint.map(|c| -> AlongsideJob {
+            Box::new(move |conn| {
+                c.write(conn)
+                    .map_err(|e| EventsError::Internal(e.to_string()))
+            })
+        });
+        self.put_all(last, alongside).await
+    }
+
+    async fn put_all(
+        &self,
+        entries: Vec<PutEventsEntry>,
+        alongside: Option<AlongsideJob>,
+    ) -> Result<(), Failure> {
+        if entries.is_empty() && alongside.is_none() {
+            return Ok(());
+        }
+        match self.events.put_events_atomically(entries, alongside).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(refused)) => Err((refused.code, refused.message)),
+            Err(error) => Err((error.shape().to_string(), error.to_string())),
+        }
     }
 
     /// Send the failed batch's description to the DLQ (retrying until it is accepted), or
@@ -341,18 +376,33 @@ impl Pipes {
         shard: &str,
         seq: u64,
     ) -> Result<(), PipesError> {
-        let (pipe, arn, shard) = (pipe.to_string(), stream_arn.to_string(), shard.to_string());
-        self.storage
-            .write(move |conn| -> Result<(), PipesError> {
-                // A deleted pipe keeps no checkpoint.
-                conn.execute(
-                    "INSERT INTO pipes_checkpoints (pipe, stream_arn, shard_id, seq) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM pipes WHERE name = ?1)
-                     ON CONFLICT (pipe, stream_arn, shard_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-                    params![pipe, arn, shard, seq as i64],
-                )?;
-                Ok(())
-            })
-            .await
+        let checkpoint = Checkpoint {
+            pipe: pipe.to_string(),
+            stream_arn: stream_arn.to_string(),
+            shard: shard.to_string(),
+            seq,
+        };
+        self.storage.write(move |conn| checkpoint.write(conn)).await
+    }
+}
+
+/// Where a pipe has read up to in one shard.
+struct Checkpoint {
+    pipe: String,
+    stream_arn: String,
+    shard: String,
+    seq: u64,
+}
+
+impl Checkpoint {
+    /// Record it (never moving backwards; a deleted pipe keeps no checkpoint).
+    fn write(&self, conn: &Connection) -> Result<(), PipesError> {
+        conn.execute(
+            "INSERT INTO pipes_checkpoints (pipe, stream_arn, shard_id, seq) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM pipes WHERE name = ?1)
+             ON CONFLICT (pipe, stream_arn, shard_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            params![self.pipe, self.stream_arn, self.shard, self.seq as i64],
+        )?;
+        Ok(())
     }
 }
 
