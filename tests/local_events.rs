@@ -216,6 +216,15 @@ async fn invalid_patterns_and_requests_fail_as_on_aws() {
             .starts_with("Event pattern is not valid. Reason: "),
         "{err:?}"
     );
+    let no_rule = events
+        .remove_targets()
+        .rule("nope")
+        .ids("t")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(no_rule.is_resource_not_found_exception(), "{no_rule:?}");
     let missing = events
         .describe_rule()
         .name("nope")

@@ -388,3 +388,37 @@ async fn a_poison_record_reaches_the_pipe_dlq_after_its_retries() {
         "bisection lets the good records through"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_source_shows_in_state_reason() {
+    let engine = TestEngine::start().await;
+    let client = pipes_client(&engine.handle.endpoint_url());
+    let (_, bus, _) = outbox(&engine).await;
+    client
+        .create_pipe()
+        .name("orphan")
+        .role_arn(ROLE)
+        .source("arn:aws:dynamodb:us-east-1:000000000000:table/gone/stream/2026-01-01T00:00:00.000")
+        .target(&bus)
+        .source_parameters(
+            PipeSourceParameters::builder()
+                .dynamo_db_stream_parameters(stream_parameters(10, 1, None))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let described = client.describe_pipe().name("orphan").send().await.unwrap();
+        if let Some(reason) = described.state_reason {
+            assert!(reason.contains("source stream"), "{reason}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no StateReason for a missing source"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

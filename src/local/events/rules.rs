@@ -295,6 +295,16 @@ impl Events {
         let (owned, owned_bus) = (rule.to_string(), bus.clone());
         self.storage
             .write(move |conn| -> Result<(), EventsError> {
+                let exists = conn
+                    .query_row(
+                        "SELECT 1 FROM events_rules WHERE bus = ?1 AND name = ?2",
+                        params![owned_bus, owned],
+                        |_| Ok(()),
+                    )
+                    .optional()?;
+                if exists.is_none() {
+                    return Err(EventsError::rule_not_found(&owned, &owned_bus));
+                }
                 for id in &ids {
                     conn.execute(
                         "DELETE FROM events_targets WHERE bus = ?1 AND rule = ?2 AND id = ?3",

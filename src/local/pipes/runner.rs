@@ -43,11 +43,16 @@ pub(super) async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     tracing::info!(pipe = %name, source = %config.source_arn, "pipe runner started");
+    // A reason left from before a restart is cleared on the first good read.
+    let mut reason_set = true;
     loop {
         if *stop.borrow() {
             return;
         }
-        match pipes.next_batch(&name, &config, &mut stop).await {
+        match pipes
+            .next_batch(&name, &config, &mut stop, &mut reason_set)
+            .await
+        {
             Ok(Some((shard, records))) => {
                 let Some(last) = records.last().map(|r| r.seq) else {
                     continue;
@@ -98,6 +103,7 @@ impl Pipes {
         name: &str,
         config: &RunnerConfig,
         stop: &mut watch::Receiver<bool>,
+        reason_set: &mut bool,
     ) -> Result<Option<(String, Vec<StreamRecord>)>, Stopped> {
         let mut changes = self.streams.subscribe();
         changes.borrow_and_update();
@@ -106,9 +112,18 @@ impl Pipes {
             .describe_stream(config.source_arn.clone())
             .await
         {
-            Ok(info) => info,
+            Ok(info) => {
+                if std::mem::take(reason_set) {
+                    self.set_state_reason(name, None).await;
+                }
+                info
+            }
             Err(err) => {
-                tracing::warn!(pipe = %name, error = %err, "the pipe's source stream is not readable; retrying");
+                let reason = format!("the source stream cannot be read: {err}");
+                *reason_set = true;
+                if self.set_state_reason(name, Some(reason)).await {
+                    tracing::warn!(pipe = %name, error = %err, "the pipe's source stream is not readable; retrying every second");
+                }
                 pause(stop, Duration::from_secs(1)).await?;
                 return Ok(None);
             }
@@ -367,6 +382,21 @@ impl Pipes {
                 Ok(seq.map(|s| s as u64))
             })
             .await
+    }
+
+    /// Set or clear the pipe's `StateReason`; true when it changed.
+    async fn set_state_reason(&self, pipe: &str, reason: Option<String>) -> bool {
+        let pipe = pipe.to_string();
+        self.storage
+            .write(move |conn| -> Result<bool, PipesError> {
+                let changed = conn.execute(
+                    "UPDATE pipes SET state_reason = ?2 WHERE name = ?1 AND state_reason IS NOT ?2",
+                    params![pipe, reason],
+                )?;
+                Ok(changed > 0)
+            })
+            .await
+            .unwrap_or(false)
     }
 
     async fn save_checkpoint(
