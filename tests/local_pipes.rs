@@ -422,3 +422,9 @@ async fn an_unreadable_source_shows_in_state_reason() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_drives_pipes() {
+    let engine = TestEngine::start().await;
+    crate::local_sqs::run_boto3_script("pipes_basics.py", engine.handle.endpoint_url()).await;
+}
