@@ -1067,3 +1067,236 @@ async fn concurrent_writers_are_serialised_per_item() {
         "one winner per version"
     );
 }
+
+#[tokio::test]
+async fn secondary_indexes_are_sparse_ordered_and_projected() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
+    };
+    let engine = TestEngine::start().await;
+    let client = engine.dynamodb();
+    let attribute = |name: &str, kind: ScalarAttributeType| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(kind)
+            .build()
+            .unwrap()
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    client
+        .create_table()
+        .table_name("orders")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute("sk", ScalarAttributeType::N))
+        .attribute_definitions(attribute("state", ScalarAttributeType::S))
+        .attribute_definitions(attribute("createdAt", ScalarAttributeType::N))
+        .attribute_definitions(attribute("amount", ScalarAttributeType::N))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("byState")
+                .key_schema(key("state", KeyType::Hash))
+                .key_schema(key("createdAt", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::Include)
+                        .non_key_attributes("amount")
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .local_secondary_indexes(
+            LocalSecondaryIndex::builder()
+                .index_name("byAmount")
+                .key_schema(key("pk", KeyType::Hash))
+                .key_schema(key("amount", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::KeysOnly)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let described = client
+        .describe_table()
+        .table_name("orders")
+        .send()
+        .await
+        .unwrap();
+    let table = described.table().unwrap();
+    assert_eq!(
+        table.global_secondary_indexes()[0]
+            .index_status()
+            .unwrap()
+            .as_str(),
+        "ACTIVE"
+    );
+    assert_eq!(
+        table.local_secondary_indexes()[0].index_name(),
+        Some("byAmount")
+    );
+
+    for (pk, sk, state, created, amount) in [
+        ("c1", "1", Some("NEW"), "30", "5"),
+        ("c1", "2", Some("NEW"), "10", "7"),
+        ("c2", "1", Some("PAID"), "20", "1"),
+        ("c2", "2", None, "40", "3"),
+        ("c3", "1", Some("NEW"), "20", "9"),
+    ] {
+        let mut put = client
+            .put_item()
+            .table_name("orders")
+            .item("pk", s(pk))
+            .item("sk", n(sk))
+            .item("createdAt", n(created))
+            .item("amount", n(amount))
+            .item("note", s("not projected"));
+        if let Some(state) = state {
+            put = put.item("state", s(state));
+        }
+        put.send().await.unwrap();
+    }
+    let wrong_type = client
+        .put_item()
+        .table_name("orders")
+        .item("pk", s("c9"))
+        .item("sk", n("1"))
+        .item("state", n("1"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        code(&wrong_type)
+            .1
+            .contains("Type mismatch for Index Key state Expected: S Actual: N IndexName: byState")
+    );
+
+    let by_state = |limit: Option<i32>, start| {
+        client
+            .query()
+            .table_name("orders")
+            .index_name("byState")
+            .key_condition_expression("#st = :new")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":new", s("NEW"))
+            .set_limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+    };
+    let all_new = by_state(None, None).await.unwrap();
+    let created: Vec<&str> = all_new
+        .items()
+        .iter()
+        .map(|i| i["createdAt"].as_n().unwrap().as_str())
+        .collect();
+    assert_eq!(created, ["10", "20", "30"], "ordered by the index sort key");
+    let first = &all_new.items()[0];
+    assert!(
+        first.contains_key("amount") && first.contains_key("pk") && !first.contains_key("note"),
+        "INCLUDE projection: {first:?}"
+    );
+
+    let page = by_state(Some(1), None).await.unwrap();
+    let last_key = page.last_evaluated_key().unwrap().clone();
+    let mut names: Vec<&str> = last_key.keys().map(String::as_str).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["createdAt", "pk", "sk", "state"],
+        "index LastEvaluatedKey has table and index keys"
+    );
+    let next = by_state(None, Some(last_key)).await.unwrap();
+    assert_eq!(next.count(), 2);
+
+    let consistent = client
+        .query()
+        .table_name("orders")
+        .index_name("byState")
+        .key_condition_expression("#st = :new")
+        .expression_attribute_names("#st", "state")
+        .expression_attribute_values(":new", s("NEW"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(&consistent).1,
+        "Consistent reads are not supported on global secondary indexes"
+    );
+
+    let local = client
+        .query()
+        .table_name("orders")
+        .index_name("byAmount")
+        .key_condition_expression("pk = :c AND amount > :min")
+        .expression_attribute_values(":c", s("c1"))
+        .expression_attribute_values(":min", n("6"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(local.items().len(), 1);
+    assert!(
+        !local.items()[0].contains_key("note"),
+        "KEYS_ONLY projection"
+    );
+    let local_all = client
+        .query()
+        .table_name("orders")
+        .index_name("byAmount")
+        .key_condition_expression("pk = :c")
+        .expression_attribute_values(":c", s("c1"))
+        .select(Select::AllAttributes)
+        .send()
+        .await
+        .unwrap();
+    let amounts: Vec<&str> = local_all
+        .items()
+        .iter()
+        .map(|i| i["amount"].as_n().unwrap().as_str())
+        .collect();
+    assert_eq!(amounts, ["5", "7"]);
+    assert!(
+        local_all.items()[0].contains_key("note"),
+        "ALL_ATTRIBUTES on a local index reads the table"
+    );
+
+    let scanned = client
+        .scan()
+        .table_name("orders")
+        .index_name("byState")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        scanned.count(),
+        4,
+        "the item without `state` is not in the index"
+    );
+    let missing = client
+        .query()
+        .table_name("orders")
+        .index_name("nope")
+        .key_condition_expression("pk = :c")
+        .expression_attribute_values(":c", s("c1"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(&missing).1,
+        "The table does not have the specified index: nope"
+    );
+}

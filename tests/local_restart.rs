@@ -44,39 +44,41 @@ fn spawn_engine(data_dir: &Path) -> (Child, String) {
     (child, endpoint)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_writes_survive_kill_9() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, endpoint) = start_engine(dir.path()).await;
-    let client = dynamodb(&endpoint);
-    create_table(&client, "orders", false, Some("NEW_IMAGE")).await;
-
-    // Each writer moves its own counter item through versions 1..=N, concurrently with
-    // the others, so per-key order and group commit are both exercised.
-    let mut writers = Vec::new();
-    for writer in 0..WRITERS {
-        let client = client.clone();
-        writers.push(tokio::spawn(async move {
-            for version in 1..=WRITES_PER_WRITER {
-                client
-                    .put_item()
-                    .table_name("orders")
-                    .item("pk", s(&format!("counter-{writer}")))
-                    .item("version", n(&version.to_string()))
-                    .send()
-                    .await
-                    .expect("acknowledged write");
-            }
-        }));
+/// Writer `writer` puts its counter item through versions `1..=last`, one acknowledged
+/// write after another; returns the last acknowledged version (it stops at the first error).
+async fn write_versions(client: aws_sdk_dynamodb::Client, writer: usize, last: usize) -> usize {
+    let mut acknowledged = 0;
+    for version in 1..=last {
+        let put = client
+            .put_item()
+            .table_name("orders")
+            .item("pk", s(&format!("counter-{writer}")))
+            .item("version", n(&version.to_string()))
+            .send()
+            .await;
+        if put.is_err() {
+            break;
+        }
+        acknowledged = version;
     }
-    for writer in writers {
-        writer.await.unwrap();
-    }
-    child.kill().expect("kill -9");
-    child.wait().unwrap();
+    acknowledged
+}
 
-    let (mut child, endpoint) = start_engine(dir.path()).await;
-    let client = dynamodb(&endpoint);
+/// Start `WRITERS` concurrent writers, each on its own key.
+fn start_writers(
+    client: &aws_sdk_dynamodb::Client,
+    last: usize,
+) -> Vec<tokio::task::JoinHandle<usize>> {
+    (0..WRITERS)
+        .map(|writer| tokio::spawn(write_versions(client.clone(), writer, last)))
+        .collect()
+}
+
+/// After a restart: each counter's stored version, and the versions its stream records
+/// carry, in stream order.
+async fn stored_versions(endpoint: &str) -> (Vec<usize>, Vec<Vec<usize>>) {
+    let client = dynamodb(endpoint);
+    let mut items = Vec::new();
     for writer in 0..WRITERS {
         let got = client
             .get_item()
@@ -85,13 +87,11 @@ async fn acknowledged_writes_survive_kill_9() {
             .send()
             .await
             .unwrap();
-        assert_eq!(
-            got.item().unwrap().get("version"),
-            Some(&n(&WRITES_PER_WRITER.to_string())),
-            "counter-{writer}"
+        items.push(
+            got.item()
+                .map_or(0, |item| item["version"].as_n().unwrap().parse().unwrap()),
         );
     }
-
     let stream_arn = client
         .describe_table()
         .table_name("orders")
@@ -103,7 +103,7 @@ async fn acknowledged_writes_survive_kill_9() {
         .latest_stream_arn()
         .unwrap()
         .to_owned();
-    let streams = streams(&endpoint);
+    let streams = streams(endpoint);
     let shard = streams
         .describe_stream()
         .stream_arn(&stream_arn)
@@ -150,11 +150,74 @@ async fn acknowledged_writes_survive_kill_9() {
         }
         iterator = page.next_shard_iterator().unwrap().to_owned();
     }
-    let expected: Vec<usize> = (1..=WRITES_PER_WRITER).collect();
-    for (writer, versions) in versions_by_key.iter().enumerate() {
+    (items, versions_by_key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, endpoint) = start_engine(dir.path()).await;
+    let client = dynamodb(&endpoint);
+    create_table(&client, "orders", false, Some("NEW_IMAGE")).await;
+    for writer in start_writers(&client, WRITES_PER_WRITER) {
         assert_eq!(
-            versions, &expected,
+            writer.await.unwrap(),
+            WRITES_PER_WRITER,
+            "every write acknowledged"
+        );
+    }
+    // SIGKILL right after the last acknowledgement.
+    child.kill().expect("kill -9");
+    child.wait().unwrap();
+
+    let (mut child, endpoint) = start_engine(dir.path()).await;
+    let (items, streams) = stored_versions(&endpoint).await;
+    let expected: Vec<usize> = (1..=WRITES_PER_WRITER).collect();
+    for writer in 0..WRITERS {
+        assert_eq!(items[writer], WRITES_PER_WRITER, "counter-{writer}");
+        assert_eq!(
+            streams[writer], expected,
             "stream records of counter-{writer}: all there, in order"
+        );
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_in_the_middle_of_writes_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, endpoint) = start_engine(dir.path()).await;
+    let client = dynamodb(&endpoint);
+    create_table(&client, "orders", false, Some("NEW_IMAGE")).await;
+    let writers = start_writers(&client, usize::MAX);
+    // Let the writers get going, then SIGKILL while requests are in flight.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    child.kill().expect("kill -9");
+    child.wait().unwrap();
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        acknowledged.push(writer.await.unwrap());
+    }
+    assert!(
+        acknowledged.iter().all(|a| *a > 0),
+        "writers made progress before the kill: {acknowledged:?}"
+    );
+
+    let (mut child, endpoint) = start_engine(dir.path()).await;
+    let (items, streams) = stored_versions(&endpoint).await;
+    for writer in 0..WRITERS {
+        // A write may have committed without its acknowledgement arriving, never the reverse.
+        assert!(
+            items[writer] >= acknowledged[writer],
+            "counter-{writer}: acknowledged {} but stored {}",
+            acknowledged[writer],
+            items[writer]
+        );
+        let expected: Vec<usize> = (1..=items[writer]).collect();
+        assert_eq!(
+            streams[writer], expected,
+            "stream records of counter-{writer}: one per stored write, gap-free, in order"
         );
     }
     child.kill().unwrap();

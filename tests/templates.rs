@@ -277,7 +277,7 @@ fn outputs_name_everything_a_client_needs() {
         "ArchiveArn",
         "NotifyRestaurantQueueUrl",
         "NotifyRestaurantQueueArn",
-        "NotifyRestaurantDlqUrl",
+        "NotifyRestaurantQueueDlqUrl",
         "OrderTrackingQueueUrl",
         "NewOrdersRuleDlqUrl",
         "TailQueueUrl",

@@ -815,6 +815,18 @@ fn decode_api(node: Option<&Node>, problems: &mut Problems) -> Option<Api> {
         );
     }
     let id_prefix = f.string_or("id_prefix", "ORDER#", problems);
+    let prefix_ok = id_prefix.len() <= 32
+        && id_prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"#_.:-".contains(&b));
+    if !prefix_ok {
+        let span = f.get("id_prefix").map_or(node.span, |n| n.span);
+        problems.at(
+            span,
+            format!("`api.id_prefix` `{id_prefix}` cannot be used in the mapping template"),
+            "use at most 32 letters, digits and `#_.:-`, e.g. `ORDER#`",
+        );
+    }
     let mut fields = Vec::new();
     if let Some(fields_node) = f.get("fields") {
         if let Some(ff) = Fields::open(fields_node, "api.fields", problems) {

@@ -151,7 +151,7 @@ pub mod output {
     }
 
     pub fn queue_dlq_url(queue: &Queue) -> String {
-        format!("{}DlqUrl", pascal(&queue.name))
+        format!("{}QueueDlqUrl", pascal(&queue.name))
     }
 
     pub fn rule_dlq_url(rule: &str) -> String {

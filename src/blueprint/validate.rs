@@ -114,6 +114,8 @@ fn check_rule_targets(bp: &Blueprint, problems: &mut Problems) {
                     format!("rule `{}` lists queue `{}` twice", rule.name, target.value),
                     "remove the repeated target",
                 );
+            } else if target.value.len() > TARGET_ID_MAX {
+                problems.at(target.span, format!("queue name `{}` is longer than {TARGET_ID_MAX} characters, the most a rule target id takes", target.value), "rename the queue: its name is the target's id");
             } else if bp.queue(&target.value).is_none() {
                 let help = match suggest(&target.value, &queue_names) {
                     Some(close) => format!("did you mean `{close}`?"),

@@ -65,10 +65,20 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
                 let token = deploy::new_token();
                 deploy::delete(cfn, &bp.name, &token).await?;
                 let mut progress = Progress::new(&format!("deleting {}", bp.name), 0, global.quiet);
-                let (_, _) = Watcher::new(cfn.clone(), &bp.name, &token)
+                let (left, events) = Watcher::new(cfn.clone(), &existing.id, &token)
                     .follow(poll, |e| progress.event(e))
                     .await?;
                 progress.finish();
+                if let Some(left) = left.filter(|s| s.status != "DELETE_COMPLETE") {
+                    let cause = events::first_cause(&events)
+                        .and_then(|e| e.reason.clone())
+                        .unwrap_or_default();
+                    anyhow::bail!(
+                        "could not delete stack `{}` to create it again: it is {} {cause}",
+                        bp.name,
+                        left.status
+                    );
+                }
             }
         }
     }

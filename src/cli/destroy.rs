@@ -42,7 +42,7 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
     };
     let aws = global.aws_clients(bp.region.as_deref()).await;
     let cfn = &aws.cloudformation;
-    stack::require(cfn, &bp.name).await?;
+    let existing = stack::require(cfn, &bp.name).await?;
     if !args.yes && !confirm(&bp.name)? {
         eprintln!("not deleted");
         return Ok(Exit::Failure);
@@ -51,11 +51,11 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
     let token = deploy::new_token();
     deploy::delete(cfn, &bp.name, &token).await?;
     let mut progress = Progress::new(&format!("deleting {}", bp.name), 0, global.quiet);
-    let (left, events) = Watcher::new(cfn.clone(), &bp.name, &token)
+    let (left, events) = Watcher::new(cfn.clone(), &existing.id, &token)
         .follow(global.poll_interval(), |e| progress.event(e))
         .await?;
     progress.finish();
-    if let Some(left) = left {
+    if let Some(left) = left.filter(|s| s.status != "DELETE_COMPLETE") {
         let cause = events::first_cause(&events)
             .and_then(|e| e.reason.clone())
             .or(left.status_reason)

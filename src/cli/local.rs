@@ -35,16 +35,14 @@ pub struct UpArgs {
     /// unauthenticated AWS-compatible API to the network.
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<IpAddr>,
-    /// Directory holding the engine's state (default: `.outboxctl/local` under the current
-    /// directory).
+    /// Directory holding the engine's state; the default is under the current directory.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct ResetArgs {
-    /// Directory holding the engine's state (default: `.outboxctl/local` under the current
-    /// directory).
+    /// Directory holding the engine's state; the default is under the current directory.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
 }

@@ -77,6 +77,13 @@ pub async fn verify(
             .map(|(a, h)| (a.clone(), verify::to_attribute(h)))
             .collect();
         let keys = orders::order_key(&bp.table, &id)?;
+        // Events are told apart by the partition key value as written (a numeric key
+        // holds only the id's digits).
+        let marker = match keys.get(&bp.table.partition_key.name) {
+            Some(AttributeValue::S(s)) => s.clone(),
+            Some(AttributeValue::N(n)) => n.clone(),
+            _ => id.clone(),
+        };
         let mut current: Option<HashMap<String, AttributeValue>> = None;
         for step in &scenario.steps {
             let next = match step {
@@ -101,7 +108,7 @@ pub async fn verify(
             };
             if let Some(fate) = predictor.predict(&keys, current.as_ref(), next.as_ref()) {
                 expectations.push(Expectation {
-                    order: id.clone(),
+                    order: marker.clone(),
                     step: *step,
                     fate,
                 });
@@ -126,6 +133,7 @@ pub async fn verify(
         .filter(|e| matches!(e.fate, Fate::Routed(_)))
         .count();
     let mut observed: Vec<Observation> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
     let mut events = Vec::new();
     let deadline = Instant::now() + timeout;
     // After the last expected event, keep listening briefly for duplicates and strays.
@@ -138,11 +146,11 @@ pub async fn verify(
             let Some(order) = expectations
                 .iter()
                 .map(|e| &e.order)
-                .find(|id| text.contains(id.as_str()))
+                .find(|marker| text.contains(marker.as_str()))
             else {
                 continue;
             };
-            let rules = event
+            let rules: Vec<String> = event
                 .rules
                 .iter()
                 .filter_map(|physical| {
@@ -152,6 +160,15 @@ pub async fn verify(
                         .map(|r| r.name.clone())
                 })
                 .collect();
+            // A rule's copy that trailed the others arrives as the same event again.
+            if let Some(&at) = seen.get(&event.id) {
+                let merged: &mut Observation = &mut observed[at];
+                merged.rules.extend(rules);
+                merged.rules.sort();
+                merged.rules.dedup();
+                continue;
+            }
+            seen.insert(event.id.clone(), observed.len());
             observed.push(Observation {
                 order: order.clone(),
                 rules,

@@ -10,6 +10,9 @@ use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Tag};
 use super::error::explain;
 use super::stack::{self, Phase};
 
+/// How long CloudFormation may take to compute a change set.
+const CHANGE_SET_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// CloudFormation's limit for a template sent inline (TemplateBody).
 pub const TEMPLATE_BODY_MAX: usize = 51_200;
 
@@ -79,9 +82,19 @@ pub async fn plan(cfn: &Client, request: Request<'_>) -> anyhow::Result<Planned>
             "stack `{}` is busy ({status}); wait for it to settle (`outboxctl status`) and deploy again",
             request.stack
         ),
+        Some((Phase::MustDelete, "DELETE_FAILED")) => anyhow::bail!(
+            "stack `{}` is in DELETE_FAILED: a delete did not finish; run `outboxctl destroy` again (the stack's events say which resource held it)",
+            request.stack
+        ),
         Some((Phase::MustDelete, status)) => anyhow::bail!(
             "stack `{}` is in {status}: its first deploy failed and rolled back, and CloudFormation cannot update such a stack; \
              run `outboxctl deploy --recreate` to delete it and create it again (a retained table is kept), or `outboxctl destroy`",
+            request.stack
+        ),
+        Some((Phase::Stuck, status)) => anyhow::bail!(
+            "stack `{}` is in {status}: a rollback could not finish; fix the cause the stack's events name, then \
+             `aws cloudformation continue-update-rollback --stack-name {}` and deploy again",
+            request.stack,
             request.stack
         ),
     };
@@ -106,6 +119,7 @@ pub async fn plan(cfn: &Client, request: Request<'_>) -> anyhow::Result<Planned>
         .map_err(|err| explain("cloudformation:CreateChangeSet", err))?;
     let change_set_id = created.id.unwrap_or_else(|| change_set_name.clone());
 
+    let computing_since = std::time::Instant::now();
     loop {
         let described = cfn
             .describe_change_set()
@@ -136,7 +150,18 @@ pub async fn plan(cfn: &Client, request: Request<'_>) -> anyhow::Result<Planned>
                 }
                 anyhow::bail!("CloudFormation refused the change set: {reason}");
             }
-            _ => tokio::time::sleep(request.poll).await,
+            "CREATE_PENDING" | "CREATE_IN_PROGRESS"
+                if computing_since.elapsed() < CHANGE_SET_TIMEOUT =>
+            {
+                tokio::time::sleep(request.poll).await
+            }
+            "CREATE_PENDING" | "CREATE_IN_PROGRESS" => anyhow::bail!(
+                "CloudFormation has not computed change set `{change_set_name}` after {} minutes; look at it in the console or run deploy again",
+                CHANGE_SET_TIMEOUT.as_secs() / 60
+            ),
+            other => anyhow::bail!(
+                "change set `{change_set_name}` is {other}: something else changed it; run deploy again"
+            ),
         }
     }
 

@@ -47,13 +47,17 @@ pub fn first_cause(events: &[ResourceEvent]) -> Option<&ResourceEvent> {
         .or_else(|| events.iter().find(|e| e.failed()))
 }
 
-/// New events of one operation, oldest first.
+/// New events of one operation, oldest first. Give it the stack's id (its ARN) where
+/// there is one: a deleted stack is found by id only.
 pub struct Watcher {
     cfn: Client,
     stack: String,
     token: String,
     seen: HashSet<String>,
 }
+
+/// How long an operation may take to show its first status or event.
+const START_GRACE: Duration = Duration::from_secs(30);
 
 /// How many pages of history one poll reads before it stops looking for older events.
 const MAX_PAGES: usize = 20;
@@ -115,21 +119,28 @@ impl Watcher {
     }
 
     /// Follow the operation until the stack settles, handing each event to `on_event`
-    /// as it arrives. Returns the settled stack and every event of the operation.
+    /// as it arrives. Returns the settled stack (a deleted one reads DELETE_COMPLETE) and
+    /// every event of the operation.
     pub async fn follow(
         &mut self,
         interval: Duration,
         mut on_event: impl FnMut(&ResourceEvent),
     ) -> anyhow::Result<(Option<Stack>, Vec<ResourceEvent>)> {
         let mut all = Vec::new();
+        // Right after ExecuteChangeSet, DescribeStacks may still show the status before
+        // it (REVIEW_IN_PROGRESS, or the last UPDATE_COMPLETE): a settled status counts
+        // only once the operation has shown itself, or after a grace period.
+        let begun = std::time::Instant::now();
+        let mut started = false;
         loop {
             let stack = stack::describe(&self.cfn, &self.stack).await?;
-            let settled = stack.as_ref().is_none_or(|s| s.phase() != Phase::Busy);
+            let busy = stack.as_ref().is_some_and(|s| s.phase() == Phase::Busy);
             for event in self.poll().await? {
                 on_event(&event);
                 all.push(event);
             }
-            if settled {
+            started |= busy || !all.is_empty();
+            if !busy && (started || begun.elapsed() >= START_GRACE) {
                 return Ok((stack, all));
             }
             tokio::time::sleep(interval).await;

@@ -29,6 +29,8 @@ pub enum Phase {
     Review,
     /// A failed create left it unusable: it must be deleted before it can be created again.
     MustDelete,
+    /// A rollback failed: it must be continued before anything else.
+    Stuck,
 }
 
 impl Stack {
@@ -52,6 +54,7 @@ pub fn phase(status: &str) -> Phase {
         "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "CREATE_FAILED" | "DELETE_FAILED" => {
             Phase::MustDelete
         }
+        "UPDATE_ROLLBACK_FAILED" => Phase::Stuck,
         s if s.ends_with("_IN_PROGRESS") => Phase::Busy,
         _ => Phase::Stable,
     }
@@ -118,6 +121,7 @@ mod tests {
         assert_eq!(phase("ROLLBACK_COMPLETE"), Phase::MustDelete);
         assert_eq!(phase("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"), Phase::Busy);
         assert_eq!(phase("REVIEW_IN_PROGRESS"), Phase::Review);
+        assert_eq!(phase("UPDATE_ROLLBACK_FAILED"), Phase::Stuck);
         assert_eq!(
             phase("SOME_FUTURE_STATUS"),
             Phase::Stable,

@@ -38,8 +38,9 @@ struct Pending {
 }
 
 /// How long to wait for more copies after the catch-all's copy arrived, and at most
-/// after the first copy: EventBridge delivers the copies independently.
-const SETTLE: Duration = Duration::from_millis(400);
+/// after the first copy: EventBridge delivers each target's copy independently (and
+/// retries each on its own), so a rule's copy can trail the catch-all's.
+const SETTLE: Duration = Duration::from_millis(1500);
 const GIVE_UP: Duration = Duration::from_secs(10);
 
 pub struct Tail {

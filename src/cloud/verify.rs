@@ -334,6 +334,7 @@ impl<'a> Predictor<'a> {
 /// One predicted event of one order, and what was seen of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expectation {
+    /// The order's partition key value as written: what its events carry.
     pub order: String,
     pub step: Step,
     pub fate: Fate,
@@ -377,9 +378,9 @@ pub fn score(bp: &Blueprint, expected: &[Expectation], observed: &[Observation])
     let mut matched: Vec<&Observation> = Vec::new();
     let mut stray: Vec<&Observation> = Vec::new();
     for observation in observed {
-        let hit = open.iter().position(|e| {
-            e.order == observation.order && e.fate == Fate::Routed(observation.rules.clone())
-        });
+        let hit = open
+            .iter()
+            .position(|e| e.order == observation.order && same_rules(&e.fate, &observation.rules));
         match hit {
             Some(i) => {
                 open.remove(i);
@@ -436,6 +437,17 @@ pub fn score(bp: &Blueprint, expected: &[Expectation], observed: &[Observation])
             }
         })
         .collect()
+}
+
+/// Whether a prediction routes to exactly these rules, in any order.
+fn same_rules(fate: &Fate, rules: &[String]) -> bool {
+    let Fate::Routed(predicted) = fate else {
+        return false;
+    };
+    let (mut a, mut b) = (predicted.clone(), rules.to_vec());
+    a.sort();
+    b.sort();
+    a == b
 }
 
 /// Per-rule counts of predictions, for the plan verify prints before sending.

@@ -123,13 +123,13 @@ impl EngineConfig {
 pub struct EngineState {
     pub dynamodb: DynamoDb,
     pub streams: Streams,
+    pub cloudformation: CloudFormation,
+    pub apigateway: ApiGateway,
+    pub clock: Arc<dyn Clock>,
     pub sqs: Sqs,
     pub events: Events,
     pub pipes: Pipes,
     pub faults: Faults,
-    pub cloudformation: CloudFormation,
-    pub apigateway: ApiGateway,
-    pub clock: Arc<dyn Clock>,
 }
 
 /// Starts engines.
@@ -200,13 +200,13 @@ impl Engine {
         let state = Arc::new(EngineState {
             dynamodb,
             streams: streams.clone(),
+            cloudformation,
+            apigateway,
+            clock: Arc::clone(&config.clock),
             sqs,
             events: events.clone(),
             pipes: pipes.clone(),
             faults,
-            cloudformation,
-            apigateway,
-            clock: Arc::clone(&config.clock),
         });
 
         let (stop, stopped) = oneshot::channel::<()>();

@@ -56,9 +56,10 @@ pub fn render(bp: &Blueprint, api: &Api, t: &mut Template) {
         }),
     );
     let method = method(bp, api);
-    // A deployment is a snapshot: give it an id that changes with the method, so a
-    // changed API is deployed again instead of the stage keeping the old snapshot.
-    let digest = Md5::digest(method.to_string().as_bytes());
+    // A deployment is a snapshot: give it an id that changes with everything in it (the
+    // path and the method), so a changed API is deployed again instead of the stage
+    // keeping the old snapshot.
+    let digest = Md5::digest(format!("{}\n{method}", api.path).as_bytes());
     let deployment_id = format!(
         "{}{}",
         logical::API_DEPLOYMENT_PREFIX,
@@ -148,13 +149,19 @@ pub fn request_template(bp: &Blueprint, api: &Api) -> String {
     item.push(format!(
         r#""{CREATED_AT_ATTRIBUTE}": {{"N": "$context.requestTimeEpoch"}}"#
     ));
+    // `$input.json` inserts each body value as a JSON literal: a string arrives quoted and
+    // escaped, so no body can close the item and add attributes of its own, and a value
+    // of the wrong type makes the request invalid (400) instead of being stored.
     for field in &api.fields {
-        let (field, kind) = (&field.name, field.kind);
-        let value = match kind {
-            KeyType::N => format!("$input.path('$.{field}')"),
-            _ => format!("$util.escapeJavaScript($input.path('$.{field}'))"),
+        let value = match field.kind {
+            KeyType::N => format!(r#""$input.json('$.{}')""#, field.name),
+            _ => format!("$input.json('$.{}')", field.name),
         };
-        item.push(format!(r#""{field}": {{"{}": "{value}"}}"#, kind.as_str()));
+        item.push(format!(
+            r#""{}": {{"{}": {value}}}"#,
+            field.name,
+            field.kind.as_str()
+        ));
     }
     format!(
         "{{\n  \"TableName\": \"${{{table}}}\",\n  \"ConditionExpression\": \"attribute_not_exists(#pk)\",\n  \"ExpressionAttributeNames\": {{\"#pk\": \"{pk}\"}},\n  \"Item\": {{\n    {items}\n  }}\n}}\n",

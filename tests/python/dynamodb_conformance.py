@@ -171,6 +171,67 @@ def main(endpoint):
     assert [r["eventName"] for r in streams.get_records(ShardIterator=after)["Records"]] == ["REMOVE"]
     expect_error("ValidationException", streams.get_records, ShardIterator="garbage")
 
+    # Transactional reads, idempotent transactional writes.
+    got = ddb.transact_get_items(
+        TransactItems=[
+            {"Get": {"TableName": "orders", "Key": {"pk": {"S": "o1"}, "sk": {"N": "1"}}, "ProjectionExpression": "amount"}},
+            {"Get": {"TableName": "outbox", "Key": {"pk": {"S": "missing"}}}},
+        ]
+    )["Responses"]
+    assert got == [{"Item": {"amount": {"N": "10.75"}}}, {}], got
+    token_request = {
+        "ClientRequestToken": "order-o5-attempt",
+        "TransactItems": [
+            {"Put": {"TableName": "outbox", "Item": {"pk": {"S": "evt-o5"}}, "ConditionExpression": "attribute_not_exists(pk)"}}
+        ],
+    }
+    ddb.transact_write_items(**token_request)
+    ddb.transact_write_items(**token_request)  # a retry: idempotent, no condition failure
+    token_request["TransactItems"][0]["Put"]["Item"] = {"pk": {"S": "evt-o6"}}
+    expect_error("IdempotentParameterMismatchException", ddb.transact_write_items, **token_request)
+
+    # Tags and TTL.
+    outbox_arn = ddb.describe_table(TableName="outbox")["Table"]["TableArn"]
+    ddb.tag_resource(ResourceArn=outbox_arn, Tags=[{"Key": "project", "Value": "outbox"}])
+    assert ddb.list_tags_of_resource(ResourceArn=outbox_arn)["Tags"] == [{"Key": "project", "Value": "outbox"}]
+    ddb.update_time_to_live(TableName="outbox", TimeToLiveSpecification={"AttributeName": "expiresAt", "Enabled": True})
+    ttl = ddb.describe_time_to_live(TableName="outbox")["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiresAt"}, ttl
+
+    # A global secondary index: sparse, ordered by its sort key, projected as declared.
+    ddb.create_table(
+        TableName="by-state",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "state", "AttributeType": "S"},
+            {"AttributeName": "at", "AttributeType": "N"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": "byState",
+            "KeySchema": [{"AttributeName": "state", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for pk, state, at in [("a", "NEW", "3"), ("b", "NEW", "1"), ("c", None, "2"), ("d", "PAID", "0")]:
+        item = {"pk": {"S": pk}, "at": {"N": at}, "extra": {"S": "x"}}
+        if state:
+            item["state"] = {"S": state}
+        ddb.put_item(TableName="by-state", Item=item)
+    indexed = ddb.query(
+        TableName="by-state", IndexName="byState", KeyConditionExpression="#s = :s",
+        ExpressionAttributeNames={"#s": "state"}, ExpressionAttributeValues={":s": {"S": "NEW"}},
+    )["Items"]
+    assert [i["pk"]["S"] for i in indexed] == ["b", "a"], indexed
+    assert all("extra" not in i for i in indexed), indexed
+    assert ddb.scan(TableName="by-state", IndexName="byState")["Count"] == 3
+    expect_error(
+        "ValidationException", ddb.query, TableName="by-state", IndexName="byState", ConsistentRead=True,
+        KeyConditionExpression="#s = :s", ExpressionAttributeNames={"#s": "state"},
+        ExpressionAttributeValues={":s": {"S": "NEW"}},
+    )
+
     ddb.delete_table(TableName="outbox")
     expect_error("ResourceNotFoundException", ddb.describe_table, TableName="outbox")
     print("boto3 conformance: ok")

@@ -15,11 +15,12 @@ use crate::local::dynamodb::error::DynamoError;
 use crate::local::dynamodb::expression::{
     Condition, Path, Placeholders, Update, parse_condition, parse_projection, parse_update,
 };
+use crate::local::dynamodb::index::SecondaryIndex;
 use crate::local::dynamodb::table::KeyAttribute;
 use crate::local::dynamodb::write::{ItemWrite, WriteOp};
 use crate::local::dynamodb::{
-    CreateTableInput, IdempotencyToken, QueryInput, ReturnValues, ScanInput, TableDescription,
-    UpdateTableInput, check_tags,
+    CreateTableInput, IdempotencyToken, QueryInput, ReturnValues, ScanInput, Select,
+    TableDescription, UpdateTableInput, check_tags,
 };
 
 const NAMESPACE: &str = "com.amazonaws.dynamodb.v20120810";
@@ -244,9 +245,93 @@ struct CreateTableRequest {
     provisioned_throughput: Option<Throughput>,
     stream_specification: Option<StreamSpecification>,
     deletion_protection_enabled: Option<bool>,
-    global_secondary_indexes: Option<Value>,
-    local_secondary_indexes: Option<Value>,
+    global_secondary_indexes: Option<Vec<IndexDefinition>>,
+    local_secondary_indexes: Option<Vec<IndexDefinition>>,
     tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IndexDefinition {
+    index_name: String,
+    key_schema: Vec<KeySchemaElement>,
+    projection: ProjectionDefinition,
+    provisioned_throughput: Option<Throughput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProjectionDefinition {
+    projection_type: Option<String>,
+    non_key_attributes: Option<Vec<String>>,
+}
+
+/// Split a KeySchema into its HASH and optional RANGE attribute names.
+fn hash_and_range(
+    schema: &[KeySchemaElement],
+    what: &str,
+) -> Result<(String, Option<String>), DynamoError> {
+    let names = |kind: &str| {
+        schema
+            .iter()
+            .filter(|k| k.key_type == kind)
+            .map(|k| k.attribute_name.clone())
+            .collect::<Vec<_>>()
+    };
+    let (hashes, ranges) = (names("HASH"), names("RANGE"));
+    if hashes.len() != 1 || ranges.len() > 1 || hashes.len() + ranges.len() != schema.len() {
+        return Err(DynamoError::validation(format!(
+            "1 validation error detected: {what} KeySchema must have exactly one HASH element and at most one RANGE element (KeyType HASH or RANGE)"
+        )));
+    }
+    Ok((hashes[0].clone(), ranges.first().cloned()))
+}
+
+fn secondary_index(
+    definition: IndexDefinition,
+    global: bool,
+    attributes: &[KeyAttribute],
+    billing_mode: &str,
+) -> Result<SecondaryIndex, DynamoError> {
+    let (hash, range) = hash_and_range(
+        &definition.key_schema,
+        &format!("index {}", definition.index_name),
+    )?;
+    let defined = |name: &str| -> Result<KeyAttribute, DynamoError> {
+        attributes.iter().find(|a| a.name == name).cloned().ok_or_else(|| {
+            DynamoError::validation(format!(
+                "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{name}], AttributeDefinitions: [{}]",
+                attributes.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        })
+    };
+    let (read_capacity, write_capacity) = match (
+        global,
+        billing_mode,
+        &definition.provisioned_throughput,
+    ) {
+        (true, "PROVISIONED", Some(t)) => (t.read_capacity_units, t.write_capacity_units),
+        (true, "PROVISIONED", None) => {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: ProvisionedThroughput must be specified for index: {}",
+                definition.index_name
+            )));
+        }
+        _ => (0, 0),
+    };
+    Ok(SecondaryIndex {
+        hash_key: defined(&hash)?,
+        range_key: range.as_deref().map(defined).transpose()?,
+        name: definition.index_name,
+        global,
+        projection: definition
+            .projection
+            .projection_type
+            .unwrap_or_else(|| "ALL".into()),
+        non_key_attributes: definition.projection.non_key_attributes.unwrap_or_default(),
+        read_capacity,
+        write_capacity,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -287,64 +372,61 @@ fn billing(
 }
 
 async fn create_table(state: &EngineState, request: CreateTableRequest) -> ActionResult {
-    if request.global_secondary_indexes.is_some() || request.local_secondary_indexes.is_some() {
-        return Err(DynamoError::validation(
-            "Secondary indexes are not supported by the local engine yet; create the table without GlobalSecondaryIndexes/LocalSecondaryIndexes",
-        )
-        .into());
-    }
-    let key = |kind: &str| {
-        request
-            .key_schema
-            .iter()
-            .filter(|k| k.key_type == kind)
-            .map(|k| k.attribute_name.clone())
-            .collect::<Vec<_>>()
-    };
-    let (hashes, ranges) = (key("HASH"), key("RANGE"));
-    if hashes.len() != 1
-        || ranges.len() > 1
-        || hashes.len() + ranges.len() != request.key_schema.len()
-    {
-        return Err(DynamoError::validation(
-            "1 validation error detected: KeySchema must have exactly one HASH element and at most one RANGE element (KeyType HASH or RANGE)",
-        )
-        .into());
-    }
+    let (hash_key, range_key) = hash_and_range(&request.key_schema, "table")?;
     let (billing_mode, read_capacity, write_capacity) = billing(
         request.billing_mode.as_deref(),
         request.provisioned_throughput.as_ref(),
     )?;
+    let attribute_definitions: Vec<KeyAttribute> = request
+        .attribute_definitions
+        .into_iter()
+        .map(|a| KeyAttribute {
+            name: a.attribute_name,
+            kind: a.attribute_type,
+        })
+        .collect();
+    let globals = request
+        .global_secondary_indexes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| (d, true));
+    let locals = request
+        .local_secondary_indexes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| (d, false));
+    let indexes: Vec<SecondaryIndex> = globals
+        .chain(locals)
+        .map(|(definition, global)| {
+            secondary_index(definition, global, &attribute_definitions, &billing_mode)
+        })
+        .collect::<Result<_, _>>()?;
     let description = state
         .dynamodb
-        .create_table(CreateTableInput {
-            name: request.table_name,
-            hash_key: hashes[0].clone(),
-            range_key: ranges.first().cloned(),
-            attribute_definitions: request
-                .attribute_definitions
-                .into_iter()
-                .map(|a| KeyAttribute {
-                    name: a.attribute_name,
-                    kind: a.attribute_type,
-                })
-                .collect(),
-            billing_mode,
-            read_capacity,
-            write_capacity,
-            stream_view_type: request
-                .stream_specification
-                .as_ref()
-                .map(StreamSpecification::view)
-                .transpose()?
-                .flatten(),
-            deletion_protection: request.deletion_protection_enabled.unwrap_or(false),
-            tags: {
-                let tags = tag_map(request.tags);
-                check_tags(&tags)?;
-                tags
+        .create_table_with_indexes(
+            CreateTableInput {
+                name: request.table_name,
+                hash_key,
+                range_key,
+                attribute_definitions,
+                billing_mode,
+                read_capacity,
+                write_capacity,
+                stream_view_type: request
+                    .stream_specification
+                    .as_ref()
+                    .map(StreamSpecification::view)
+                    .transpose()?
+                    .flatten(),
+                deletion_protection: request.deletion_protection_enabled.unwrap_or(false),
+                tags: {
+                    let tags = tag_map(request.tags);
+                    check_tags(&tags)?;
+                    tags
+                },
             },
-        })
+            indexes,
+        )
         .await?;
     Ok(json!({"TableDescription": table_description(&description)}))
 }
@@ -365,6 +447,44 @@ fn table_description(description: &TableDescription) -> Value {
         "BillingModeSummary": {"BillingMode": meta.billing_mode},
         "DeletionProtectionEnabled": meta.deletion_protection,
     });
+    for global in [true, false] {
+        let indexes: Vec<Value> = meta
+            .indexes
+            .iter()
+            .filter(|i| i.global == global)
+            .map(|index| {
+                let mut projection = json!({"ProjectionType": index.projection});
+                if !index.non_key_attributes.is_empty() {
+                    projection["NonKeyAttributes"] = json!(index.non_key_attributes);
+                }
+                let mut description = json!({
+                    "IndexName": index.name,
+                    "KeySchema": index.key_schema_json(),
+                    "Projection": projection,
+                    "IndexSizeBytes": 0,
+                    "ItemCount": 0,
+                    "IndexArn": format!("{}/index/{}", meta.arn, index.name),
+                });
+                if global {
+                    description["IndexStatus"] = json!("ACTIVE");
+                    description["ProvisionedThroughput"] = json!({
+                        "NumberOfDecreasesToday": 0,
+                        "ReadCapacityUnits": index.read_capacity,
+                        "WriteCapacityUnits": index.write_capacity,
+                    });
+                }
+                description
+            })
+            .collect();
+        if let (false, Some(map)) = (indexes.is_empty(), out.as_object_mut()) {
+            let key = if global {
+                "GlobalSecondaryIndexes"
+            } else {
+                "LocalSecondaryIndexes"
+            };
+            map.insert(key.into(), Value::Array(indexes));
+        }
+    }
     if let (Some(stream), Some(map)) = (&meta.stream, out.as_object_mut()) {
         let spec = if stream.enabled {
             json!({"StreamEnabled": true, "StreamViewType": stream.view_type})
@@ -425,7 +545,7 @@ struct UpdateTableRequest {
 async fn update_table(state: &EngineState, request: UpdateTableRequest) -> ActionResult {
     if request.global_secondary_index_updates.is_some() {
         return Err(DynamoError::validation(
-            "Secondary indexes are not supported by the local engine yet",
+            "Adding, updating or deleting secondary indexes with UpdateTable is not supported by the local engine; recreate the table with its indexes (or run `outboxctl local reset`)",
         )
         .into());
     }
@@ -886,20 +1006,32 @@ struct QueryRequest {
     limit: Option<usize>,
     scan_index_forward: Option<bool>,
     exclusive_start_key: Option<Value>,
+    consistent_read: Option<bool>,
     key_conditions: Option<Value>,
     query_filter: Option<Value>,
     attributes_to_get: Option<Value>,
 }
 
-/// `Select`: true for COUNT.
-fn count_only(select: Option<&str>, has_projection: bool) -> Result<bool, DynamoError> {
+/// The `Select` parameter; its default depends on whether an index is read.
+fn select(
+    select: Option<&str>,
+    has_projection: bool,
+    has_index: bool,
+) -> Result<Select, DynamoError> {
     match select {
-        None | Some("SPECIFIC_ATTRIBUTES") => Ok(false),
-        Some("ALL_ATTRIBUTES") if has_projection => Err(DynamoError::validation(
-            "Cannot specify the ProjectionExpression when choosing to get ALL_ATTRIBUTES",
-        )),
-        Some("ALL_ATTRIBUTES") => Ok(false),
-        Some("COUNT") => Ok(true),
+        None if has_projection => Ok(Select::SpecificAttributes),
+        None if has_index => Ok(Select::AllProjectedAttributes),
+        None => Ok(Select::AllAttributes),
+        Some("SPECIFIC_ATTRIBUTES") => Ok(Select::SpecificAttributes),
+        Some("ALL_ATTRIBUTES" | "ALL_PROJECTED_ATTRIBUTES") if has_projection => {
+            Err(DynamoError::validation(format!(
+                "Cannot specify the ProjectionExpression when choosing to get {}",
+                select.unwrap_or_default()
+            )))
+        }
+        Some("ALL_ATTRIBUTES") => Ok(Select::AllAttributes),
+        Some("COUNT") => Ok(Select::Count),
+        Some("ALL_PROJECTED_ATTRIBUTES") if has_index => Ok(Select::AllProjectedAttributes),
         Some("ALL_PROJECTED_ATTRIBUTES") => Err(DynamoError::validation(
             "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
         )),
@@ -909,9 +1041,9 @@ fn count_only(select: Option<&str>, has_projection: bool) -> Result<bool, Dynamo
     }
 }
 
-fn page_response(page: crate::local::dynamodb::Page, count_only: bool) -> Value {
+fn page_response(page: crate::local::dynamodb::Page, select: Select) -> Value {
     let mut out = Map::new();
-    if !count_only {
+    if select != Select::Count {
         out.insert(
             "Items".into(),
             Value::Array(page.items.iter().map(item_to_json).collect()),
@@ -931,12 +1063,6 @@ async fn query(state: &EngineState, request: QueryRequest) -> ActionResult {
         ("QueryFilter", request.query_filter.is_some()),
         ("AttributesToGet", request.attributes_to_get.is_some()),
     ])?;
-    if let Some(index) = request.index_name {
-        return Err(DynamoError::validation(format!(
-            "The table does not have the specified index: {index} (the local engine does not support secondary indexes yet)"
-        ))
-        .into());
-    }
     let mut placeholders = request.expressions.placeholders()?;
     let key_text = request
         .key_condition_expression
@@ -951,15 +1077,21 @@ async fn query(state: &EngineState, request: QueryRequest) -> ActionResult {
     let projection =
         optional_projection(request.projection_expression.as_deref(), &mut placeholders)?;
     placeholders.check_all_used()?;
-    let count_only = count_only(request.select.as_deref(), projection.is_some())?;
+    let select = select(
+        request.select.as_deref(),
+        projection.is_some(),
+        request.index_name.is_some(),
+    )?;
     let page = state
         .dynamodb
         .query(QueryInput {
             table: request.table_name,
+            index: request.index_name,
+            consistent_read: request.consistent_read.unwrap_or(false),
             key_condition,
             filter,
             projection,
-            count_only,
+            select,
             limit: request.limit,
             forward: request.scan_index_forward.unwrap_or(true),
             start_key: request
@@ -969,7 +1101,7 @@ async fn query(state: &EngineState, request: QueryRequest) -> ActionResult {
                 .transpose()?,
         })
         .await?;
-    Ok(page_response(page, count_only))
+    Ok(page_response(page, select))
 }
 
 #[derive(Debug, Deserialize)]
@@ -984,6 +1116,7 @@ struct ScanRequest {
     select: Option<String>,
     limit: Option<usize>,
     exclusive_start_key: Option<Value>,
+    consistent_read: Option<bool>,
     segment: Option<u32>,
     total_segments: Option<u32>,
     scan_filter: Option<Value>,
@@ -995,12 +1128,6 @@ async fn scan(state: &EngineState, request: ScanRequest) -> ActionResult {
         ("ScanFilter", request.scan_filter.is_some()),
         ("AttributesToGet", request.attributes_to_get.is_some()),
     ])?;
-    if let Some(index) = request.index_name {
-        return Err(DynamoError::validation(format!(
-            "The table does not have the specified index: {index} (the local engine does not support secondary indexes yet)"
-        ))
-        .into());
-    }
     let segment = match (request.segment, request.total_segments) {
         (None, None) => None,
         (Some(segment), Some(total)) => Some((segment, total)),
@@ -1020,14 +1147,20 @@ async fn scan(state: &EngineState, request: ScanRequest) -> ActionResult {
     let projection =
         optional_projection(request.projection_expression.as_deref(), &mut placeholders)?;
     placeholders.check_all_used()?;
-    let count_only = count_only(request.select.as_deref(), projection.is_some())?;
+    let select = select(
+        request.select.as_deref(),
+        projection.is_some(),
+        request.index_name.is_some(),
+    )?;
     let page = state
         .dynamodb
         .scan(ScanInput {
             table: request.table_name,
+            index: request.index_name,
+            consistent_read: request.consistent_read.unwrap_or(false),
             filter,
             projection,
-            count_only,
+            select,
             limit: request.limit,
             start_key: request
                 .exclusive_start_key
@@ -1037,7 +1170,7 @@ async fn scan(state: &EngineState, request: ScanRequest) -> ActionResult {
             segment,
         })
         .await?;
-    Ok(page_response(page, count_only))
+    Ok(page_response(page, select))
 }
 
 // ---- tags ----

@@ -5,6 +5,7 @@
 pub mod attribute_value;
 pub mod error;
 pub mod expression;
+pub mod index;
 pub mod number;
 mod reads;
 pub mod table;
@@ -19,7 +20,7 @@ use crate::local::clock::Clock;
 use crate::local::storage::Storage;
 use crate::local::streams::Streams;
 
-pub use reads::{Page, QueryInput, ScanInput};
+pub use reads::{Page, QueryInput, ScanInput, Select};
 pub use tables::{CreateTableInput, TableDescription, UpdateTableInput, check_tags};
 pub use writes::{IdempotencyToken, ReturnValues};
 

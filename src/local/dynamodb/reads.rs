@@ -10,8 +10,8 @@ use super::DynamoDb;
 use super::attribute_value::{AttributeValue, Item, item_size};
 use super::error::DynamoError;
 use super::expression::{Comparator, Condition, Operand, Path, PathElement, evaluate, project};
-use super::table::TableMeta;
-use super::write::{load_item, load_table, parse_stored_item};
+use super::index::View;
+use super::write::{json_path, load_item, load_table, parse_stored_item};
 
 /// A page of results stops once it holds this much data.
 const MAX_PAGE_BYTES: usize = 1024 * 1024;
@@ -23,10 +23,12 @@ pub const MAX_TRANSACT_GET: usize = 100;
 #[derive(Debug, Clone)]
 pub struct QueryInput {
     pub table: String,
+    pub index: Option<String>,
+    pub consistent_read: bool,
     pub key_condition: Condition,
     pub filter: Option<Condition>,
     pub projection: Option<Vec<Path>>,
-    pub count_only: bool,
+    pub select: Select,
     pub limit: Option<usize>,
     pub forward: bool,
     pub start_key: Option<Item>,
@@ -35,13 +37,24 @@ pub struct QueryInput {
 #[derive(Debug, Clone)]
 pub struct ScanInput {
     pub table: String,
+    pub index: Option<String>,
+    pub consistent_read: bool,
     pub filter: Option<Condition>,
     pub projection: Option<Vec<Path>>,
-    pub count_only: bool,
+    pub select: Select,
     pub limit: Option<usize>,
     pub start_key: Option<Item>,
     /// `(Segment, TotalSegments)` for parallel scans.
     pub segment: Option<(u32, u32)>,
+}
+
+/// The `Select` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select {
+    AllAttributes,
+    AllProjectedAttributes,
+    SpecificAttributes,
+    Count,
 }
 
 /// One page of Query or Scan.
@@ -185,7 +198,8 @@ struct KeyCondition {
     sort: Option<Condition>,
 }
 
-fn key_condition(meta: &TableMeta, condition: &Condition) -> Result<KeyCondition, DynamoError> {
+fn key_condition(view: &View<'_>, condition: &Condition) -> Result<KeyCondition, DynamoError> {
+    let (hash_key, range_key) = (view.hash_key(), view.range_key());
     let unsupported = || DynamoError::validation("Query key condition not supported");
     let mut parts = Vec::new();
     fn flatten<'c>(condition: &'c Condition, out: &mut Vec<&'c Condition>) {
@@ -215,7 +229,7 @@ fn key_condition(meta: &TableMeta, condition: &Condition) -> Result<KeyCondition
             _ => None,
         }
         .ok_or_else(unsupported)?;
-        if subject == meta.hash_key.name {
+        if subject == hash_key.name {
             match part {
                 Condition::Compare(Comparator::Eq, _, Operand::Value(value))
                     if partition.is_none() =>
@@ -224,7 +238,7 @@ fn key_condition(meta: &TableMeta, condition: &Condition) -> Result<KeyCondition
                 }
                 _ => return Err(unsupported()),
             }
-        } else if meta.range_key.as_ref().is_some_and(|r| r.name == subject) && sort.is_none() {
+        } else if range_key.is_some_and(|r| r.name == subject) && sort.is_none() {
             if matches!(part, Condition::Compare(Comparator::Ne, ..)) {
                 return Err(DynamoError::validation(
                     "Unsupported operator on KeyConditionExpression: operator: <>",
@@ -235,7 +249,7 @@ fn key_condition(meta: &TableMeta, condition: &Condition) -> Result<KeyCondition
             return Err(DynamoError::validation(format!(
                 "Query condition missed key schema element: {}",
                 if partition.is_none() {
-                    meta.hash_key.name.clone()
+                    hash_key.name.clone()
                 } else {
                     subject
                 }
@@ -245,13 +259,13 @@ fn key_condition(meta: &TableMeta, condition: &Condition) -> Result<KeyCondition
     let partition = partition.ok_or_else(|| {
         DynamoError::validation(format!(
             "Query condition missed key schema element: {}",
-            meta.hash_key.name
+            hash_key.name
         ))
     })?;
-    if let (Some(sort), Some(range)) = (&sort, &meta.range_key) {
+    if let (Some(sort), Some(range)) = (&sort, range_key) {
         check_sort_operands(sort, &range.kind)?;
     }
-    if partition.type_name() != meta.hash_key.kind {
+    if partition.type_name() != hash_key.kind {
         return Err(DynamoError::validation(
             "One or more parameter values were invalid: Condition parameter type does not match schema type",
         ));
@@ -285,106 +299,164 @@ fn check_sort_operands(sort: &Condition, kind: &str) -> Result<(), DynamoError> 
     Ok(())
 }
 
-/// Collect items in order until the limit or the page size is reached.
-fn paginate(
-    meta: &TableMeta,
-    rows: impl Iterator<Item = Result<Item, DynamoError>>,
-    filter: Option<&Condition>,
-    projection: Option<&[Path]>,
-    count_only: bool,
+/// How a page presents items: which view they come from, what to keep of them.
+struct Presentation<'a> {
+    view: View<'a>,
+    filter: Option<&'a Condition>,
+    projection: Option<&'a [Path]>,
+    select: Select,
     limit: Option<usize>,
-) -> Result<Page, DynamoError> {
-    let mut page = Page::default();
-    let mut bytes = 0;
-    for row in rows {
-        let item = row?;
-        page.scanned += 1;
-        bytes += item_size(&item);
-        let keep = match filter {
-            Some(filter) => evaluate(filter, &item)?,
-            None => true,
-        };
-        let key = meta.key_only(&item);
-        if keep {
-            page.count += 1;
-            if !count_only {
-                page.items.push(projected(item, projection));
+}
+
+impl Presentation<'_> {
+    /// `Select` against the view: ALL_ATTRIBUTES reads the table for a local index, and is
+    /// refused for a global index that does not project everything.
+    fn check(&self) -> Result<(), DynamoError> {
+        if let Some(index) = self.view.index
+            && self.select == Select::AllAttributes
+            && index.global
+            && !self.view.projects_all()
+        {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index {} because its projection type is not ALL",
+                index.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Collect items in order until the limit or the page size is reached.
+    fn paginate(
+        &self,
+        rows: impl Iterator<Item = Result<Item, DynamoError>>,
+    ) -> Result<Page, DynamoError> {
+        self.check()?;
+        let full_items =
+            self.select == Select::AllAttributes && self.view.index.is_some_and(|i| !i.global);
+        let mut page = Page::default();
+        let mut bytes = 0;
+        for row in rows {
+            let item = row?;
+            let key = self.view.key_of(&item);
+            let item = if full_items {
+                item
+            } else {
+                self.view.project(item)
+            };
+            page.scanned += 1;
+            bytes += item_size(&item);
+            let keep = match self.filter {
+                Some(filter) => evaluate(filter, &item)?,
+                None => true,
+            };
+            if keep {
+                page.count += 1;
+                if self.select != Select::Count {
+                    page.items.push(projected(item, self.projection));
+                }
+            }
+            if self.limit.is_some_and(|l| page.scanned >= l) || bytes >= MAX_PAGE_BYTES {
+                page.last_key = Some(key);
+                break;
             }
         }
-        if limit.is_some_and(|l| page.scanned >= l) || bytes >= MAX_PAGE_BYTES {
-            page.last_key = Some(key);
-            break;
-        }
+        Ok(page)
     }
-    Ok(page)
+}
+
+fn check_consistent_read(view: &View<'_>, consistent_read: bool) -> Result<(), DynamoError> {
+    if consistent_read && view.index.is_some_and(|i| i.global) {
+        return Err(DynamoError::validation(
+            "Consistent reads are not supported on global secondary indexes",
+        ));
+    }
+    Ok(())
+}
+
+/// The text a key value has inside stored DynamoDB JSON (`{"N": "<this>"}`).
+fn stored_scalar(value: &AttributeValue) -> String {
+    match value
+        .to_json()
+        .as_object()
+        .and_then(|o| o.values().next())
+        .and_then(|v| v.as_str())
+    {
+        Some(text) => text.to_owned(),
+        None => String::new(),
+    }
 }
 
 fn run_query(conn: &Connection, input: QueryInput) -> Result<Page, DynamoError> {
     let meta = load_table(conn, &input.table)?;
-    let condition = key_condition(&meta, &input.key_condition)?;
-    let partition_text = condition.partition.key_text();
-    let mut statement =
-        conn.prepare_cached("SELECT item FROM items WHERE table_name = ?1 AND pk = ?2")?;
-    let mut items: Vec<Item> = statement
-        .query_map(params![meta.name, partition_text], |r| {
-            r.get::<_, String>(0)
-        })?
-        .map(|text| parse_stored_item(&text?))
-        .collect::<Result<_, DynamoError>>()?;
-    if let Some(sort) = &condition.sort {
-        let mut kept = Vec::with_capacity(items.len());
-        for item in items {
-            if evaluate(sort, &item)? {
-                kept.push(item);
-            }
+    let view = View::of(&meta, input.index.as_deref())?;
+    check_consistent_read(&view, input.consistent_read)?;
+    let condition = key_condition(&view, &input.key_condition)?;
+    let texts: Vec<String> = match view.index {
+        None => {
+            let mut statement =
+                conn.prepare_cached("SELECT item FROM items WHERE table_name = ?1 AND pk = ?2")?;
+            statement
+                .query_map(params![meta.name, condition.partition.key_text()], |r| {
+                    r.get(0)
+                })?
+                .collect::<Result<_, _>>()?
         }
-        items = kept;
-    }
-    let sort_value = |item: &Item| {
-        meta.range_key
-            .as_ref()
-            .and_then(|r| item.get(&r.name))
-            .cloned()
+        Some(index) => {
+            let mut statement = conn.prepare_cached(
+                "SELECT item FROM items WHERE table_name = ?1 AND json_extract(item, ?2) = ?3",
+            )?;
+            statement
+                .query_map(
+                    params![
+                        meta.name,
+                        json_path(&index.hash_key.name, &index.hash_key.kind),
+                        stored_scalar(&condition.partition)
+                    ],
+                    |r| r.get(0),
+                )?
+                .collect::<Result<_, _>>()?
+        }
     };
-    items.sort_by(|a, b| match (sort_value(a), sort_value(b)) {
-        (Some(a), Some(b)) => a.compare(&b).unwrap_or(Ordering::Equal),
-        _ => Ordering::Equal,
-    });
+    let mut items = Vec::with_capacity(texts.len());
+    for text in texts {
+        let item = parse_stored_item(&text)?;
+        let in_partition = item.get(&view.hash_key().name) == Some(&condition.partition);
+        let in_range = match &condition.sort {
+            Some(sort) => evaluate(sort, &item)?,
+            None => true,
+        };
+        if in_partition && in_range && view.holds(&item) {
+            items.push(item);
+        }
+    }
+    items.sort_by(|a, b| view.compare(a, b));
     if !input.forward {
         items.reverse();
     }
     if let Some(start) = &input.start_key {
-        let start = meta.key_from_param(start)?;
-        if start.pk != partition_text {
+        view.check_start_key(start)?;
+        if start.get(&view.hash_key().name) != Some(&condition.partition) {
             return Err(DynamoError::validation(
                 "The provided starting key is invalid: The provided key element does not match the schema",
             ));
         }
-        let start_sort = meta
-            .range_key
-            .as_ref()
-            .and_then(|r| start.key.get(&r.name))
-            .cloned();
-        items.retain(|item| match (&start_sort, sort_value(item)) {
-            (Some(start), Some(value)) => {
-                let order = value.compare(start).unwrap_or(Ordering::Equal);
-                if input.forward {
-                    order == Ordering::Greater
-                } else {
-                    order == Ordering::Less
-                }
+        items.retain(|item| {
+            let order = view.compare(item, start);
+            if input.forward {
+                order == Ordering::Greater
+            } else {
+                order == Ordering::Less
             }
-            _ => false,
         });
     }
-    paginate(
-        &meta,
-        items.into_iter().map(Ok),
-        input.filter.as_ref(),
-        input.projection.as_deref(),
-        input.count_only,
-        input.limit,
-    )
+    let presentation = Presentation {
+        view,
+        filter: input.filter.as_ref(),
+        projection: input.projection.as_deref(),
+        select: input.select,
+        limit: input.limit,
+    };
+    presentation.paginate(items.into_iter().map(Ok))
 }
 
 /// A stable hash of the partition key, to split a parallel scan into segments.
@@ -399,9 +471,14 @@ fn segment_of(partition_text: &str, total: u32) -> u32 {
 
 fn run_scan(conn: &Connection, input: ScanInput) -> Result<Page, DynamoError> {
     let meta = load_table(conn, &input.table)?;
+    let view = View::of(&meta, input.index.as_deref())?;
+    check_consistent_read(&view, input.consistent_read)?;
+    // Scans walk the table in key order; an index scan keeps the items the index holds
+    // and resumes from the table key inside its LastEvaluatedKey.
     let (start_pk, start_sk) = match &input.start_key {
         Some(start) => {
-            let key = meta.key_from_param(start)?;
+            view.check_start_key(start)?;
+            let key = meta.key_from_param(&meta.key_only(start))?;
             (key.pk, key.sk)
         }
         None => (String::new(), String::new()),
@@ -418,13 +495,14 @@ fn run_scan(conn: &Connection, input: ScanInput) -> Result<Page, DynamoError> {
             (Ok((pk, _)), Some((segment, total))) => segment_of(pk, total) == segment,
             _ => true,
         })
-        .map(|row| parse_stored_item(&row?.1));
-    paginate(
-        &meta,
-        items,
-        input.filter.as_ref(),
-        input.projection.as_deref(),
-        input.count_only,
-        input.limit,
-    )
+        .map(|row| parse_stored_item(&row?.1))
+        .filter(|item| item.as_ref().map_or(true, |i| view.holds(i)));
+    let presentation = Presentation {
+        view,
+        filter: input.filter.as_ref(),
+        projection: input.projection.as_deref(),
+        select: input.select,
+        limit: input.limit,
+    };
+    presentation.paginate(items)
 }

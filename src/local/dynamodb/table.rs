@@ -42,6 +42,9 @@ pub struct TableMeta {
     /// Resource tags (key → value).
     #[serde(default)]
     pub tags: std::collections::BTreeMap<String, String>,
+    /// Global and local secondary indexes.
+    #[serde(default)]
+    pub indexes: Vec<super::index::SecondaryIndex>,
 }
 
 /// An item's primary key in the two text columns the storage indexes by.

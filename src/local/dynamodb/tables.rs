@@ -7,6 +7,7 @@ use rusqlite::params;
 
 use super::DynamoDb;
 use super::error::DynamoError;
+use super::index::{MAX_GLOBAL_INDEXES, MAX_LOCAL_INDEXES, SecondaryIndex};
 use super::table::{KeyAttribute, TableMeta, check_table_name};
 use super::write::{load_table, save_table};
 use crate::local::streams::{self, ACCOUNT_ID};
@@ -58,9 +59,19 @@ fn check_view_type(view: &str) -> Result<(), DynamoError> {
 }
 
 impl DynamoDb {
+    /// CreateTable without secondary indexes.
     pub async fn create_table(
         &self,
         input: CreateTableInput,
+    ) -> Result<TableDescription, DynamoError> {
+        self.create_table_with_indexes(input, Vec::new()).await
+    }
+
+    /// CreateTable with global and local secondary indexes.
+    pub async fn create_table_with_indexes(
+        &self,
+        input: CreateTableInput,
+        indexes: Vec<SecondaryIndex>,
     ) -> Result<TableDescription, DynamoError> {
         check_table_name(&input.name)?;
         let defined = |name: &str| -> Result<KeyAttribute, DynamoError> {
@@ -79,9 +90,12 @@ impl DynamoDb {
                     attribute.kind
                 )));
             }
-            if attribute.name != hash_key.name
-                && range_key.as_ref().is_none_or(|r| r.name != attribute.name)
-            {
+            let used = attribute.name == hash_key.name
+                || range_key.as_ref().is_some_and(|r| r.name == attribute.name)
+                || indexes
+                    .iter()
+                    .any(|i| i.key_attributes().any(|k| k.name == attribute.name));
+            if !used {
                 return Err(DynamoError::validation(
                     "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
                 ));
@@ -90,6 +104,7 @@ impl DynamoDb {
         if let Some(view) = &input.stream_view_type {
             check_view_type(view)?;
         }
+        check_indexes(&indexes, &hash_key, range_key.as_ref())?;
         let now = self.clock.now_ms();
         let region = self.region.clone();
         let description = self
@@ -120,6 +135,7 @@ impl DynamoDb {
                     deletion_protection: input.deletion_protection,
                     ttl_attribute: None,
                     tags: input.tags,
+                    indexes,
                 };
                 if let Some(view) = view_type {
                     meta.stream = Some(streams::create_stream(conn, &meta, &view, &region, now)?);
@@ -319,4 +335,77 @@ impl DynamoDb {
             .read(move |conn| Ok(load_table(conn, &name)?.tags))
             .await
     }
+}
+
+/// The rules CreateTable applies to secondary indexes.
+fn check_indexes(
+    indexes: &[SecondaryIndex],
+    hash_key: &KeyAttribute,
+    range_key: Option<&KeyAttribute>,
+) -> Result<(), DynamoError> {
+    let invalid = |message: String| {
+        DynamoError::validation(format!(
+            "One or more parameter values were invalid: {message}"
+        ))
+    };
+    let globals = indexes.iter().filter(|i| i.global).count();
+    if globals > MAX_GLOBAL_INDEXES || indexes.len() - globals > MAX_LOCAL_INDEXES {
+        return Err(invalid(format!(
+            "a table may have at most {MAX_GLOBAL_INDEXES} global and {MAX_LOCAL_INDEXES} local secondary indexes"
+        )));
+    }
+    for (i, index) in indexes.iter().enumerate() {
+        if !(3..=255).contains(&index.name.len())
+            || !index
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            return Err(invalid(format!(
+                "index name `{}` must be 3-255 characters of [a-zA-Z0-9_.-]",
+                index.name
+            )));
+        }
+        if indexes[..i].iter().any(|other| other.name == index.name) {
+            return Err(invalid(format!("Duplicate index name: {}", index.name)));
+        }
+        if !index.global {
+            if index.hash_key.name != hash_key.name {
+                return Err(invalid(format!(
+                    "Index KeySchema does not have a range key for index: {} (a local secondary index must use the table's partition key `{}`)",
+                    index.name, hash_key.name
+                )));
+            }
+            if index.range_key.is_none() || range_key.is_none() {
+                return Err(invalid(format!(
+                    "Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex ({})",
+                    index.name
+                )));
+            }
+        }
+        match (
+            index.projection.as_str(),
+            index.non_key_attributes.is_empty(),
+        ) {
+            ("ALL" | "KEYS_ONLY", true) | ("INCLUDE", false) => {}
+            ("INCLUDE", true) => {
+                return Err(invalid(format!(
+                    "NonKeyAttributes must be given for ProjectionType INCLUDE (index {})",
+                    index.name
+                )));
+            }
+            ("ALL" | "KEYS_ONLY", false) => {
+                return Err(invalid(format!(
+                    "ProjectionType is {}, but NonKeyAttributes is specified (index {})",
+                    index.projection, index.name
+                )));
+            }
+            (other, _) => {
+                return Err(DynamoError::validation(format!(
+                    "1 validation error detected: Value '{other}' at 'projection.projectionType' failed to satisfy constraint: Member must satisfy enum value set: [ALL, INCLUDE, KEYS_ONLY]"
+                )));
+            }
+        }
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@ use super::DynamoDb;
 use super::attribute_value::AttributeValue;
 use super::error::DynamoError;
 use super::number::Number;
-use super::write::{WriteOutcome, load_table, parse_stored_item, save_table, store};
+use super::write::{WriteOutcome, json_path, load_table, parse_stored_item, save_table, store};
 
 /// DynamoDB ignores TTL values more than five years in the past (they are likely not
 /// epoch seconds).
@@ -75,7 +75,7 @@ impl DynamoDb {
                     let meta = load_table(conn, &name)?;
                     let Some(attribute) = meta.ttl_attribute.clone() else { continue };
                     // SQLite narrows the candidates; the exact decimal comparison decides.
-                    let path = format!("$.\"{}\".N", attribute.replace('\\', "\\\\").replace('"', "\\\""));
+                    let path = json_path(&attribute, "N");
                     let candidates: Vec<String> = {
                         let mut statement = conn.prepare(
                             "SELECT item FROM items WHERE table_name = ?1 AND CAST(json_extract(item, ?2) AS REAL) <= ?3",

@@ -72,6 +72,15 @@ pub fn parse_stored_item(text: &str) -> Result<Item, DynamoError> {
     item_from_json(&value)
 }
 
+/// The JSON path of one attribute's `kind` member in a stored item, for SQLite's
+/// `json_extract` (used to narrow candidates before the exact check in Rust).
+pub fn json_path(attribute: &str, kind: &str) -> String {
+    format!(
+        "$.\"{}\".{kind}",
+        attribute.replace('\\', "\\\\").replace('"', "\\\"")
+    )
+}
+
 pub fn load_item(
     conn: &Connection,
     table: &str,
@@ -143,6 +152,9 @@ pub fn plan(
     };
     if let Some(new) = &new {
         check_item_size(new)?;
+        for index in &table.indexes {
+            index.check_item(new)?;
+        }
     }
     Ok((table, key, WriteOutcome { old, new }))
 }
