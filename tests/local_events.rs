@@ -456,3 +456,64 @@ async fn an_event_older_than_maximum_event_age_goes_to_the_dlq() {
         Some("MaximumEventAgeExhausted")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archives_keep_matching_events_for_their_retention() {
+    use std::sync::Arc;
+
+    use outboxctl::local::clock::ManualClock;
+
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let engine = TestEngine::with_clock(clock.clone()).await;
+    let events = events_client(&engine.handle.endpoint_url());
+    let bus = events
+        .create_event_bus()
+        .name("kept")
+        .send()
+        .await
+        .unwrap()
+        .event_bus_arn
+        .unwrap();
+    events
+        .create_archive()
+        .archive_name("paid")
+        .event_source_arn(&bus)
+        .event_pattern(r#"{"detail-type": ["OrderPaid"]}"#)
+        .retention_days(1)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_events()
+        .entries(entry("kept", "shop", "OrderPaid", r#"{"id": 1}"#))
+        .entries(entry("kept", "shop", "OrderPlaced", r#"{"id": 2}"#))
+        .send()
+        .await
+        .unwrap();
+    let archive = events
+        .describe_archive()
+        .archive_name("paid")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        archive.event_count, 1,
+        "only the matching event is archived"
+    );
+    clock.advance_ms(2 * 24 * 60 * 60 * 1000);
+    let removed = engine
+        .handle
+        .state()
+        .events
+        .expire_archived()
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    let archive = events
+        .describe_archive()
+        .archive_name("paid")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(archive.event_count, 0);
+}

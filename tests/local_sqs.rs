@@ -550,4 +550,17 @@ async fn visibility_and_retention_follow_the_engine_clock() {
         attributes[&QueueAttributeName::ApproximateNumberOfMessages],
         "0"
     );
+    // The background sweep deletes expired messages nobody tried to receive.
+    client
+        .send_message()
+        .queue_url(&url)
+        .message_body("forgotten")
+        .send()
+        .await
+        .unwrap();
+    clock.advance_ms(3_601_000);
+    assert_eq!(
+        engine.handle.state().sqs.expire_messages().await.unwrap(),
+        1
+    );
 }

@@ -12,6 +12,7 @@
 pub mod delivery;
 pub mod error;
 pub mod put_events;
+mod retention;
 mod routing;
 pub mod rules;
 pub mod target;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod md5;
 pub mod message;
 mod move_task;
+mod retention;
 mod tags;
 
 use std::collections::BTreeMap;
