@@ -223,9 +223,10 @@ impl Pipes {
                     break;
                 }
                 let now = self.clock.now_ms();
+                let oldest = batch.first().map_or(now, |r| r.created_ms);
                 let too_old = config
                     .max_record_age_ms
-                    .is_some_and(|max| now - batch[0].created_ms > max);
+                    .is_some_and(|max| now - oldest > max);
                 let exhausted = config
                     .max_retry_attempts
                     .is_some_and(|max| attempts as i64 > max);
