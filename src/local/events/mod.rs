@@ -98,6 +98,14 @@ pub struct EventBus {
     pub modified_ms: i64,
 }
 
+/// Compiled routing by bus. `generation` moves on every change, so a compilation that
+/// started before a change never caches its stale result.
+#[derive(Default)]
+struct RoutingCache {
+    generation: u64,
+    buses: HashMap<String, Arc<BusRouting>>,
+}
+
 /// The EventBridge service of one engine.
 #[derive(Clone)]
 pub struct Events {
@@ -106,7 +114,7 @@ pub struct Events {
     region: String,
     sqs: Sqs,
     faults: Faults,
-    routing: Arc<RwLock<HashMap<String, Arc<BusRouting>>>>,
+    routing: Arc<RwLock<RoutingCache>>,
     /// Wakes the delivery worker when PutEvents wrote outbox rows.
     pending: Arc<Notify>,
 }
@@ -295,30 +303,40 @@ impl Events {
 
     /// Forget a bus's compiled routing after its rules, targets or archives changed.
     fn invalidate(&self, bus: &str) {
-        if let Ok(mut routing) = self.routing.write() {
-            routing.remove(bus);
+        if let Ok(mut cache) = self.routing.write() {
+            cache.generation += 1;
+            cache.buses.remove(bus);
         }
     }
 
     fn invalidate_all(&self) {
-        if let Ok(mut routing) = self.routing.write() {
-            routing.clear();
+        if let Ok(mut cache) = self.routing.write() {
+            cache.generation += 1;
+            cache.buses.clear();
         }
     }
 
     /// The bus's routing, compiled on first use after a change.
     async fn routing_of(&self, bus: &str) -> Result<Arc<BusRouting>, EventsError> {
-        if let Some(found) = self.routing.read().ok().and_then(|r| r.get(bus).cloned()) {
-            return Ok(found);
-        }
+        let generation = match self.routing.read() {
+            Ok(cache) => {
+                if let Some(found) = cache.buses.get(bus) {
+                    return Ok(Arc::clone(found));
+                }
+                cache.generation
+            }
+            Err(_) => 0,
+        };
         let (owned, arn) = (bus.to_string(), self.bus_arn(bus));
         let routing = Arc::new(
             self.storage
                 .read(move |conn| BusRouting::load(conn, &owned, &arn))
                 .await?,
         );
-        if let Ok(mut cache) = self.routing.write() {
-            cache.insert(bus.to_string(), Arc::clone(&routing));
+        if let Ok(mut cache) = self.routing.write()
+            && cache.generation == generation
+        {
+            cache.buses.insert(bus.to_string(), Arc::clone(&routing));
         }
         Ok(routing)
     }
