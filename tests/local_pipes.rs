@@ -428,3 +428,65 @@ async fn boto3_drives_pipes() {
     let engine = TestEngine::start().await;
     crate::local_sqs::run_boto3_script("pipes_basics.py", engine.handle.endpoint_url()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusing_bus_sends_the_batch_to_the_pipe_dlq_after_its_retries() {
+    use crate::local_events::admin;
+
+    let engine = TestEngine::start().await;
+    let endpoint = engine.handle.endpoint_url();
+    let (client, dynamodb, sqs) = (
+        pipes_client(&endpoint),
+        engine.dynamodb(),
+        sqs_client(&endpoint),
+    );
+    let (stream, bus, queue) = outbox(&engine).await;
+    let dlq = create_queue(&sqs, "pipe-dlq", &[]).await;
+    client
+        .create_pipe()
+        .name("p")
+        .role_arn(ROLE)
+        .source(&stream)
+        .target(&bus)
+        .source_parameters(
+            PipeSourceParameters::builder()
+                .dynamo_db_stream_parameters(stream_parameters(
+                    10,
+                    1,
+                    Some(&queue_arn(&sqs, &dlq).await),
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    wait_for_state(&client, "p", PipeState::Running).await;
+    let refused = admin(
+        engine.handle.addr(),
+        "POST",
+        "/_outboxctl/faults",
+        r#"{"target": "bus:orders", "action": "refuse", "seconds": 60}"#,
+    )
+    .await;
+    assert!(refused.starts_with("HTTP/1.1 200"), "{refused}");
+    put_order(&dynamodb, "o-1", "1").await;
+    let dead = drain(&sqs, &dlq, 1, Duration::from_secs(20)).await;
+    let failure: serde_json::Value = serde_json::from_str(&dead[0]).unwrap();
+    assert_eq!(failure["responseContext"]["errorCode"], "InternalFailure");
+    assert_eq!(failure["DDBStreamBatchInfo"]["batchSize"], 1);
+    assert!(
+        drain(&sqs, &queue, 1, Duration::from_millis(300))
+            .await
+            .is_empty()
+    );
+    admin(
+        engine.handle.addr(),
+        "DELETE",
+        "/_outboxctl/faults",
+        r#"{"target": "bus:orders"}"#,
+    )
+    .await;
+    put_order(&dynamodb, "o-2", "2").await;
+    let delivered = drain(&sqs, &queue, 1, Duration::from_secs(10)).await;
+    assert!(delivered[0].contains("o-2"), "{delivered:?}");
+}
