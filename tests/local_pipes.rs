@@ -490,3 +490,95 @@ async fn a_refusing_bus_sends_the_batch_to_the_pipe_dlq_after_its_retries() {
     let delivered = drain(&sqs, &queue, 1, Duration::from_secs(10)).await;
     assert!(delivered[0].contains("o-2"), "{delivered:?}");
 }
+
+/// A pipe on `outbox`'s table and bus with the given stream parameters and a DLQ.
+async fn pipe_with_dlq(
+    engine: &TestEngine,
+    parameters: aws_sdk_pipes::types::builders::PipeSourceDynamoDbStreamParametersBuilder,
+) -> String {
+    let endpoint = engine.handle.endpoint_url();
+    let (client, sqs) = (pipes_client(&endpoint), sqs_client(&endpoint));
+    let (stream, bus, _) = outbox(engine).await;
+    let dlq = create_queue(&sqs, "pipe-dlq", &[]).await;
+    let parameters = parameters
+        .dead_letter_config(
+            DeadLetterConfig::builder()
+                .arn(queue_arn(&sqs, &dlq).await)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    client
+        .create_pipe()
+        .name("p")
+        .role_arn(ROLE)
+        .source(&stream)
+        .target(&bus)
+        .source_parameters(
+            PipeSourceParameters::builder()
+                .dynamo_db_stream_parameters(parameters)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    wait_for_state(&client, "p", PipeState::Running).await;
+    let refused = crate::local_events::admin(
+        engine.handle.addr(),
+        "POST",
+        "/_outboxctl/faults",
+        r#"{"target": "bus:orders", "seconds": 3600}"#,
+    )
+    .await;
+    assert!(refused.starts_with("HTTP/1.1 200"), "{refused}");
+    dlq
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_batching_window_gathers_records_into_one_batch() {
+    let engine = TestEngine::start().await;
+    let sqs = sqs_client(&engine.handle.endpoint_url());
+    let parameters = PipeSourceDynamoDbStreamParameters::builder()
+        .starting_position(DynamoDbStreamStartPosition::TrimHorizon)
+        .batch_size(10)
+        .maximum_batching_window_in_seconds(3)
+        .maximum_retry_attempts(0);
+    let dlq = pipe_with_dlq(&engine, parameters).await;
+    let dynamodb = engine.dynamodb();
+    for i in 1..=3 {
+        put_order(&dynamodb, &format!("o-{i}"), "1").await;
+    }
+    // The bus refuses and there are no retries or bisection: the one failed batch shows
+    // how many records the window gathered.
+    let dead = drain(&sqs, &dlq, 1, Duration::from_secs(20)).await;
+    let failure: serde_json::Value = serde_json::from_str(&dead[0]).unwrap();
+    assert_eq!(failure["DDBStreamBatchInfo"]["batchSize"], 3, "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_older_than_maximum_record_age_go_to_the_dlq() {
+    use std::sync::Arc;
+
+    use outboxctl::local::clock::ManualClock;
+
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let engine = TestEngine::with_clock(clock.clone()).await;
+    let sqs = sqs_client(&engine.handle.endpoint_url());
+    let parameters = PipeSourceDynamoDbStreamParameters::builder()
+        .starting_position(DynamoDbStreamStartPosition::TrimHorizon)
+        .batch_size(10)
+        .maximum_retry_attempts(10_000)
+        .maximum_record_age_in_seconds(60);
+    let dlq = pipe_with_dlq(&engine, parameters).await;
+    put_order(&engine.dynamodb(), "o-1", "1").await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        drain(&sqs, &dlq, 1, Duration::from_millis(200))
+            .await
+            .is_empty()
+    );
+    clock.advance_ms(61_000);
+    let dead = drain(&sqs, &dlq, 1, Duration::from_secs(20)).await;
+    let failure: serde_json::Value = serde_json::from_str(&dead[0]).unwrap();
+    assert_eq!(failure["requestContext"]["condition"], "RecordAgeExceeded");
+}
