@@ -348,6 +348,7 @@ async fn a_poison_record_reaches_the_pipe_dlq_after_its_retries() {
                     PipeTargetEventBridgeEventBusParameters::builder()
                         .detail_type("$.dynamodb.NewImage.kind.S")
                         .source("shop")
+                        .time("$.dynamodb.ApproximateCreationDateTime")
                         .build(),
                 )
                 .build(),
@@ -375,10 +376,16 @@ async fn a_poison_record_reaches_the_pipe_dlq_after_its_retries() {
     let mut types: Vec<String> = delivered
         .iter()
         .map(|b| {
-            serde_json::from_str::<serde_json::Value>(b).unwrap()["detail-type"]
-                .as_str()
-                .unwrap()
-                .to_string()
+            let event: serde_json::Value = serde_json::from_str(b).unwrap();
+            // `Time` points at the record's creation time (epoch seconds).
+            let created = event["detail"]["dynamodb"]["ApproximateCreationDateTime"]
+                .as_i64()
+                .unwrap();
+            assert_eq!(
+                event["time"],
+                outboxctl::local::events::rfc3339(created * 1000)
+            );
+            event["detail-type"].as_str().unwrap().to_string()
         })
         .collect();
     types.sort();

@@ -261,17 +261,23 @@ impl Pipes {
         let ingestion_time = rfc3339(self.clock.now_ms());
         let mut entries = Vec::with_capacity(batch.len());
         for record in batch {
+            let record = record.with_event_source_arn();
             let entry = config
                 .program
-                .entry(&record.with_event_source_arn(), &ingestion_time)
+                .entry(&record, &ingestion_time)
                 .map_err(|e| ("Target.TransformationFailed".to_string(), e.to_string()))?;
+            let time_ms = config
+                .time_path
+                .as_ref()
+                .and_then(|path| path.resolve(&record))
+                .and_then(event_time_ms);
             entries.push(PutEventsEntry {
                 source: Some(entry.source),
                 detail_type: Some(entry.detail_type),
                 detail: Some(entry.detail),
                 resources: config.resources.clone(),
                 event_bus_name: Some(config.target_bus.clone()),
-                time_ms: None,
+                time_ms,
             });
         }
         let mut calls = chunks(entries);
@@ -437,6 +443,20 @@ impl Checkpoint {
     }
 }
 
+/// An event time from the record: epoch seconds (as `ApproximateCreationDateTime` is) or
+/// RFC 3339 text; anything else leaves the time of the PutEvents call.
+fn event_time_ms(value: &serde_json::Value) -> Option<i64> {
+    match value {
+        serde_json::Value::Number(n) => n.as_f64().map(|s| (s * 1000.0) as i64),
+        serde_json::Value::String(text) => {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        }
+        _ => None,
+    }
+}
+
 /// Split entries into PutEvents calls of at most 10 entries and 256 KB.
 fn chunks(entries: Vec<PutEventsEntry>) -> Vec<Vec<PutEventsEntry>> {
     let mut out: Vec<Vec<PutEventsEntry>> = Vec::new();
@@ -455,4 +475,37 @@ fn chunks(entries: Vec<PutEventsEntry>) -> Vec<Vec<PutEventsEntry>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn event_times_come_from_epoch_seconds_or_rfc3339() {
+        assert_eq!(
+            event_time_ms(&json!(1_700_000_000)),
+            Some(1_700_000_000_000)
+        );
+        assert_eq!(
+            event_time_ms(&json!("2023-11-14T22:13:20Z")),
+            Some(1_700_000_000_000)
+        );
+        assert_eq!(event_time_ms(&json!("yesterday")), None);
+    }
+
+    #[test]
+    fn put_events_calls_hold_at_most_ten_entries() {
+        let entry = |i: usize| PutEventsEntry {
+            detail: Some(format!("{{\"i\": {i}}}")),
+            ..PutEventsEntry::default()
+        };
+        let calls = chunks((0..23).map(entry).collect());
+        assert_eq!(
+            calls.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![10, 10, 3]
+        );
+    }
 }
