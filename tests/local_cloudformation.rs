@@ -511,6 +511,26 @@ async fn change_sets_create_update_and_delete_a_stack() {
         .unwrap_err();
     assert_eq!(err.code(), Some("ValidationError"));
     assert_eq!(err.message(), Some("Stack with id shop does not exist"));
+    let history = cfn.client.list_stacks().send().await.unwrap();
+    let summary = &history.stack_summaries()[0];
+    assert_eq!(
+        (
+            summary.stack_name(),
+            summary.stack_status().unwrap().as_str()
+        ),
+        (Some("shop"), "DELETE_COMPLETE")
+    );
+    let table = cfn
+        .client
+        .describe_stack_resource()
+        .stack_name(&stack_id)
+        .logical_resource_id("Table")
+        .send()
+        .await
+        .unwrap();
+    let detail = table.stack_resource_detail().unwrap();
+    assert_eq!(detail.resource_status().unwrap().as_str(), "DELETE_SKIPPED");
+    assert_eq!(detail.physical_resource_id(), Some("shop-orders"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -806,7 +826,7 @@ async fn stacks_survive_an_engine_restart() {
     let dir = tempfile::tempdir().unwrap();
     let start_engine = || async {
         let mut config = EngineConfig::ephemeral(dir.path());
-        config.cloudformation_step = Duration::from_millis(5);
+        config.cloudformation_step = Duration::from_millis(50);
         let engine = Engine::start(config).await.unwrap();
         let sdk = crate::support::sdk_config(&engine.endpoint_url()).await;
         (aws_sdk_cloudformation::Client::new(&sdk), engine)
@@ -858,6 +878,37 @@ async fn stacks_survive_an_engine_restart() {
         .await
         .unwrap();
     assert_eq!(resources.stack_resources().len(), 4);
+
+    // An engine stopped in the middle of an operation leaves the stack marked failed.
+    again
+        .client
+        .delete_stack()
+        .stack_name("durable")
+        .send()
+        .await
+        .unwrap();
+    again.engine.shutdown().await;
+    let (client, engine) = start_engine().await;
+    let after = Cfn {
+        client,
+        engine,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let stack = after
+        .client
+        .describe_stacks()
+        .stack_name("durable")
+        .send()
+        .await
+        .unwrap()
+        .stacks
+        .unwrap()
+        .remove(0);
+    assert_eq!(stack.stack_status().unwrap().as_str(), "DELETE_FAILED");
+    assert_eq!(
+        stack.stack_status_reason(),
+        Some("The local engine stopped while this operation was running")
+    );
 }
 
 /// A raw HTTP/1.1 request to the engine: (status, body).
@@ -1057,4 +1108,445 @@ async fn the_rendered_ingest_api_writes_orders_into_the_table() {
             .count(),
         2
     );
+}
+
+fn table_template(table_name: &str, retention: u32, broken_extra: bool) -> String {
+    let mut resources = serde_json::json!({
+        "Table": {
+            "Type": "AWS::DynamoDB::Table",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "TableName": table_name,
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]
+            }
+        },
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": retention}}
+    });
+    if broken_extra {
+        resources["Extra"] = serde_json::json!({
+            "Type": "AWS::Logs::LogGroup",
+            "DependsOn": "Logs",
+            "Properties": {"RetentionInDays": 8}
+        });
+    }
+    serde_json::json!({"Resources": resources}).to_string()
+}
+
+/// A failed update rolls back to the previous template and values; a replaced table with
+/// UpdateReplacePolicy Retain keeps the old copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_updates_roll_back_and_replacements_honour_retain() {
+    let cfn = start().await;
+    let dynamodb = dynamodb_client(&cfn.engine.endpoint_url());
+    cfn.client
+        .create_stack()
+        .stack_name("rb")
+        .template_body(table_template("rb-v1", 7, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cfn.wait("rb").await.last().unwrap(), "CREATE_COMPLETE");
+
+    cfn.client
+        .update_stack()
+        .stack_name("rb")
+        .template_body(table_template("rb-v1", 14, true))
+        .client_request_token("bad-update")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cfn.wait("rb").await.last().unwrap(),
+        "UPDATE_ROLLBACK_COMPLETE"
+    );
+    let events = cfn.events("rb").await;
+    let ours: Vec<(String, String)> = events
+        .iter()
+        .rev()
+        .filter(|e| e.client_request_token() == Some("bad-update"))
+        .map(|e| {
+            (
+                e.logical_resource_id().unwrap().to_owned(),
+                e.resource_status().unwrap().as_str().to_owned(),
+            )
+        })
+        .collect();
+    let stack_statuses: Vec<&str> = ours
+        .iter()
+        .filter(|(id, _)| id == "rb")
+        .map(|(_, s)| s.as_str())
+        .collect();
+    assert_eq!(
+        stack_statuses,
+        [
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE"
+        ]
+    );
+    let extra_failed = events
+        .iter()
+        .find(|e| {
+            e.logical_resource_id() == Some("Extra")
+                && e.resource_status().unwrap().as_str() == "CREATE_FAILED"
+        })
+        .unwrap();
+    assert!(
+        extra_failed
+            .resource_status_reason()
+            .unwrap()
+            .contains("RetentionInDays"),
+        "{:?}",
+        extra_failed.resource_status_reason()
+    );
+    let logs_updates = ours
+        .iter()
+        .filter(|(id, s)| id == "Logs" && s == "UPDATE_COMPLETE")
+        .count();
+    assert_eq!(logs_updates, 2, "updated, then reverted");
+    let body = cfn
+        .client
+        .get_template()
+        .stack_name("rb")
+        .send()
+        .await
+        .unwrap()
+        .template_body
+        .unwrap();
+    assert!(
+        body.contains("\"RetentionInDays\":7") && !body.contains("Extra"),
+        "{body}"
+    );
+    let resources = cfn
+        .client
+        .list_stack_resources()
+        .stack_name("rb")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resources.stack_resource_summaries().len(), 2);
+
+    // An update from UPDATE_ROLLBACK_COMPLETE is allowed; renaming the table replaces it.
+    let change_set = cfn
+        .change_set(
+            "rb",
+            "rename",
+            ChangeSetType::Update,
+            &table_template("rb-v2", 7, false),
+        )
+        .await;
+    assert_eq!(
+        verdicts(change_set.changes()),
+        [(
+            "Table".to_owned(),
+            "Modify".to_owned(),
+            Some("True".to_owned())
+        )]
+    );
+    cfn.client
+        .execute_change_set()
+        .change_set_name("rename")
+        .stack_name("rb")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cfn.wait("rb").await.last().unwrap(), "UPDATE_COMPLETE");
+    let mut tables = dynamodb
+        .list_tables()
+        .send()
+        .await
+        .unwrap()
+        .table_names()
+        .to_vec();
+    tables.sort();
+    assert_eq!(tables, ["rb-v1", "rb-v2"], "the replaced table is retained");
+    let events = cfn.events("rb").await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.physical_resource_id() == Some("rb-v1")
+                && e.resource_status().unwrap().as_str() == "DELETE_SKIPPED")
+    );
+}
+
+/// Every committed template deploys through the SDK (change set, execute, poll) and its
+/// stack reaches CREATE_COMPLETE with every resource served by the engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_templates_deploy() {
+    let cfn = start().await;
+    let dir = crate::support::repo().join("templates");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty());
+    for (index, path) in paths.iter().enumerate() {
+        let stack = format!("t{index}");
+        let body = std::fs::read_to_string(path).unwrap();
+        let described = cfn
+            .change_set(&stack, "c", ChangeSetType::Create, &body)
+            .await;
+        assert_eq!(
+            described.status().unwrap().as_str(),
+            "CREATE_COMPLETE",
+            "{}: {:?}",
+            path.display(),
+            described.status_reason()
+        );
+        cfn.client
+            .execute_change_set()
+            .change_set_name("c")
+            .stack_name(&stack)
+            .send()
+            .await
+            .unwrap();
+        let statuses = cfn.wait(&stack).await;
+        let events = cfn.events(&stack).await;
+        let reasons: Vec<String> = events
+            .iter()
+            .filter(|e| {
+                e.resource_status()
+                    .is_some_and(|s| s.as_str().ends_with("FAILED"))
+            })
+            .map(|e| {
+                format!(
+                    "{}: {}",
+                    e.logical_resource_id().unwrap_or_default(),
+                    e.resource_status_reason().unwrap_or_default()
+                )
+            })
+            .collect();
+        assert_eq!(
+            statuses.last().unwrap(),
+            "CREATE_COMPLETE",
+            "{}: {reasons:#?}",
+            path.display()
+        );
+    }
+}
+
+/// boto3 and its waiters as an independent client (tests/python/cfn_conformance.py).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_drives_cloudformation() {
+    let python = crate::support::python();
+    let cfn = start().await;
+    let script = crate::support::repo().join("tests/python/cfn_conformance.py");
+    let endpoint = cfn.engine.endpoint_url();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .arg(endpoint)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    expect_code(&output, 0);
+}
+
+/// A rule with an invalid event pattern fails with EventBridge's message and the stack
+/// rolls back, the bus it created deleted again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_event_pattern_rolls_back_with_eventbridges_reason() {
+    let cfn = start().await;
+    let body = serde_json::json!({
+        "Resources": {
+            "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "orders"}},
+            "Rule": {"Type": "AWS::Events::Rule", "Properties": {
+                "EventBusName": {"Fn::GetAtt": ["Bus", "Name"]},
+                "EventPattern": {"source": []},
+                "State": "ENABLED"
+            }}
+        }
+    })
+    .to_string();
+    cfn.client
+        .create_stack()
+        .stack_name("pattern")
+        .template_body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cfn.wait("pattern").await.last().unwrap(),
+        "ROLLBACK_COMPLETE"
+    );
+    let events = cfn.events("pattern").await;
+    let failed = events
+        .iter()
+        .find(|e| {
+            e.logical_resource_id() == Some("Rule")
+                && e.resource_status().unwrap().as_str() == "CREATE_FAILED"
+        })
+        .unwrap();
+    let reason = failed.resource_status_reason().unwrap();
+    assert!(
+        reason.contains("Event pattern is not valid. Reason: Empty arrays are not allowed"),
+        "{reason}"
+    );
+    let bus_deleted = events.iter().any(|e| {
+        e.logical_resource_id() == Some("Bus")
+            && e.resource_status().unwrap().as_str() == "DELETE_COMPLETE"
+    });
+    assert!(bus_deleted);
+}
+
+/// The aws CLI deploys every committed template; a PutItem then reaches the consumer
+/// queue through pipe, bus and rule; a changed template redeploys only what changed; and
+/// deleting the stack keeps the retained table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_deploys_every_committed_template_and_the_outbox_flows() {
+    let aws = python_tool("aws");
+    let cfn = start().await;
+    let endpoint = cfn.engine.endpoint_url();
+    let run = |args: Vec<String>| {
+        let (aws, endpoint) = (aws.clone(), endpoint.clone());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut command = std::process::Command::new(&aws);
+                command.args(&args);
+                local_aws_env(&mut command, &endpoint).env("AWS_DEFAULT_REGION", "us-east-1");
+                command.output().unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let deploy = |stack: &str, path: &std::path::Path| {
+        vec![
+            "cloudformation".into(),
+            "deploy".into(),
+            "--stack-name".into(),
+            stack.to_owned(),
+            "--capabilities".into(),
+            "CAPABILITY_IAM".into(),
+            "--template-file".into(),
+            path.display().to_string(),
+        ]
+    };
+    let templates = crate::support::repo().join("templates");
+    let mut paths: Vec<_> = std::fs::read_dir(&templates)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    for path in &paths {
+        let stack = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let output = run(deploy(&stack, path)).await;
+        expect_code(&output, 0);
+    }
+
+    // The outbox flows: an item written to the minimal stack's table reaches its queue.
+    let sdk = crate::support::sdk_config(&endpoint).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    dynamodb_client(&endpoint)
+        .put_item()
+        .table_name("shop-orders")
+        .set_item(Some(item(&[("pk", s("order-cli-1"))])))
+        .send()
+        .await
+        .unwrap();
+    let queue_url = sqs
+        .get_queue_url()
+        .queue_name("shop-consumer")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let mut body = String::new();
+    for _ in 0..20 {
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if let Some(message) = received.messages().first() {
+            body = message.body().unwrap_or_default().to_owned();
+            break;
+        }
+    }
+    assert!(
+        body.contains("order-cli-1"),
+        "the consumer queue got the item: {body:?}"
+    );
+
+    // A changed template (the consumer queue's visibility timeout) changes only that queue.
+    let minimal = templates.join("minimal.json");
+    let mut template: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&minimal).unwrap()).unwrap();
+    let timeout = &mut template["Resources"]["ConsumerQueue"]["Properties"]["VisibilityTimeout"];
+    *timeout = serde_json::json!(timeout.as_i64().unwrap_or(30) + 7);
+    let dir = tempfile::tempdir().unwrap();
+    let changed = dir.path().join("minimal.json");
+    std::fs::write(&changed, template.to_string()).unwrap();
+    expect_code(&run(deploy("minimal", &changed)).await, 0);
+    let events = cfn.events("minimal").await;
+    let update_start = events
+        .iter()
+        .position(|e| {
+            e.logical_resource_id() == Some("minimal")
+                && e.resource_status().unwrap().as_str() == "UPDATE_IN_PROGRESS"
+        })
+        .unwrap();
+    let touched: BTreeSet<&str> = events[..update_start]
+        .iter()
+        .filter_map(|e| e.logical_resource_id())
+        .filter(|id| *id != "minimal")
+        .collect();
+    assert_eq!(touched, BTreeSet::from(["ConsumerQueue"]));
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+        .send()
+        .await
+        .unwrap();
+    let expected =
+        template["Resources"]["ConsumerQueue"]["Properties"]["VisibilityTimeout"].to_string();
+    assert_eq!(
+        attributes
+            .attributes()
+            .unwrap()
+            .get(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout),
+        Some(&expected)
+    );
+
+    // Delete: the retained table (and its item) stays.
+    expect_code(
+        &run(vec![
+            "cloudformation".into(),
+            "delete-stack".into(),
+            "--stack-name".into(),
+            "minimal".into(),
+        ])
+        .await,
+        0,
+    );
+    expect_code(
+        &run(vec![
+            "cloudformation".into(),
+            "wait".into(),
+            "stack-delete-complete".into(),
+            "--stack-name".into(),
+            "minimal".into(),
+        ])
+        .await,
+        0,
+    );
+    let kept = dynamodb_client(&endpoint)
+        .get_item()
+        .table_name("shop-orders")
+        .set_key(Some(item(&[("pk", s("order-cli-1"))])))
+        .send()
+        .await
+        .unwrap();
+    assert!(kept.item.is_some());
 }

@@ -193,6 +193,9 @@ impl Engine {
             Services {
                 dynamodb: dynamodb.clone(),
                 apigateway: apigateway.clone(),
+                sqs: sqs.clone(),
+                events: events.clone(),
+                pipes: pipes.clone(),
             },
             config.cloudformation_step,
         )
@@ -318,6 +321,7 @@ impl EngineHandle {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.state.cloudformation.stop();
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
@@ -337,6 +341,7 @@ impl Drop for EngineHandle {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.state.cloudformation.stop();
         self.trimmer.abort();
         for worker in &self.workers {
             worker.abort();

@@ -9,5 +9,6 @@ pub mod events;
 pub mod faults;
 pub mod json_protocol;
 pub mod pipes;
+pub mod query_protocol;
 pub mod router;
 pub mod sqs;

@@ -15,7 +15,10 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::json_protocol::{ServiceError, error_response, ok_response};
-use super::{apigateway, cloudformation, dynamodb, dynamodb_streams, events, faults, pipes, sqs};
+use super::{
+    apigateway, cloudformation, dynamodb, dynamodb_streams, events, faults, pipes,
+    query_protocol, sqs,
+};
 use crate::local::EngineState;
 
 /// Large enough for a BatchWriteItem of 25 items at the 400 KB limit, in JSON.
@@ -64,7 +67,7 @@ async fn handle(
     }
     // The query protocol: a form body with `Action=…&Version=…` and no X-Amz-Target.
     let form = (target.is_empty() && method == Method::POST)
-        .then(|| cloudformation::Form::parse(&body))
+        .then(|| query_protocol::Form::parse(&body))
         .filter(cloudformation::is_cloudformation);
     if let Some(form) = form {
         let response = cloudformation::handle(&state, &form, &request_id).await;

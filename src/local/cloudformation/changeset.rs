@@ -165,7 +165,15 @@ impl Deployment {
                 "False"
             };
             if replacement == "False" {
-                values.unknown_attributes.insert(id.clone());
+                // An in-place update keeps the Ref and most attributes; only those the
+                // type may change on update (a table's StreamArn) become unknown.
+                let volatile = registry
+                    .get(&decl.type_name)
+                    .map(|p| p.volatile_attributes())
+                    .unwrap_or_default();
+                values
+                    .unknown_attributes
+                    .extend(volatile.iter().map(|a| format!("{id}.{a}")));
             } else {
                 values.unknown.insert(id.clone());
             }
@@ -175,7 +183,11 @@ impl Deployment {
                 physical_id: old.physical_id.clone(),
                 type_name: decl.type_name.clone(),
                 replacement: Some(replacement.into()),
-                scope: vec!["Properties".into()],
+                scope: ["Properties", "Tags"]
+                    .into_iter()
+                    .filter(|a| details.iter().any(|d| d.attribute == *a))
+                    .map(str::to_owned)
+                    .collect(),
                 details,
             });
         }
@@ -216,9 +228,13 @@ impl Deployment {
             let raw_value = raw.get(name).cloned().unwrap_or(Value::Null);
             let mut referenced = Vec::new();
             super::graph::references(&raw_value, &mut referenced);
-            let dynamic_cause = referenced
-                .iter()
-                .find(|r| values.unknown.contains(*r) || values.unknown_attributes.contains(*r));
+            let dynamic_cause = referenced.iter().find(|r| {
+                values.unknown.contains(*r)
+                    || values.unknown_attributes.iter().any(|a| {
+                        a.strip_prefix(r.as_str())
+                            .is_some_and(|rest| rest.starts_with('.'))
+                    })
+            });
             let dynamic = after.is_some_and(has_intrinsic) && dynamic_cause.is_some();
             if before == after && !dynamic {
                 continue;
@@ -234,6 +250,7 @@ impl Deployment {
                 ("Static", "DirectModification", None)
             };
             details.push(ChangeDetail {
+                attribute: if name == "Tags" { "Tags" } else { "Properties" }.into(),
                 property: name.clone(),
                 requires_recreation: match (forces, dynamic) {
                     (false, _) => "Never",
@@ -293,6 +310,7 @@ fn has_intrinsic(value: &Value) -> bool {
 pub struct StackValues {
     pub resources: Vec<StackResource>,
     pub unknown: HashSet<String>,
+    /// `Logical.Attribute` entries whose value an in-place update may change.
     pub unknown_attributes: HashSet<String>,
 }
 
@@ -319,7 +337,11 @@ impl ResourceValues for StackValues {
     }
 
     fn attribute(&self, logical_id: &str, attribute: &str) -> Result<Option<Value>, CfnError> {
-        if self.unknown.contains(logical_id) || self.unknown_attributes.contains(logical_id) {
+        if self.unknown.contains(logical_id)
+            || self
+                .unknown_attributes
+                .contains(&format!("{logical_id}.{attribute}"))
+        {
             return Ok(None);
         }
         let Some(resource) = self
@@ -424,5 +446,125 @@ fn check_capabilities(
             ))
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resource(id: &str, type_name: &str, physical: &str, properties: Value) -> StackResource {
+        StackResource {
+            logical_id: id.into(),
+            type_name: type_name.into(),
+            physical_id: Some(physical.into()),
+            attributes: [("Arn".to_owned(), json!(format!("arn:{physical}")))]
+                .into_iter()
+                .collect(),
+            properties,
+            status: "CREATE_COMPLETE".into(),
+            status_reason: None,
+            updated_ms: 0,
+            deletion_policy: None,
+            update_replace_policy: None,
+        }
+    }
+
+    fn plan(
+        template: Value,
+        current: &[StackResource],
+    ) -> Vec<(String, String, Option<String>, Vec<String>)> {
+        let registry = Registry::default();
+        let pseudo = Pseudo {
+            account: "000000000000".into(),
+            region: "us-east-1".into(),
+            stack_name: "s".into(),
+            stack_id: "arn:s".into(),
+        };
+        let deployment = Deployment::prepare(
+            template.to_string(),
+            Map::new(),
+            pseudo,
+            &registry,
+            &["CAPABILITY_NAMED_IAM".into()],
+        )
+        .unwrap();
+        deployment
+            .plan(current, &registry)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.logical_id, c.action, c.replacement, c.scope))
+            .collect()
+    }
+
+    #[test]
+    fn verdicts_follow_replacement_properties_and_references() {
+        let trust = json!({"Version": "2012-10-17", "Statement": []});
+        let current = [
+            resource(
+                "Role",
+                "AWS::IAM::Role",
+                "r1",
+                json!({"RoleName": "r1", "AssumeRolePolicyDocument": trust}),
+            ),
+            resource(
+                "Logs",
+                "AWS::Logs::LogGroup",
+                "r1",
+                json!({"LogGroupName": "r1", "Tags": [{"Key": "a", "Value": "1"}]}),
+            ),
+            resource(
+                "Days",
+                "AWS::Logs::LogGroup",
+                "days",
+                json!({"LogGroupName": "days", "RetentionInDays": 7}),
+            ),
+            resource("Gone", "AWS::Logs::LogGroup", "gone", json!({})),
+        ];
+        let template = json!({"Resources": {
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "r2", "AssumeRolePolicyDocument": trust}},
+            "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": {"Ref": "Role"}, "Tags": [{"Key": "a", "Value": "2"}]}},
+            "Days": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "days", "RetentionInDays": 14}},
+            "New": {"Type": "AWS::Logs::LogGroup"}
+        }});
+        let properties = || vec!["Properties".to_owned()];
+        assert_eq!(
+            plan(template, &current),
+            vec![
+                (
+                    "Role".into(),
+                    "Modify".into(),
+                    Some("True".into()),
+                    properties()
+                ),
+                (
+                    "Days".into(),
+                    "Modify".into(),
+                    Some("False".into()),
+                    properties()
+                ),
+                ("New".into(), "Add".into(), None, vec![]),
+                (
+                    "Logs".into(),
+                    "Modify".into(),
+                    Some("Conditional".into()),
+                    vec!["Properties".into(), "Tags".into()]
+                ),
+                ("Gone".into(), "Remove".into(), None, vec![]),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_same_template_has_no_changes() {
+        let current = [resource(
+            "Days",
+            "AWS::Logs::LogGroup",
+            "days",
+            json!({"RetentionInDays": 7}),
+        )];
+        let template = json!({"Resources": {"Days": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 7}}}});
+        assert!(plan(template, &current).is_empty());
     }
 }

@@ -71,6 +71,8 @@ struct Inner {
     registry: Registry,
     services: Services,
     step: Duration,
+    /// Background work (operations, change-set computation), stopped with the engine.
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 fn check_name(kind: &str, field: &str, name: &str) -> Result<(), CfnError> {
@@ -119,8 +121,34 @@ impl CloudFormation {
                 registry: Registry::default(),
                 services,
                 step,
+                tasks: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// Run background work that stops with the engine.
+    fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(work).abort_handle();
+        let mut tasks = self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(handle);
+    }
+
+    /// Stop every operation in flight (the engine is stopping); a restarted engine marks
+    /// their stacks failed.
+    pub fn stop(&self) {
+        let tasks = self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for task in tasks.iter() {
+            task.abort();
+        }
     }
 
     pub fn region(&self) -> &str {
@@ -154,6 +182,11 @@ impl CloudFormation {
             .filter(|s| !s.is_deleted())
             .cloned()
             .collect()
+    }
+
+    /// Every stack including deleted ones, newest first (ListStacks).
+    pub fn stack_history(&self) -> Vec<Stack> {
+        self.stacks().iter().rev().cloned().collect()
     }
 
     /// Change one stack and store it.
@@ -379,7 +412,7 @@ impl CloudFormation {
         let this = self.clone();
         let id = change_set_id.clone();
         let sid = stack_id.clone();
-        tokio::spawn(async move {
+        self.spawn(async move {
             tokio::time::sleep(this.inner.step).await;
             let _ = this
                 .change_change_set(&sid, &id, |c| c.status = "CREATE_IN_PROGRESS".into())
@@ -524,7 +557,10 @@ impl CloudFormation {
                 };
             }
             s.change_set_id = Some(id.clone());
-            s.tags = request.tags.clone();
+            if !request.tags.is_empty() {
+                s.tags = request.tags.clone();
+            }
+            s.capabilities = request.capabilities.clone();
         })
         .await?;
         self.start(
@@ -598,6 +634,15 @@ impl CloudFormation {
         if changes.is_empty() {
             return Err(CfnError::validation("No updates are to be performed."));
         }
+        let (capabilities, tags) = (request.capabilities.clone(), request.tags.clone());
+        self.change(&stack.id, move |s| {
+            s.capabilities = capabilities;
+            // Without Tags, UpdateStack leaves the stack's tags as they are.
+            if !tags.is_empty() {
+                s.tags = tags;
+            }
+        })
+        .await?;
         self.start(
             stack.id.clone(),
             Operation::Update(deployment, changes),

@@ -73,6 +73,9 @@ pub struct StackEvent {
 /// One property difference inside a Modify (DescribeChangeSet's `Details`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeDetail {
+    /// `Properties`, or `Tags` for the `Tags` property (as DescribeChangeSet reports them).
+    #[serde(default = "properties_attribute")]
+    pub attribute: String,
     pub property: String,
     /// `Never`, `Conditionally` or `Always`.
     pub requires_recreation: String,
@@ -81,6 +84,10 @@ pub struct ChangeDetail {
     /// `DirectModification`, `ParameterReference` or `ResourceReference`.
     pub change_source: String,
     pub causing_entity: Option<String>,
+}
+
+fn properties_attribute() -> String {
+    "Properties".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

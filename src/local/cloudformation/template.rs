@@ -99,6 +99,11 @@ impl Template {
                 "template format error: template must be a mapping",
             ));
         };
+        if top.contains_key("Transform") {
+            return Err(CfnError::template(
+                "Transforms are not supported by the local engine",
+            ));
+        }
         if let Some(unknown) = top.keys().find(|k| !SECTIONS.contains(&k.as_str())) {
             return Err(CfnError::template(format!(
                 "Invalid template property or properties [{unknown}]"
@@ -110,11 +115,6 @@ impl Template {
             return Err(CfnError::template(format!(
                 "{version} is not a supported value for AWSTemplateFormatVersion."
             )));
-        }
-        if top.contains_key("Transform") {
-            return Err(CfnError::template(
-                "Transforms are not supported by the local engine",
-            ));
         }
         let section = |name: &str| -> Result<Map<String, Value>, CfnError> {
             match top.get(name) {

@@ -171,6 +171,11 @@ impl ResourceProvider for TableProvider {
         &["Arn", "StreamArn"]
     }
 
+    fn volatile_attributes(&self) -> &'static [&'static str] {
+        // A new stream specification gives a new stream ARN.
+        &["StreamArn"]
+    }
+
     fn custom_name<'a>(&self, properties: &'a Value) -> Option<&'a str> {
         properties.get("TableName").and_then(Value::as_str)
     }

@@ -5,8 +5,11 @@
 
 mod apigateway;
 mod dynamodb_table;
+mod events;
 mod iam;
 mod log_group;
+mod pipes;
+mod sqs;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -18,6 +21,9 @@ use serde_json::{Map, Value};
 
 use crate::local::apigateway::ApiGateway;
 use crate::local::dynamodb::DynamoDb;
+use crate::local::events::Events;
+use crate::local::pipes::Pipes;
+use crate::local::sqs::Sqs;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -54,11 +60,20 @@ impl ProviderError {
     }
 }
 
-/// The engine services providers act on; services from later issues join here.
-#[derive(Debug, Clone)]
+/// The engine services providers act on.
+#[derive(Clone)]
 pub struct Services {
     pub dynamodb: DynamoDb,
     pub apigateway: ApiGateway,
+    pub sqs: Sqs,
+    pub events: Events,
+    pub pipes: Pipes,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Services { dynamodb, apigateway, sqs, events, pipes }")
+    }
 }
 
 /// Who is asking: used for generated names and ARNs.
@@ -145,6 +160,11 @@ pub trait ResourceProvider: Send + Sync {
     fn replacement_properties(&self) -> &'static [&'static str];
     /// The attributes `Fn::GetAtt` accepts.
     fn attributes(&self) -> &'static [&'static str];
+    /// Attributes an in-place update may change (dependents that read them are then
+    /// updated too); the others keep their values.
+    fn volatile_attributes(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Whether the template's properties ask for a fixed physical name (a replacement then
     /// cannot create the new resource beside the old one).
     fn custom_name<'a>(&self, properties: &'a Value) -> Option<&'a str> {
@@ -198,6 +218,12 @@ impl Default for Registry {
         registry.register(Arc::new(apigateway::MethodProvider));
         registry.register(Arc::new(apigateway::DeploymentProvider));
         registry.register(Arc::new(apigateway::StageProvider));
+        registry.register(Arc::new(sqs::QueueProvider));
+        registry.register(Arc::new(sqs::QueuePolicyProvider));
+        registry.register(Arc::new(events::EventBusProvider));
+        registry.register(Arc::new(events::RuleProvider));
+        registry.register(Arc::new(events::ArchiveProvider));
+        registry.register(Arc::new(pipes::PipeProvider));
         registry
     }
 }
