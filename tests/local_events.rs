@@ -516,4 +516,22 @@ async fn archives_keep_matching_events_for_their_retention() {
         .await
         .unwrap();
     assert_eq!(archive.event_count, 0);
+    events
+        .update_archive()
+        .archive_name("paid")
+        .retention_days(7)
+        .send()
+        .await
+        .unwrap();
+    let listed = events
+        .list_archives()
+        .event_source_arn(&bus)
+        .send()
+        .await
+        .unwrap()
+        .archives
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].retention_days, Some(7));
+    assert_eq!(listed[0].archive_name.as_deref(), Some("paid"));
 }
