@@ -216,6 +216,15 @@ async fn invalid_patterns_and_requests_fail_as_on_aws() {
             .starts_with("Event pattern is not valid. Reason: "),
         "{err:?}"
     );
+    let no_rule = events
+        .remove_targets()
+        .rule("nope")
+        .ids("t")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(no_rule.is_resource_not_found_exception(), "{no_rule:?}");
     let missing = events
         .describe_rule()
         .name("nope")
@@ -247,7 +256,7 @@ async fn invalid_patterns_and_requests_fail_as_on_aws() {
     assert!(matched.result);
     let bad_event = events
         .test_event_pattern()
-        .event_pattern(r#"{"source": ["s"]}"#)
+        .event_pattern(r#"{"source": ["shop"]}"#)
         .event(r#"{"id": "1"}"#)
         .send()
         .await
@@ -268,7 +277,7 @@ async fn invalid_patterns_and_requests_fail_as_on_aws() {
     events
         .put_rule()
         .name("many")
-        .event_pattern(r#"{"source": ["s"]}"#)
+        .event_pattern(r#"{"source": ["shop"]}"#)
         .send()
         .await
         .unwrap();
@@ -364,4 +373,165 @@ async fn a_refused_queue_delivery_reaches_the_rule_dlq_with_the_documented_attri
         .unwrap();
     let delivered = drain(&sqs, &target, 1, Duration::from_secs(10)).await;
     assert!(delivered[0].contains("o-10"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_drives_eventbridge() {
+    let engine = TestEngine::start().await;
+    crate::local_sqs::run_boto3_script("events_basics.py", engine.handle.endpoint_url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_older_than_maximum_event_age_goes_to_the_dlq() {
+    use std::sync::Arc;
+
+    use outboxctl::local::clock::ManualClock;
+
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let engine = TestEngine::with_clock(clock.clone()).await;
+    let endpoint = engine.handle.endpoint_url();
+    let (events, sqs) = (events_client(&endpoint), sqs_client(&endpoint));
+    let target = create_queue(&sqs, "slow", &[]).await;
+    let dlq = create_queue(&sqs, "slow-dlq", &[]).await;
+    rule_to_queue(
+        &events,
+        "default",
+        "all",
+        r#"{"source": ["shop"]}"#,
+        Target::builder()
+            .id("slow")
+            .arn(queue_arn(&sqs, &target).await)
+            .retry_policy(
+                RetryPolicy::builder()
+                    .maximum_retry_attempts(185)
+                    .maximum_event_age_in_seconds(60)
+                    .build(),
+            )
+            .dead_letter_config(
+                DeadLetterConfig::builder()
+                    .arn(queue_arn(&sqs, &dlq).await)
+                    .build(),
+            )
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let refused = admin(
+        engine.handle.addr(),
+        "POST",
+        "/_outboxctl/faults",
+        r#"{"target": "queue:slow", "seconds": 3600}"#,
+    )
+    .await;
+    assert!(refused.starts_with("HTTP/1.1 200"), "{refused}");
+    events
+        .put_events()
+        .entries(entry("default", "shop", "OrderPaid", r#"{"id": "o-1"}"#))
+        .send()
+        .await
+        .unwrap();
+    // The first attempt fails at once; nothing is in the DLQ while the event is young.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        drain(&sqs, &dlq, 1, Duration::from_millis(200))
+            .await
+            .is_empty()
+    );
+    clock.advance_ms(61_000);
+    let dead = sqs
+        .receive_message()
+        .queue_url(&dlq)
+        .wait_time_seconds(10)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .expect("the aged event in the DLQ");
+    let attributes = dead[0].message_attributes.as_ref().unwrap();
+    assert_eq!(
+        attributes["EXHAUSTED_RETRY_CONDITION"]
+            .string_value
+            .as_deref(),
+        Some("MaximumEventAgeExhausted")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archives_keep_matching_events_for_their_retention() {
+    use std::sync::Arc;
+
+    use outboxctl::local::clock::ManualClock;
+
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let engine = TestEngine::with_clock(clock.clone()).await;
+    let events = events_client(&engine.handle.endpoint_url());
+    let bus = events
+        .create_event_bus()
+        .name("kept")
+        .send()
+        .await
+        .unwrap()
+        .event_bus_arn
+        .unwrap();
+    events
+        .create_archive()
+        .archive_name("paid")
+        .event_source_arn(&bus)
+        .event_pattern(r#"{"detail-type": ["OrderPaid"]}"#)
+        .retention_days(1)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_events()
+        .entries(entry("kept", "shop", "OrderPaid", r#"{"id": 1}"#))
+        .entries(entry("kept", "shop", "OrderPlaced", r#"{"id": 2}"#))
+        .send()
+        .await
+        .unwrap();
+    let archive = events
+        .describe_archive()
+        .archive_name("paid")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        archive.event_count, 1,
+        "only the matching event is archived"
+    );
+    clock.advance_ms(2 * 24 * 60 * 60 * 1000);
+    let removed = engine
+        .handle
+        .state()
+        .events
+        .expire_archived()
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    let archive = events
+        .describe_archive()
+        .archive_name("paid")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(archive.event_count, 0);
+    events
+        .update_archive()
+        .archive_name("paid")
+        .retention_days(7)
+        .send()
+        .await
+        .unwrap();
+    let listed = events
+        .list_archives()
+        .event_source_arn(&bus)
+        .send()
+        .await
+        .unwrap()
+        .archives
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].retention_days, Some(7));
+    assert_eq!(listed[0].archive_name.as_deref(), Some("paid"));
 }

@@ -13,9 +13,9 @@ use aws_sdk_pipes::types::{
 use serde_json::Value;
 
 use crate::local_events::events_client;
-use crate::local_pipes::{ROLE, pipes_client, stream_parameters};
+use crate::local_pipes::{ROLE, pipes_client, stream_parameters, table_and_bus};
 use crate::local_sqs::{create_queue, drain, queue_arn, sqs_client};
-use crate::local_support::{TestEngine, create_table, item, s};
+use crate::local_support::{TestEngine, item, s};
 
 const SOURCE: &str = "com.example.food-ordering";
 const TAIL_TEMPLATE: &str = r#"{"rule": "<aws.events.rule-name>", "ingested": "<aws.events.event.ingestion-time>", "event": <aws.events.event.json>}"#;
@@ -34,25 +34,7 @@ async fn item_writes_reach_exactly_the_matching_queues() {
         sqs_client(&endpoint),
         pipes_client(&endpoint),
     );
-    create_table(&dynamodb, "orders", false, Some("NEW_AND_OLD_IMAGES")).await;
-    let stream = dynamodb
-        .describe_table()
-        .table_name("orders")
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap()
-        .latest_stream_arn
-        .unwrap();
-    let bus = events
-        .create_event_bus()
-        .name("food")
-        .send()
-        .await
-        .unwrap()
-        .event_bus_arn
-        .unwrap();
+    let (stream, bus) = table_and_bus(&dynamodb, &events, "NEW_AND_OLD_IMAGES", "food").await;
     let restaurant = create_queue(&sqs, "notify-restaurant", &[]).await;
     let tracking = create_queue(&sqs, "order-tracking", &[]).await;
     let tail = create_queue(&sqs, "tail", &[]).await;

@@ -25,6 +25,25 @@ pub fn pipes_client(endpoint: &str) -> aws_sdk_pipes::Client {
     aws_sdk_pipes::Client::from_conf(config)
 }
 
+/// Table `orders` with a stream of `view` and the bus `bus`: (stream ARN, bus ARN).
+pub async fn table_and_bus(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    events: &aws_sdk_eventbridge::Client,
+    view: &str,
+    bus: &str,
+) -> (String, String) {
+    create_table(dynamodb, "orders", false, Some(view)).await;
+    let table = dynamodb
+        .describe_table()
+        .table_name("orders")
+        .send()
+        .await
+        .unwrap();
+    let stream = table.table.unwrap().latest_stream_arn.unwrap();
+    let created = events.create_event_bus().name(bus).send().await.unwrap();
+    (stream, created.event_bus_arn.unwrap())
+}
+
 pub const ROLE: &str = "arn:aws:iam::000000000000:role/pipe-role";
 
 /// Stream parameters with finite retries, as outboxctl renders them.
@@ -55,25 +74,7 @@ pub async fn outbox(engine: &TestEngine) -> (String, String, String) {
         events_client(&endpoint),
         sqs_client(&endpoint),
     );
-    create_table(&dynamodb, "orders", false, Some("NEW_AND_OLD_IMAGES")).await;
-    let stream = dynamodb
-        .describe_table()
-        .table_name("orders")
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap()
-        .latest_stream_arn
-        .unwrap();
-    let bus = events
-        .create_event_bus()
-        .name("orders")
-        .send()
-        .await
-        .unwrap()
-        .event_bus_arn
-        .unwrap();
+    let (stream, bus) = table_and_bus(&dynamodb, &events, "NEW_AND_OLD_IMAGES", "orders").await;
     let queue = create_queue(&sqs, "all", &[]).await;
     events
         .put_rule()
@@ -347,6 +348,7 @@ async fn a_poison_record_reaches_the_pipe_dlq_after_its_retries() {
                     PipeTargetEventBridgeEventBusParameters::builder()
                         .detail_type("$.dynamodb.NewImage.kind.S")
                         .source("shop")
+                        .time("$.dynamodb.ApproximateCreationDateTime")
                         .build(),
                 )
                 .build(),
@@ -374,10 +376,16 @@ async fn a_poison_record_reaches_the_pipe_dlq_after_its_retries() {
     let mut types: Vec<String> = delivered
         .iter()
         .map(|b| {
-            serde_json::from_str::<serde_json::Value>(b).unwrap()["detail-type"]
-                .as_str()
-                .unwrap()
-                .to_string()
+            let event: serde_json::Value = serde_json::from_str(b).unwrap();
+            // `Time` points at the record's creation time (epoch seconds).
+            let created = event["detail"]["dynamodb"]["ApproximateCreationDateTime"]
+                .as_i64()
+                .unwrap();
+            assert_eq!(
+                event["time"],
+                outboxctl::local::events::rfc3339(created * 1000)
+            );
+            event["detail-type"].as_str().unwrap().to_string()
         })
         .collect();
     types.sort();
@@ -386,4 +394,198 @@ async fn a_poison_record_reaches_the_pipe_dlq_after_its_retries() {
         vec!["Paid", "Placed"],
         "bisection lets the good records through"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_source_shows_in_state_reason() {
+    let engine = TestEngine::start().await;
+    let client = pipes_client(&engine.handle.endpoint_url());
+    let (_, bus, _) = outbox(&engine).await;
+    client
+        .create_pipe()
+        .name("orphan")
+        .role_arn(ROLE)
+        .source("arn:aws:dynamodb:us-east-1:000000000000:table/gone/stream/2026-01-01T00:00:00.000")
+        .target(&bus)
+        .source_parameters(
+            PipeSourceParameters::builder()
+                .dynamo_db_stream_parameters(stream_parameters(10, 1, None))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let described = client.describe_pipe().name("orphan").send().await.unwrap();
+        if let Some(reason) = described.state_reason {
+            assert!(reason.contains("source stream"), "{reason}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no StateReason for a missing source"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_drives_pipes() {
+    let engine = TestEngine::start().await;
+    crate::local_sqs::run_boto3_script("pipes_basics.py", engine.handle.endpoint_url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusing_bus_sends_the_batch_to_the_pipe_dlq_after_its_retries() {
+    use crate::local_events::admin;
+
+    let engine = TestEngine::start().await;
+    let endpoint = engine.handle.endpoint_url();
+    let (client, dynamodb, sqs) = (
+        pipes_client(&endpoint),
+        engine.dynamodb(),
+        sqs_client(&endpoint),
+    );
+    let (stream, bus, queue) = outbox(&engine).await;
+    let dlq = create_queue(&sqs, "pipe-dlq", &[]).await;
+    client
+        .create_pipe()
+        .name("p")
+        .role_arn(ROLE)
+        .source(&stream)
+        .target(&bus)
+        .source_parameters(
+            PipeSourceParameters::builder()
+                .dynamo_db_stream_parameters(stream_parameters(
+                    10,
+                    1,
+                    Some(&queue_arn(&sqs, &dlq).await),
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    wait_for_state(&client, "p", PipeState::Running).await;
+    let refused = admin(
+        engine.handle.addr(),
+        "POST",
+        "/_outboxctl/faults",
+        r#"{"target": "bus:orders", "action": "refuse", "seconds": 60}"#,
+    )
+    .await;
+    assert!(refused.starts_with("HTTP/1.1 200"), "{refused}");
+    put_order(&dynamodb, "o-1", "1").await;
+    let dead = drain(&sqs, &dlq, 1, Duration::from_secs(20)).await;
+    let failure: serde_json::Value = serde_json::from_str(&dead[0]).unwrap();
+    assert_eq!(failure["responseContext"]["errorCode"], "InternalFailure");
+    assert_eq!(failure["DDBStreamBatchInfo"]["batchSize"], 1);
+    assert!(
+        drain(&sqs, &queue, 1, Duration::from_millis(300))
+            .await
+            .is_empty()
+    );
+    admin(
+        engine.handle.addr(),
+        "DELETE",
+        "/_outboxctl/faults",
+        r#"{"target": "bus:orders"}"#,
+    )
+    .await;
+    put_order(&dynamodb, "o-2", "2").await;
+    let delivered = drain(&sqs, &queue, 1, Duration::from_secs(10)).await;
+    assert!(delivered[0].contains("o-2"), "{delivered:?}");
+}
+
+/// A pipe on `outbox`'s table and bus with the given stream parameters and a DLQ.
+async fn pipe_with_dlq(
+    engine: &TestEngine,
+    parameters: aws_sdk_pipes::types::builders::PipeSourceDynamoDbStreamParametersBuilder,
+) -> String {
+    let endpoint = engine.handle.endpoint_url();
+    let (client, sqs) = (pipes_client(&endpoint), sqs_client(&endpoint));
+    let (stream, bus, _) = outbox(engine).await;
+    let dlq = create_queue(&sqs, "pipe-dlq", &[]).await;
+    let parameters = parameters
+        .dead_letter_config(
+            DeadLetterConfig::builder()
+                .arn(queue_arn(&sqs, &dlq).await)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    client
+        .create_pipe()
+        .name("p")
+        .role_arn(ROLE)
+        .source(&stream)
+        .target(&bus)
+        .source_parameters(
+            PipeSourceParameters::builder()
+                .dynamo_db_stream_parameters(parameters)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    wait_for_state(&client, "p", PipeState::Running).await;
+    let refused = crate::local_events::admin(
+        engine.handle.addr(),
+        "POST",
+        "/_outboxctl/faults",
+        r#"{"target": "bus:orders", "seconds": 3600}"#,
+    )
+    .await;
+    assert!(refused.starts_with("HTTP/1.1 200"), "{refused}");
+    dlq
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_batching_window_gathers_records_into_one_batch() {
+    let engine = TestEngine::start().await;
+    let sqs = sqs_client(&engine.handle.endpoint_url());
+    let parameters = PipeSourceDynamoDbStreamParameters::builder()
+        .starting_position(DynamoDbStreamStartPosition::TrimHorizon)
+        .batch_size(10)
+        .maximum_batching_window_in_seconds(3)
+        .maximum_retry_attempts(0);
+    let dlq = pipe_with_dlq(&engine, parameters).await;
+    let dynamodb = engine.dynamodb();
+    for i in 1..=3 {
+        put_order(&dynamodb, &format!("o-{i}"), "1").await;
+    }
+    // The bus refuses and there are no retries or bisection: the one failed batch shows
+    // how many records the window gathered.
+    let dead = drain(&sqs, &dlq, 1, Duration::from_secs(20)).await;
+    let failure: serde_json::Value = serde_json::from_str(&dead[0]).unwrap();
+    assert_eq!(failure["DDBStreamBatchInfo"]["batchSize"], 3, "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_older_than_maximum_record_age_go_to_the_dlq() {
+    use std::sync::Arc;
+
+    use outboxctl::local::clock::ManualClock;
+
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let engine = TestEngine::with_clock(clock.clone()).await;
+    let sqs = sqs_client(&engine.handle.endpoint_url());
+    let parameters = PipeSourceDynamoDbStreamParameters::builder()
+        .starting_position(DynamoDbStreamStartPosition::TrimHorizon)
+        .batch_size(10)
+        .maximum_retry_attempts(10_000)
+        .maximum_record_age_in_seconds(60);
+    let dlq = pipe_with_dlq(&engine, parameters).await;
+    put_order(&engine.dynamodb(), "o-1", "1").await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        drain(&sqs, &dlq, 1, Duration::from_millis(200))
+            .await
+            .is_empty()
+    );
+    clock.advance_ms(61_000);
+    let dead = drain(&sqs, &dlq, 1, Duration::from_secs(20)).await;
+    let failure: serde_json::Value = serde_json::from_str(&dead[0]).unwrap();
+    assert_eq!(failure["requestContext"]["condition"], "RecordAgeExceeded");
 }

@@ -356,3 +356,211 @@ async fn errors_are_the_typed_sdk_errors() {
         .unwrap_err();
     assert!(empty.into_service_error().is_empty_batch_request());
 }
+
+/// Run `tests/python/<script>` against `endpoint` with the boto3 interpreter
+/// (`OUTBOXCTL_TEST_PYTHON`, else the repo's `.venv`); fails the test on a non-zero exit.
+pub async fn run_boto3_script(script: &str, endpoint: String) {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let python = std::env::var_os("OUTBOXCTL_TEST_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "no Python with boto3 at {}: run `scripts/test` (it creates .venv), or set OUTBOXCTL_TEST_PYTHON",
+        python.display()
+    );
+    let script = root.join("tests/python").join(script);
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .arg(endpoint)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("run the boto3 script");
+    assert!(
+        output.status.success(),
+        "boto3 script failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_drives_sqs() {
+    let engine = TestEngine::start().await;
+    run_boto3_script("sqs_basics.py", engine.handle.endpoint_url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_visibility_batches_and_dead_letter_sources() {
+    let engine = TestEngine::start().await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let dlq = create_queue(&client, "dlq", &[]).await;
+    let dlq_arn = queue_arn(&client, &dlq).await;
+    let policy = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":5}}"#);
+    let url = client
+        .create_queue()
+        .queue_name("source")
+        .attributes(QueueAttributeName::RedrivePolicy, policy)
+        .tags("team", "orders")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    client
+        .tag_queue()
+        .queue_url(&url)
+        .tags("env", "local")
+        .send()
+        .await
+        .unwrap();
+    client
+        .untag_queue()
+        .queue_url(&url)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    let tags = client
+        .list_queue_tags()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap()
+        .tags
+        .unwrap();
+    assert_eq!(tags.len(), 1);
+    assert_eq!(tags["env"], "local");
+    let sources = client
+        .list_dead_letter_source_queues()
+        .queue_url(&dlq)
+        .send()
+        .await
+        .unwrap()
+        .queue_urls;
+    assert_eq!(sources, vec![url.clone()]);
+
+    client
+        .send_message()
+        .queue_url(&url)
+        .message_body("m")
+        .send()
+        .await
+        .unwrap();
+    let received = client
+        .receive_message()
+        .queue_url(&url)
+        .visibility_timeout(600)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap();
+    use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry as Entry;
+    let changed = client
+        .change_message_visibility_batch()
+        .queue_url(&url)
+        .entries(
+            Entry::builder()
+                .id("ok")
+                .receipt_handle(received[0].receipt_handle.clone().unwrap())
+                .visibility_timeout(0)
+                .build()
+                .unwrap(),
+        )
+        .entries(
+            Entry::builder()
+                .id("bad")
+                .receipt_handle("not-a-handle")
+                .visibility_timeout(0)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.successful.len(), 1);
+    assert_eq!(changed.failed[0].code, "ReceiptHandleIsInvalid");
+    // Visible again at once.
+    let again = client
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.messages.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visibility_and_retention_follow_the_engine_clock() {
+    use std::sync::Arc;
+
+    use outboxctl::local::clock::ManualClock;
+
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let engine = TestEngine::with_clock(clock.clone()).await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let url = create_queue(
+        &client,
+        "timed",
+        &[
+            ("VisibilityTimeout", "600"),
+            ("MessageRetentionPeriod", "3600"),
+        ],
+    )
+    .await;
+    client
+        .send_message()
+        .queue_url(&url)
+        .message_body("m")
+        .send()
+        .await
+        .unwrap();
+    let receive = || client.receive_message().queue_url(&url).send();
+    assert_eq!(receive().await.unwrap().messages.unwrap().len(), 1);
+    clock.advance_ms(599_000);
+    assert!(
+        receive().await.unwrap().messages.is_none(),
+        "still invisible"
+    );
+    clock.advance_ms(2_000);
+    assert_eq!(
+        receive().await.unwrap().messages.unwrap().len(),
+        1,
+        "visible again after 600 s"
+    );
+    clock.advance_ms(3_600_000);
+    assert!(
+        receive().await.unwrap().messages.is_none(),
+        "gone after the retention period"
+    );
+    let attributes = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    assert_eq!(
+        attributes[&QueueAttributeName::ApproximateNumberOfMessages],
+        "0"
+    );
+    // The background sweep deletes expired messages nobody tried to receive.
+    client
+        .send_message()
+        .queue_url(&url)
+        .message_body("forgotten")
+        .send()
+        .await
+        .unwrap();
+    clock.advance_ms(3_601_000);
+    assert_eq!(
+        engine.handle.state().sqs.expire_messages().await.unwrap(),
+        1
+    );
+}

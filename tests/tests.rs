@@ -8,6 +8,7 @@ mod cli_flow;
 mod commands;
 mod local_boto3;
 mod local_cloudformation;
+mod local_crash;
 mod local_dynamodb;
 mod local_events;
 mod local_flow;

@@ -223,7 +223,10 @@ impl Engine {
             }
         });
         let trimmer = tokio::spawn(housekeeping(state.dynamodb.clone(), streams));
-        let workers = vec![tokio::spawn(events::delivery::run(events))];
+        let workers = vec![
+            tokio::spawn(retention(state.sqs.clone(), events.clone())),
+            tokio::spawn(events::delivery::run(events)),
+        ];
         pipes.resume().await?;
         tracing::info!(%addr, data_dir = %config.data_dir.display(), "local engine listening");
         Ok(EngineHandle {
@@ -255,6 +258,26 @@ async fn housekeeping(dynamodb: DynamoDb, streams: Streams) {
                 Ok(removed) => tracing::info!(removed, "removed stream records past the 24 h retention"),
                 Err(err) => tracing::warn!(error = %err, "stream retention trimming failed"),
             },
+        }
+    }
+}
+
+/// Delete SQS messages and archived events past their retention, once a minute.
+async fn retention(sqs: Sqs, events: Events) {
+    let mut tick = tokio::time::interval(TRIM_INTERVAL);
+    loop {
+        tick.tick().await;
+        match sqs.expire_messages().await {
+            Ok(0) => {}
+            Ok(removed) => {
+                tracing::info!(removed, "removed SQS messages past their retention period")
+            }
+            Err(err) => tracing::warn!(error = %err, "SQS retention sweep failed"),
+        }
+        match events.expire_archived().await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed archived events past their retention"),
+            Err(err) => tracing::warn!(error = %err, "archive retention sweep failed"),
         }
     }
 }

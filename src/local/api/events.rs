@@ -163,6 +163,27 @@ pub async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionR
                 &events.describe_archive(&request.archive_name).await?,
             ))
         }
+        "UpdateArchive" => {
+            let request: UpdateArchive = parse(body)?;
+            let archive = events
+                .update_archive(
+                    &request.archive_name,
+                    request.description,
+                    request.event_pattern,
+                    request.retention_days,
+                )
+                .await?;
+            Ok(
+                json!({"ArchiveArn": archive.arn, "State": "ENABLED", "CreationTime": seconds(archive.created_ms)}),
+            )
+        }
+        "ListArchives" => {
+            let request: ListArchives = parse(body)?;
+            let archives = events
+                .list_archives(request.name_prefix, request.event_source_arn)
+                .await?;
+            Ok(json!({"Archives": archives.iter().map(archive_json).collect::<Vec<_>>()}))
+        }
         "DeleteArchive" => {
             let request: ArchiveRequest = parse(body)?;
             events.delete_archive(&request.archive_name).await?;
@@ -360,4 +381,20 @@ async fn put_events(events: &Events, request: PutEvents) -> ActionResult {
         })
         .collect();
     Ok(json!({"FailedEntryCount": failed, "Entries": entries}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateArchive {
+    archive_name: String,
+    description: Option<String>,
+    event_pattern: Option<String>,
+    retention_days: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListArchives {
+    name_prefix: Option<String>,
+    event_source_arn: Option<String>,
 }

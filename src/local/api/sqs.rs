@@ -131,6 +131,43 @@ async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionResul
             Ok(json!({"TaskHandle": handle}))
         }
         "ListMessageMoveTasks" => list_message_move_tasks(sqs, parse(body)?).await,
+        "ChangeMessageVisibilityBatch" => change_visibility_batch(sqs, parse(body)?).await,
+        "ListQueueTags" => {
+            let request: QueueUrl = parse(body)?;
+            let tags = sqs
+                .list_queue_tags(Sqs::name_of_url(&request.queue_url)?)
+                .await?;
+            Ok(if tags.is_empty() {
+                json!({})
+            } else {
+                json!({"Tags": tags})
+            })
+        }
+        "TagQueue" => {
+            let request: TagQueue = parse(body)?;
+            let changes = request
+                .tags
+                .into_iter()
+                .map(|(k, v)| (k, Some(v)))
+                .collect();
+            sqs.change_queue_tags(Sqs::name_of_url(&request.queue_url)?, changes)
+                .await?;
+            Ok(json!({}))
+        }
+        "UntagQueue" => {
+            let request: UntagQueue = parse(body)?;
+            let changes = request.tag_keys.into_iter().map(|k| (k, None)).collect();
+            sqs.change_queue_tags(Sqs::name_of_url(&request.queue_url)?, changes)
+                .await?;
+            Ok(json!({}))
+        }
+        "ListDeadLetterSourceQueues" => {
+            let request: QueueUrl = parse(body)?;
+            let queues = sqs
+                .list_dead_letter_source_queues(Sqs::name_of_url(&request.queue_url)?)
+                .await?;
+            Ok(json!({"queueUrls": queues.iter().map(|q| q.url.clone()).collect::<Vec<_>>()}))
+        }
         other => Err(SqsError::UnsupportedOperation(format!(
             "The local engine does not serve the operation `AmazonSQS.{other}`; see docs/local-engine.md for what it supports"
         ))),
@@ -555,4 +592,48 @@ async fn list_message_move_tasks(sqs: &Sqs, request: ListMessageMoveTasks) -> Ac
         })
         .collect();
     Ok(json!({"Results": results}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagQueue {
+    queue_url: String,
+    tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UntagQueue {
+    queue_url: String,
+    tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ChangeVisibilityBatch {
+    queue_url: String,
+    entries: Vec<ChangeVisibilityEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ChangeVisibilityEntry {
+    id: String,
+    receipt_handle: String,
+    #[serde(default)]
+    visibility_timeout: i64,
+}
+
+async fn change_visibility_batch(sqs: &Sqs, request: ChangeVisibilityBatch) -> ActionResult {
+    check_batch_ids(request.entries.iter().map(|e| e.id.as_str()))?;
+    let ids: Vec<String> = request.entries.iter().map(|e| e.id.clone()).collect();
+    let entries = request
+        .entries
+        .into_iter()
+        .map(|e| (e.receipt_handle, e.visibility_timeout))
+        .collect();
+    let results = sqs
+        .change_message_visibility_batch(Sqs::name_of_url(&request.queue_url)?, entries)
+        .await?;
+    Ok(batch_response(&ids, results, |id, ()| json!({"Id": id})))
 }

@@ -12,6 +12,7 @@
 pub mod delivery;
 pub mod error;
 pub mod put_events;
+mod retention;
 mod routing;
 pub mod rules;
 pub mod target;
@@ -23,7 +24,7 @@ use rusqlite::{OptionalExtension, params};
 use tokio::sync::Notify;
 
 pub use self::error::EventsError;
-pub use self::put_events::{EntryError, PutEventsEntry};
+pub use self::put_events::{AlongsideJob, EntryError, PutEventsEntry};
 pub use self::routing::BusRouting;
 pub use self::rules::{Rule, RuleSpec};
 pub use self::target::Target;
@@ -97,6 +98,14 @@ pub struct EventBus {
     pub modified_ms: i64,
 }
 
+/// Compiled routing by bus. `generation` moves on every change, so a compilation that
+/// started before a change never caches its stale result.
+#[derive(Default)]
+struct RoutingCache {
+    generation: u64,
+    buses: HashMap<String, Arc<BusRouting>>,
+}
+
 /// The EventBridge service of one engine.
 #[derive(Clone)]
 pub struct Events {
@@ -105,7 +114,7 @@ pub struct Events {
     region: String,
     sqs: Sqs,
     faults: Faults,
-    routing: Arc<RwLock<HashMap<String, Arc<BusRouting>>>>,
+    routing: Arc<RwLock<RoutingCache>>,
     /// Wakes the delivery worker when PutEvents wrote outbox rows.
     pending: Arc<Notify>,
 }
@@ -294,30 +303,40 @@ impl Events {
 
     /// Forget a bus's compiled routing after its rules, targets or archives changed.
     fn invalidate(&self, bus: &str) {
-        if let Ok(mut routing) = self.routing.write() {
-            routing.remove(bus);
+        if let Ok(mut cache) = self.routing.write() {
+            cache.generation += 1;
+            cache.buses.remove(bus);
         }
     }
 
     fn invalidate_all(&self) {
-        if let Ok(mut routing) = self.routing.write() {
-            routing.clear();
+        if let Ok(mut cache) = self.routing.write() {
+            cache.generation += 1;
+            cache.buses.clear();
         }
     }
 
     /// The bus's routing, compiled on first use after a change.
     async fn routing_of(&self, bus: &str) -> Result<Arc<BusRouting>, EventsError> {
-        if let Some(found) = self.routing.read().ok().and_then(|r| r.get(bus).cloned()) {
-            return Ok(found);
-        }
+        let generation = match self.routing.read() {
+            Ok(cache) => {
+                if let Some(found) = cache.buses.get(bus) {
+                    return Ok(Arc::clone(found));
+                }
+                cache.generation
+            }
+            Err(_) => 0,
+        };
         let (owned, arn) = (bus.to_string(), self.bus_arn(bus));
         let routing = Arc::new(
             self.storage
                 .read(move |conn| BusRouting::load(conn, &owned, &arn))
                 .await?,
         );
-        if let Ok(mut cache) = self.routing.write() {
-            cache.insert(bus.to_string(), Arc::clone(&routing));
+        if let Ok(mut cache) = self.routing.write()
+            && cache.generation == generation
+        {
+            cache.buses.insert(bus.to_string(), Arc::clone(&routing));
         }
         Ok(routing)
     }
@@ -337,6 +356,16 @@ impl Events {
             })
             .await
     }
+}
+
+/// Names of rules, targets, archives and pipes: 1 to `max` characters of
+/// `[.\-_A-Za-z0-9]`.
+pub fn is_simple_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
 /// RFC 3339 in UTC with second precision, as event envelopes carry `time`.

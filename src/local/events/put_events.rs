@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::params;
+use rusqlite::{Connection, params};
 use serde_json::Value;
 
 use super::error::EventsError;
@@ -67,11 +67,35 @@ struct Accepted {
     archives: Vec<String>,
 }
 
+/// Work to commit in the same transaction as accepted events (a pipe's checkpoint).
+pub type AlongsideJob = Box<dyn FnOnce(&Connection) -> Result<(), EventsError> + Send>;
+
 impl Events {
     /// PutEvents: one result per entry (the event id, or why it was refused).
     pub async fn put_events(
         &self,
         entries: Vec<PutEventsEntry>,
+    ) -> Result<Vec<Result<String, EntryError>>, EventsError> {
+        self.put_events_with(entries, false, None).await
+    }
+
+    /// PutEvents for in-process callers that need all or nothing: when any entry is
+    /// refused nothing is written and the first refusal is returned; otherwise the events
+    /// and `alongside` commit in one transaction.
+    pub async fn put_events_atomically(
+        &self,
+        entries: Vec<PutEventsEntry>,
+        alongside: Option<AlongsideJob>,
+    ) -> Result<Result<Vec<String>, EntryError>, EventsError> {
+        let results = self.put_events_with(entries, true, alongside).await?;
+        Ok(results.into_iter().collect())
+    }
+
+    async fn put_events_with(
+        &self,
+        entries: Vec<PutEventsEntry>,
+        all_or_nothing: bool,
+        alongside: Option<AlongsideJob>,
     ) -> Result<Vec<Result<String, EntryError>>, EventsError> {
         if entries.is_empty() || entries.len() > MAX_ENTRIES {
             return Err(EventsError::Validation(format!(
@@ -140,7 +164,8 @@ impl Events {
             };
             results.push(outcome);
         }
-        if accepted.is_empty() {
+        let refused = results.iter().any(Result::is_err);
+        if (accepted.is_empty() && alongside.is_none()) || (all_or_nothing && refused) {
             return Ok(results);
         }
         let wrote_deliveries = accepted.iter().any(|(_, a)| !a.deliveries.is_empty());
@@ -161,7 +186,10 @@ impl Events {
                         archive.execute(params![name, event.event, now])?;
                     }
                 }
-                Ok(())
+                match alongside {
+                    Some(job) => job(conn),
+                    None => Ok(()),
+                }
             })
             .await;
         if let Err(error) = written {

@@ -295,6 +295,16 @@ impl Events {
         let (owned, owned_bus) = (rule.to_string(), bus.clone());
         self.storage
             .write(move |conn| -> Result<(), EventsError> {
+                let exists = conn
+                    .query_row(
+                        "SELECT 1 FROM events_rules WHERE bus = ?1 AND name = ?2",
+                        params![owned_bus, owned],
+                        |_| Ok(()),
+                    )
+                    .optional()?;
+                if exists.is_none() {
+                    return Err(EventsError::rule_not_found(&owned, &owned_bus));
+                }
                 for id in &ids {
                     conn.execute(
                         "DELETE FROM events_targets WHERE bus = ?1 AND rule = ?2 AND id = ?3",
@@ -401,6 +411,66 @@ impl Events {
             .await
     }
 
+    /// UpdateArchive: description, pattern and retention change; archived events stay.
+    pub async fn update_archive(
+        &self,
+        name: &str,
+        description: Option<String>,
+        event_pattern: Option<String>,
+        retention_days: Option<i64>,
+    ) -> Result<Archive, EventsError> {
+        if let Some(pattern) = &event_pattern {
+            EventPattern::parse(pattern)?;
+        }
+        let owned = name.to_string();
+        self.storage
+            .write(move |conn| -> Result<(), EventsError> {
+                let changed = conn.execute(
+                    "UPDATE events_archives SET description = COALESCE(?2, description),
+                        event_pattern = COALESCE(?3, event_pattern),
+                        retention_days = COALESCE(?4, retention_days) WHERE name = ?1",
+                    params![owned, description, event_pattern, retention_days],
+                )?;
+                if changed == 0 {
+                    return Err(EventsError::ResourceNotFound(format!(
+                        "Archive {owned} does not exist."
+                    )));
+                }
+                Ok(())
+            })
+            .await?;
+        self.invalidate_all();
+        self.describe_archive(name).await
+    }
+
+    /// Archives whose names start with `prefix`, optionally of one source bus.
+    pub async fn list_archives(
+        &self,
+        prefix: Option<String>,
+        source_arn: Option<String>,
+    ) -> Result<Vec<Archive>, EventsError> {
+        let names = self
+            .storage
+            .read(move |conn| -> Result<Vec<String>, EventsError> {
+                let mut statement = conn.prepare(
+                    "SELECT name FROM events_archives WHERE ?1 IS NULL OR source_arn = ?1 ORDER BY name",
+                )?;
+                let names = statement
+                    .query_map([source_arn], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(names)
+            })
+            .await?;
+        let mut archives = Vec::new();
+        for name in names
+            .into_iter()
+            .filter(|n| prefix.as_deref().is_none_or(|p| n.starts_with(p)))
+        {
+            archives.push(self.describe_archive(&name).await?);
+        }
+        Ok(archives)
+    }
+
     pub async fn delete_archive(&self, name: &str) -> Result<(), EventsError> {
         let owned = name.to_string();
         self.storage
@@ -420,12 +490,7 @@ impl Events {
 }
 
 fn validate_rule_name(name: &str) -> Result<(), EventsError> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_RULE_NAME_CHARS
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if ok {
+    if super::is_simple_name(name, MAX_RULE_NAME_CHARS) {
         Ok(())
     } else {
         Err(EventsError::Validation(format!(

@@ -65,13 +65,7 @@ pub struct Target {
 impl Target {
     /// Check the target as PutTargets does.
     pub fn validate(&self) -> Result<(), EventsError> {
-        let id_ok = !self.id.is_empty()
-            && self.id.len() <= MAX_TARGET_ID_CHARS
-            && self
-                .id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-        if !id_ok {
+        if !super::is_simple_name(&self.id, MAX_TARGET_ID_CHARS) {
             return Err(EventsError::Validation(format!(
                 "1 validation error detected: Value '{}' at 'targets.1.member.id' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ and have length between 1 and 64",
                 self.id

@@ -341,12 +341,7 @@ impl Pipes {
 }
 
 fn validate_name(name: &str) -> Result<(), PipesError> {
-    let ok = !name.is_empty()
-        && name.len() <= spec::MAX_NAME_CHARS
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if ok {
+    if crate::local::events::is_simple_name(name, spec::MAX_NAME_CHARS) {
         Ok(())
     } else {
         Err(PipesError::Validation(format!(

@@ -10,14 +10,14 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 use tokio::sync::watch;
 
 use super::spec::RunnerConfig;
 use super::{Pipes, PipesError};
 use crate::local::events::put_events::MAX_ENTRIES;
-use crate::local::events::{PutEventsEntry, rfc3339};
+use crate::local::events::{AlongsideJob, EventsError, PutEventsEntry, rfc3339};
 use crate::local::faults::FaultTarget;
 use crate::local::sqs::NewMessage;
 use crate::local::sqs::message::queue_name_of_arn;
@@ -43,21 +43,33 @@ pub(super) async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     tracing::info!(pipe = %name, source = %config.source_arn, "pipe runner started");
+    // A reason left from before a restart is cleared on the first good read.
+    let mut reason_set = true;
     loop {
         if *stop.borrow() {
             return;
         }
-        match pipes.next_batch(&name, &config, &mut stop).await {
+        match pipes
+            .next_batch(&name, &config, &mut stop, &mut reason_set)
+            .await
+        {
             Ok(Some((shard, records))) => {
                 let Some(last) = records.last().map(|r| r.seq) else {
                     continue;
                 };
-                if pipes
-                    .process(&name, &config, &shard, records, &mut stop)
+                let checkpoint = Checkpoint {
+                    pipe: name.clone(),
+                    stream_arn: config.source_arn.clone(),
+                    shard: shard.clone(),
+                    seq: last,
+                };
+                match pipes
+                    .process(&name, &config, records, checkpoint, &mut stop)
                     .await
-                    .is_err()
                 {
-                    return;
+                    Err(Stopped) => return,
+                    Ok(true) => continue,
+                    Ok(false) => {}
                 }
                 // Advance only after the bus accepted the batch (or its DLQ message went out).
                 while let Err(err) = pipes
@@ -91,6 +103,7 @@ impl Pipes {
         name: &str,
         config: &RunnerConfig,
         stop: &mut watch::Receiver<bool>,
+        reason_set: &mut bool,
     ) -> Result<Option<(String, Vec<StreamRecord>)>, Stopped> {
         let mut changes = self.streams.subscribe();
         changes.borrow_and_update();
@@ -99,9 +112,18 @@ impl Pipes {
             .describe_stream(config.source_arn.clone())
             .await
         {
-            Ok(info) => info,
+            Ok(info) => {
+                if std::mem::take(reason_set) {
+                    self.set_state_reason(name, None).await;
+                }
+                info
+            }
             Err(err) => {
-                tracing::warn!(pipe = %name, error = %err, "the pipe's source stream is not readable; retrying");
+                let reason = format!("the source stream cannot be read: {err}");
+                *reason_set = true;
+                if self.set_state_reason(name, Some(reason)).await {
+                    tracing::warn!(pipe = %name, error = %err, "the pipe's source stream is not readable; retrying every second");
+                }
                 pause(stop, Duration::from_secs(1)).await?;
                 return Ok(None);
             }
@@ -161,25 +183,35 @@ impl Pipes {
     }
 
     /// Deliver a batch: filter, then put on the bus with retries, bisection and the DLQ.
+    /// Returns whether the checkpoint was committed with the batch's events (the batch
+    /// went through at the first attempt); otherwise the caller saves it.
     async fn process(
         &self,
         name: &str,
         config: &RunnerConfig,
-        shard: &str,
         records: Vec<StreamRecord>,
+        checkpoint: Checkpoint,
         stop: &mut watch::Receiver<bool>,
-    ) -> Result<(), Stopped> {
+    ) -> Result<bool, Stopped> {
+        let shard = checkpoint.shard.clone();
+        let shard = shard.as_str();
         let passing: Vec<StreamRecord> = records
             .into_iter()
             .filter(|r| config.program.passes(&r.with_event_source_arn()))
             .collect();
         if passing.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
+        // Only the first attempt at the whole batch can carry the checkpoint.
+        let mut checkpoint = Some(checkpoint);
+        let mut committed = false;
         let mut work: VecDeque<(Vec<StreamRecord>, u64)> = VecDeque::from([(passing, 0)]);
         while let Some((batch, mut attempts)) = work.pop_front() {
             loop {
-                let Err(failure) = self.put_batch(config, &batch).await else {
+                let carried = checkpoint.take();
+                let with_checkpoint = carried.is_some();
+                let Err(failure) = self.put_batch(config, &batch, carried).await else {
+                    committed |= with_checkpoint;
                     break;
                 };
                 attempts += 1;
@@ -191,9 +223,10 @@ impl Pipes {
                     break;
                 }
                 let now = self.clock.now_ms();
+                let oldest = batch.first().map_or(now, |r| r.created_ms);
                 let too_old = config
                     .max_record_age_ms
-                    .is_some_and(|max| now - batch[0].created_ms > max);
+                    .is_some_and(|max| now - oldest > max);
                 let exhausted = config
                     .max_retry_attempts
                     .is_some_and(|max| attempts as i64 > max);
@@ -214,42 +247,66 @@ impl Pipes {
                 pause(stop, Duration::from_millis(backoff)).await?;
             }
         }
-        Ok(())
+        Ok(committed)
     }
 
-    /// Put a batch's events on the bus; any refused entry fails the batch.
+    /// Put a batch's events on the bus, all or nothing per PutEvents call; any refused
+    /// entry fails the batch. The checkpoint, if given, commits with the last call.
     async fn put_batch(
         &self,
         config: &RunnerConfig,
         batch: &[StreamRecord],
+        checkpoint: Option<Checkpoint>,
     ) -> Result<(), Failure> {
         let ingestion_time = rfc3339(self.clock.now_ms());
         let mut entries = Vec::with_capacity(batch.len());
         for record in batch {
+            let record = record.with_event_source_arn();
             let entry = config
                 .program
-                .entry(&record.with_event_source_arn(), &ingestion_time)
+                .entry(&record, &ingestion_time)
                 .map_err(|e| ("Target.TransformationFailed".to_string(), e.to_string()))?;
+            let time_ms = config
+                .time_path
+                .as_ref()
+                .and_then(|path| path.resolve(&record))
+                .and_then(event_time_ms);
             entries.push(PutEventsEntry {
                 source: Some(entry.source),
                 detail_type: Some(entry.detail_type),
                 detail: Some(entry.detail),
                 resources: config.resources.clone(),
                 event_bus_name: Some(config.target_bus.clone()),
-                time_ms: None,
+                time_ms,
             });
         }
-        for chunk in chunks(entries) {
-            let results = self
-                .events
-                .put_events(chunk)
-                .await
-                .map_err(|e| (e.shape().to_string(), e.to_string()))?;
-            if let Some(Err(refused)) = results.into_iter().find(Result::is_err) {
-                return Err((refused.code, refused.message));
-            }
+        let mut calls = chunks(entries);
+        let last = calls.pop().unwrap_or_default();
+        for chunk in calls {
+            self.put_all(chunk, None).await?;
         }
-        Ok(())
+        let alongside = checkpoint.map(|c| -> AlongsideJob {
+            Box::new(move |conn| {
+                c.write(conn)
+                    .map_err(|e| EventsError::Internal(e.to_string()))
+            })
+        });
+        self.put_all(last, alongside).await
+    }
+
+    async fn put_all(
+        &self,
+        entries: Vec<PutEventsEntry>,
+        alongside: Option<AlongsideJob>,
+    ) -> Result<(), Failure> {
+        if entries.is_empty() && alongside.is_none() {
+            return Ok(());
+        }
+        match self.events.put_events_atomically(entries, alongside).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(refused)) => Err((refused.code, refused.message)),
+            Err(error) => Err((error.shape().to_string(), error.to_string())),
+        }
     }
 
     /// Send the failed batch's description to the DLQ (retrying until it is accepted), or
@@ -334,6 +391,21 @@ impl Pipes {
             .await
     }
 
+    /// Set or clear the pipe's `StateReason`; true when it changed.
+    async fn set_state_reason(&self, pipe: &str, reason: Option<String>) -> bool {
+        let pipe = pipe.to_string();
+        self.storage
+            .write(move |conn| -> Result<bool, PipesError> {
+                let changed = conn.execute(
+                    "UPDATE pipes SET state_reason = ?2 WHERE name = ?1 AND state_reason IS NOT ?2",
+                    params![pipe, reason],
+                )?;
+                Ok(changed > 0)
+            })
+            .await
+            .unwrap_or(false)
+    }
+
     async fn save_checkpoint(
         &self,
         pipe: &str,
@@ -341,18 +413,47 @@ impl Pipes {
         shard: &str,
         seq: u64,
     ) -> Result<(), PipesError> {
-        let (pipe, arn, shard) = (pipe.to_string(), stream_arn.to_string(), shard.to_string());
-        self.storage
-            .write(move |conn| -> Result<(), PipesError> {
-                // A deleted pipe keeps no checkpoint.
-                conn.execute(
-                    "INSERT INTO pipes_checkpoints (pipe, stream_arn, shard_id, seq) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM pipes WHERE name = ?1)
-                     ON CONFLICT (pipe, stream_arn, shard_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-                    params![pipe, arn, shard, seq as i64],
-                )?;
-                Ok(())
-            })
-            .await
+        let checkpoint = Checkpoint {
+            pipe: pipe.to_string(),
+            stream_arn: stream_arn.to_string(),
+            shard: shard.to_string(),
+            seq,
+        };
+        self.storage.write(move |conn| checkpoint.write(conn)).await
+    }
+}
+
+/// Where a pipe has read up to in one shard.
+struct Checkpoint {
+    pipe: String,
+    stream_arn: String,
+    shard: String,
+    seq: u64,
+}
+
+impl Checkpoint {
+    /// Record it (never moving backwards; a deleted pipe keeps no checkpoint).
+    fn write(&self, conn: &Connection) -> Result<(), PipesError> {
+        conn.execute(
+            "INSERT INTO pipes_checkpoints (pipe, stream_arn, shard_id, seq) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM pipes WHERE name = ?1)
+             ON CONFLICT (pipe, stream_arn, shard_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            params![self.pipe, self.stream_arn, self.shard, self.seq as i64],
+        )?;
+        Ok(())
+    }
+}
+
+/// An event time from the record: epoch seconds (as `ApproximateCreationDateTime` is) or
+/// RFC 3339 text; anything else leaves the time of the PutEvents call.
+fn event_time_ms(value: &serde_json::Value) -> Option<i64> {
+    match value {
+        serde_json::Value::Number(n) => n.as_f64().map(|s| (s * 1000.0) as i64),
+        serde_json::Value::String(text) => {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        }
+        _ => None,
     }
 }
 
@@ -374,4 +475,37 @@ fn chunks(entries: Vec<PutEventsEntry>) -> Vec<Vec<PutEventsEntry>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn event_times_come_from_epoch_seconds_or_rfc3339() {
+        assert_eq!(
+            event_time_ms(&json!(1_700_000_000)),
+            Some(1_700_000_000_000)
+        );
+        assert_eq!(
+            event_time_ms(&json!("2023-11-14T22:13:20Z")),
+            Some(1_700_000_000_000)
+        );
+        assert_eq!(event_time_ms(&json!("yesterday")), None);
+    }
+
+    #[test]
+    fn put_events_calls_hold_at_most_ten_entries() {
+        let entry = |i: usize| PutEventsEntry {
+            detail: Some(format!("{{\"i\": {i}}}")),
+            ..PutEventsEntry::default()
+        };
+        let calls = chunks((0..23).map(entry).collect());
+        assert_eq!(
+            calls.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![10, 10, 3]
+        );
+    }
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::error::PipesError;
 use crate::flow::PipeProgram;
-use crate::pattern::template::PipeContext;
+use crate::pattern::template::{JsonPath, PipeContext};
 
 pub const MAX_NAME_CHARS: usize = 64;
 /// An event-bus target takes at most 10 records a batch (PutEvents' entry limit).
@@ -38,6 +38,8 @@ pub struct RunnerConfig {
     pub bisect: bool,
     pub dead_letter_arn: Option<String>,
     pub resources: Vec<String>,
+    /// `EventBridgeEventBusParameters.Time`: where in the record the event time is.
+    pub time_path: Option<JsonPath>,
     pub program: PipeProgram,
 }
 
@@ -229,6 +231,15 @@ impl PipeSpec {
                 "EventBridgeEventBusParameters.Resources takes at most 10 ARNs",
             ));
         }
+        let time_path = str_at(&spec, &[bus_parameters[0], bus_parameters[1], "Time"])
+            .map(|path| {
+                JsonPath::parse(path).map_err(|e| {
+                    invalid(format!(
+                        "EventBridgeEventBusParameters.Time must be a JSON path: {e}"
+                    ))
+                })
+            })
+            .transpose()?;
         let template = str_at(&spec, &["TargetParameters", "InputTemplate"]);
         let context = PipeContext {
             pipe_arn: pipe_arn.to_string(),
@@ -255,6 +266,7 @@ impl PipeSpec {
             bisect,
             dead_letter_arn,
             resources,
+            time_path,
             program,
         })
     }

@@ -9,6 +9,8 @@ pub mod error;
 pub mod md5;
 pub mod message;
 mod move_task;
+mod retention;
+mod tags;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -450,29 +452,50 @@ impl Sqs {
         receipt_handle: &str,
         visibility_timeout: i64,
     ) -> Result<(), SqsError> {
-        if !(0..=attributes::MAX_VISIBILITY_TIMEOUT).contains(&visibility_timeout) {
-            return Err(SqsError::InvalidParameterValue(format!(
-                "Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided."
-            )));
-        }
-        let receipt = message::decode_receipt(receipt_handle)?;
+        let mut results = self
+            .change_message_visibility_batch(
+                name,
+                vec![(receipt_handle.to_string(), visibility_timeout)],
+            )
+            .await?;
+        results.pop().unwrap_or(Ok(()))
+    }
+
+    /// Change the visibility of in-flight messages by receipt handle; each entry succeeds
+    /// or fails on its own (`MessageNotInflight` for a message that is not in flight).
+    pub async fn change_message_visibility_batch(
+        &self,
+        name: &str,
+        entries: Vec<(String, i64)>,
+    ) -> Result<Vec<Result<(), SqsError>>, SqsError> {
         let now = self.clock.now_ms();
         let owned = name.to_string();
-        self.storage
-            .write(move |conn| -> Result<(), SqsError> {
+        let results = self
+            .storage
+            .write(move |conn| -> Result<Vec<Result<(), SqsError>>, SqsError> {
                 message::queue_attributes(conn, &owned)?;
-                let changed = conn.execute(
+                let mut statement = conn.prepare_cached(
                     "UPDATE sqs_messages SET visible_ms = ?3 WHERE queue = ?1 AND receipt = ?2 AND visible_ms > ?4",
-                    params![owned, receipt, now + visibility_timeout * 1000, now],
                 )?;
-                if changed == 0 {
-                    return Err(SqsError::MessageNotInflight);
-                }
-                Ok(())
+                Ok(entries
+                    .iter()
+                    .map(|(handle, timeout)| {
+                        if !(0..=attributes::MAX_VISIBILITY_TIMEOUT).contains(timeout) {
+                            return Err(SqsError::InvalidParameterValue(format!(
+                                "Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided."
+                            )));
+                        }
+                        let receipt = message::decode_receipt(handle)?;
+                        match statement.execute(params![owned, receipt, now + timeout * 1000, now])? {
+                            0 => Err(SqsError::MessageNotInflight),
+                            _ => Ok(()),
+                        }
+                    })
+                    .collect())
             })
             .await?;
         self.notify();
-        Ok(())
+        Ok(results)
     }
 
     pub async fn purge_queue(&self, name: &str) -> Result<(), SqsError> {
