@@ -16,8 +16,8 @@ use serde_json::json;
 
 use super::json_protocol::{ServiceError, error_response, ok_response};
 use super::{
-    apigateway, cloudformation, dynamodb, dynamodb_streams, events, faults, pipes,
-    query_protocol, sqs,
+    apigateway, cloudformation, dynamodb, dynamodb_streams, events, faults, pipes, query_protocol,
+    sqs,
 };
 use crate::local::EngineState;
 
