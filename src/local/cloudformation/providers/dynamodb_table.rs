@@ -2,11 +2,9 @@
 //! (`StreamArn`), TTL and deletion protection are applied; point-in-time recovery and SSE
 //! are recorded in the stack only (the engine has no backups or keys).
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 
-use super::{BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider, flag};
+use super::{BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider, flag, tags};
 use crate::local::dynamodb::error::DynamoError;
 use crate::local::dynamodb::table::KeyAttribute;
 use crate::local::dynamodb::{CreateTableInput, TableDescription, UpdateTableInput};
@@ -29,22 +27,6 @@ fn stream_view(properties: &Value) -> Option<String> {
         .pointer("/StreamSpecification/StreamViewType")
         .and_then(Value::as_str)
         .map(str::to_owned)
-}
-
-/// `Tags: [{Key, Value}]` as the table's tags.
-fn tags(properties: &Value) -> BTreeMap<String, String> {
-    properties
-        .get("Tags")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|tag| {
-            Some((
-                tag.get("Key")?.as_str()?.to_owned(),
-                tag.get("Value")?.as_str()?.to_owned(),
-            ))
-        })
-        .collect()
 }
 
 fn ttl(properties: &Value) -> Option<String> {
