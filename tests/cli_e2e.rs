@@ -31,6 +31,11 @@ async fn deploy_send_tail_verify_status_destroy() {
     let dir = tempfile::tempdir().unwrap();
     let bp = blueprint_copy(dir.path(), "food-ordering");
 
+    // --no-execute leaves the change set for review; the stack waits in REVIEW_IN_PROGRESS.
+    let reviewed = cli(&endpoint, &bp, &["deploy", "--no-execute"]).await;
+    expect_code(&reviewed, 0);
+    assert!(text(&reviewed.stdout).contains("is ready for review"), "{}", text(&reviewed.stdout));
+
     let created = cli(&endpoint, &bp, &["deploy"]).await;
     expect_code(&created, 0);
     let stdout = text(&created.stdout);
@@ -87,6 +92,17 @@ async fn deploy_send_tail_verify_status_destroy() {
     expect_code(&updated, 0);
     assert!(text(&updated.stdout).contains("Modify   Pipe"), "only the pipe changes: {}", text(&updated.stdout));
     assert!(!text(&updated.stdout).contains("Modify   Table"));
+
+    // Replacing the table needs a yes; with nobody at the terminal, --yes.
+    let rekeyed = std::fs::read_to_string(&bp).unwrap().replace("sort_key: {name: sk, type: S}", "sort_key: {name: sk2, type: S}");
+    std::fs::write(&bp, rekeyed).unwrap();
+    let refused = cli(&endpoint, &bp, &["deploy"]).await;
+    expect_code(&refused, 1);
+    let refusal = text(&refused.stderr);
+    assert!(refusal.contains("replaces or removes Table"), "{refusal}");
+    assert!(refusal.contains("pass --yes"), "{refusal}");
+    let edited_back = std::fs::read_to_string(&bp).unwrap().replace("sk2", "sk");
+    std::fs::write(&bp, edited_back).unwrap();
 
     let status = cli(&endpoint, &bp, &["status", "--output", "json"]).await;
     expect_code(&status, 0);
