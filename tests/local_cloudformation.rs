@@ -1550,3 +1550,52 @@ async fn aws_cli_deploys_every_committed_template_and_the_outbox_flows() {
         .unwrap();
     assert!(kept.item.is_some());
 }
+
+/// A table's global secondary index from the template is a real index of the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_secondary_indexes_deploy() {
+    let cfn = start().await;
+    let body =
+        serde_json::json!({"Resources": {"Table": {"Type": "AWS::DynamoDB::Table", "Properties": {
+            "TableName": "indexed",
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "status", "AttributeType": "S"}
+            ],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "GlobalSecondaryIndexes": [{
+                "IndexName": "by-status",
+                "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"}
+            }]
+        }}}})
+        .to_string();
+    cfn.client
+        .create_stack()
+        .stack_name("indexed")
+        .template_body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cfn.wait("indexed").await.last().unwrap(), "CREATE_COMPLETE");
+    let dynamodb = dynamodb_client(&cfn.engine.endpoint_url());
+    dynamodb
+        .put_item()
+        .table_name("indexed")
+        .set_item(Some(item(&[("pk", s("o1")), ("status", s("NEW"))])))
+        .send()
+        .await
+        .unwrap();
+    let found = dynamodb
+        .query()
+        .table_name("indexed")
+        .index_name("by-status")
+        .key_condition_expression("#s = :s")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":s", s("NEW"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.count(), 1);
+}

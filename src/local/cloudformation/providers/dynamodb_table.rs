@@ -1,13 +1,12 @@
-//! `AWS::DynamoDB::Table` on the engine's DynamoDB: key schema, billing, the stream
-//! (`StreamArn`), TTL and deletion protection are applied; point-in-time recovery and SSE
+//! `AWS::DynamoDB::Table` on the engine's DynamoDB: key schema, secondary indexes,
+//! billing, the stream (`StreamArn`), TTL, tags and deletion protection are applied; point-in-time recovery and SSE
 //! are recorded in the stack only (the engine has no backups or keys).
-
-use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::{BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider, flag};
+use super::{BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider, flag, tags};
 use crate::local::dynamodb::error::DynamoError;
+use crate::local::dynamodb::index::SecondaryIndex;
 use crate::local::dynamodb::table::KeyAttribute;
 use crate::local::dynamodb::{CreateTableInput, TableDescription, UpdateTableInput};
 
@@ -29,22 +28,6 @@ fn stream_view(properties: &Value) -> Option<String> {
         .pointer("/StreamSpecification/StreamViewType")
         .and_then(Value::as_str)
         .map(str::to_owned)
-}
-
-/// `Tags: [{Key, Value}]` as the table's tags.
-fn tags(properties: &Value) -> BTreeMap<String, String> {
-    properties
-        .get("Tags")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|tag| {
-            Some((
-                tag.get("Key")?.as_str()?.to_owned(),
-                tag.get("Value")?.as_str()?.to_owned(),
-            ))
-        })
-        .collect()
 }
 
 fn ttl(properties: &Value) -> Option<String> {
@@ -153,6 +136,72 @@ fn key_schema(
     Ok((hash, range, definitions))
 }
 
+/// `GlobalSecondaryIndexes` and `LocalSecondaryIndexes` as the engine's indexes.
+fn secondary_indexes(
+    context: &ProviderContext,
+    properties: &Value,
+    definitions: &[KeyAttribute],
+) -> Result<Vec<SecondaryIndex>, ProviderError> {
+    let mut indexes = Vec::new();
+    for (section, global) in [
+        ("GlobalSecondaryIndexes", true),
+        ("LocalSecondaryIndexes", false),
+    ] {
+        for index in properties
+            .get(section)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = index
+                .get("IndexName")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    ProviderError::property(
+                        &context.logical_id,
+                        format!("#/{section}: required key [IndexName] not found"),
+                    )
+                })?;
+            let (hash, range, _) = key_schema(context, index)?;
+            let defined = |attribute: &str| {
+                definitions.iter().find(|d| d.name == attribute).cloned().ok_or_else(|| {
+                    ProviderError::handler(
+                        format!("One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{attribute}], AttributeDefinitions: [{}]", definitions.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")),
+                        "InvalidRequest",
+                    )
+                })
+            };
+            let units = |name: &str| {
+                index
+                    .pointer(&format!("/ProvisionedThroughput/{name}"))
+                    .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
+                    .unwrap_or(0)
+            };
+            indexes.push(SecondaryIndex {
+                name: name.to_owned(),
+                global,
+                hash_key: defined(&hash)?,
+                range_key: range.as_deref().map(defined).transpose()?,
+                projection: index
+                    .pointer("/Projection/ProjectionType")
+                    .and_then(Value::as_str)
+                    .unwrap_or("ALL")
+                    .to_owned(),
+                non_key_attributes: index
+                    .pointer("/Projection/NonKeyAttributes")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
+                read_capacity: units("ReadCapacityUnits"),
+                write_capacity: units("WriteCapacityUnits"),
+            });
+        }
+    }
+    Ok(indexes)
+}
+
 impl ResourceProvider for TableProvider {
     fn type_name(&self) -> &'static str {
         TYPE
@@ -186,19 +235,11 @@ impl ResourceProvider for TableProvider {
         properties: &'a Value,
     ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
         Box::pin(async move {
-            for unsupported in [
-                "GlobalSecondaryIndexes",
-                "LocalSecondaryIndexes",
-                "ImportSourceSpecification",
-            ] {
-                if properties.get(unsupported).is_some() {
-                    return Err(ProviderError::handler(
-                        format!(
-                            "the local engine's DynamoDB does not support {unsupported}; remove it to deploy locally"
-                        ),
-                        "InvalidRequest",
-                    ));
-                }
+            if properties.get("ImportSourceSpecification").is_some() {
+                return Err(ProviderError::handler(
+                    "the local engine's DynamoDB does not import from S3; remove ImportSourceSpecification to deploy locally",
+                    "InvalidRequest",
+                ));
             }
             let name = match context.optional_string(properties, "TableName")? {
                 Some(name) => name,
@@ -206,20 +247,24 @@ impl ResourceProvider for TableProvider {
             };
             let (hash_key, range_key, attribute_definitions) = key_schema(context, properties)?;
             let (billing_mode, read_capacity, write_capacity) = capacity(context, properties)?;
+            let indexes = secondary_indexes(context, properties, &attribute_definitions)?;
             let table = &context.services.dynamodb;
             let created = table
-                .create_table(CreateTableInput {
-                    name: name.clone(),
-                    hash_key,
-                    range_key,
-                    attribute_definitions,
-                    billing_mode,
-                    read_capacity,
-                    write_capacity,
-                    stream_view_type: stream_view(properties),
-                    deletion_protection: flag(properties, "/DeletionProtectionEnabled"),
-                    tags: tags(properties),
-                })
+                .create_table_with_indexes(
+                    CreateTableInput {
+                        name: name.clone(),
+                        hash_key,
+                        range_key,
+                        attribute_definitions,
+                        billing_mode,
+                        read_capacity,
+                        write_capacity,
+                        stream_view_type: stream_view(properties),
+                        deletion_protection: flag(properties, "/DeletionProtectionEnabled"),
+                        tags: tags(properties),
+                    },
+                    indexes,
+                )
                 .await
                 .map_err(refused)?;
             if let Some(attribute) = ttl(properties) {
@@ -240,6 +285,12 @@ impl ResourceProvider for TableProvider {
         new: &'a Value,
     ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
         Box::pin(async move {
+            if old.get("GlobalSecondaryIndexes") != new.get("GlobalSecondaryIndexes") {
+                return Err(ProviderError::handler(
+                    "the local engine cannot add, change or remove global secondary indexes of an existing table; replace the table (rename it) instead",
+                    "InvalidRequest",
+                ));
+            }
             let table = &context.services.dynamodb;
             let name = current.physical_id.clone();
             let (old_view, new_view) = (stream_view(old), stream_view(new));

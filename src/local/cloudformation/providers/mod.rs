@@ -247,6 +247,22 @@ pub fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
     Box::pin(std::future::ready(value))
 }
 
+/// A template's `Tags: [{Key, Value}]` as a map.
+pub fn tags(properties: &Value) -> BTreeMap<String, String> {
+    properties
+        .get("Tags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|tag| {
+            Some((
+                tag.get("Key")?.as_str()?.to_owned(),
+                tag.get("Value")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
 /// Whether an optional boolean property is set to true (`true` or `"true"`).
 pub fn flag(properties: &Value, pointer: &str) -> bool {
     matches!(properties.pointer(pointer), Some(Value::Bool(true)))

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::{BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider};
+use super::{BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider, tags};
 use crate::local::sqs::SqsError;
 
 pub struct QueueProvider;
@@ -53,21 +53,6 @@ fn attributes(properties: &Value) -> BTreeMap<String, String> {
             properties
                 .get(*name)
                 .map(|v| ((*name).to_owned(), attribute_text(v)))
-        })
-        .collect()
-}
-
-fn tags(properties: &Value) -> BTreeMap<String, String> {
-    properties
-        .get("Tags")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|t| {
-            Some((
-                t.get("Key")?.as_str()?.to_owned(),
-                t.get("Value")?.as_str()?.to_owned(),
-            ))
         })
         .collect()
 }
