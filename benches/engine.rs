@@ -1,4 +1,5 @@
 //! Throughput of the local engine's outbox flow, through the real SDK clients over HTTP:
+//! PutItem on a stream-enabled table (each write also appends its stream record),
 //! SQS SendMessageBatch/ReceiveMessage/DeleteMessageBatch, and the whole path from
 //! concurrent PutItem calls to messages in a consumer queue (stream → pipe → bus → rule →
 //! queue), all durable (every acknowledged request fsynced by group commit).
@@ -285,6 +286,80 @@ async fn flow(endpoint: &str) {
     );
 }
 
+/// PutItem throughput and latency: 8 clients, 1,000 writes each, every write durable with
+/// its stream record.
+async fn put_item(endpoint: &str) {
+    const CLIENTS: usize = 8;
+    const WRITES_PER_CLIENT: usize = 1000;
+    let ddb = client!(aws_sdk_dynamodb, endpoint);
+    ddb.create_table()
+        .table_name("bench-put")
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .expect("stream"),
+        )
+        .send()
+        .await
+        .expect("create table");
+    let started = Instant::now();
+    let mut writers = Vec::new();
+    for client_number in 0..CLIENTS {
+        let ddb = ddb.clone();
+        writers.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(WRITES_PER_CLIENT);
+            for i in 0..WRITES_PER_CLIENT {
+                let begun = Instant::now();
+                ddb.put_item()
+                    .table_name("bench-put")
+                    .item(
+                        "pk",
+                        AttributeValue::S(format!("order-{client_number}-{i}")),
+                    )
+                    .item("status", AttributeValue::S("CREATED".into()))
+                    .item("amount", AttributeValue::N("12.5".into()))
+                    .send()
+                    .await
+                    .expect("put");
+                latencies.push(begun.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies: Vec<Duration> = Vec::new();
+    for writer in writers {
+        latencies.extend(writer.await.expect("writer"));
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let percentile =
+        |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "PutItem: {} writes from {CLIENTS} clients in {elapsed:.2?}: {:.0} writes/s, latency p50 {:.2?} p99 {:.2?}",
+        latencies.len(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        percentile(0.50),
+        percentile(0.99)
+    );
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -296,6 +371,7 @@ fn main() {
             .await
             .expect("engine");
         let endpoint = engine.endpoint_url();
+        put_item(&endpoint).await;
         sqs_round_trip(&endpoint).await;
         flow(&endpoint).await;
         engine.shutdown().await;

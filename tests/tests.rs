@@ -17,7 +17,6 @@ mod local_restart;
 mod local_sqs;
 mod local_streams;
 mod local_support;
-mod local_throughput;
 mod moto;
 mod patterns;
 mod templates;
