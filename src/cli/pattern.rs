@@ -10,7 +10,6 @@ use serde_json::Value;
 use super::output::emit;
 use super::{Exit, GlobalArgs, load_blueprint};
 use crate::flow::{self, PipeProgram, Routing};
-use crate::pattern::template::PipeContext;
 use crate::pattern::{EventPattern, validate_test_event};
 
 #[derive(Debug, Args)]
@@ -143,24 +142,7 @@ fn through_blueprint(global: &GlobalArgs, event_argument: &str) -> anyhow::Resul
     };
     let region = bp.region.clone().unwrap_or_else(|| "us-east-1".to_string());
     let (pipe_passed, event) = if is_stream_record(&input) {
-        let filters: Vec<String> = bp
-            .pipe
-            .filters
-            .iter()
-            .map(|f| f.value.to_string())
-            .collect();
-        let template = bp.pipe.input_template.as_ref().map(|t| t.value.as_str());
-        let context = PipeContext {
-            pipe_name: bp.pipe_name(),
-            ..PipeContext::default()
-        };
-        let program = PipeProgram::new(
-            &filters,
-            template,
-            &bp.pipe.detail_type.value,
-            &bp.pipe.source.value,
-            context,
-        )?;
+        let program = PipeProgram::for_blueprint(&bp)?;
         if program.passes(&input) {
             let entry = match program.entry(&input, "1970-01-01T00:00:00Z") {
                 Ok(entry) => entry,

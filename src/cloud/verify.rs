@@ -10,7 +10,6 @@ use serde_json::{Map, Value, json};
 use crate::blueprint::{Blueprint, KeyType};
 use crate::flow::record::{Origin, Write, stream_record};
 use crate::flow::{PipeProgram, Routing};
-use crate::pattern::template::PipeContext;
 
 /// An item attribute value a pattern asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -269,24 +268,7 @@ pub struct Predictor<'a> {
 
 impl<'a> Predictor<'a> {
     pub fn new(bp: &'a Blueprint) -> anyhow::Result<Predictor<'a>> {
-        let filters: Vec<String> = bp
-            .pipe
-            .filters
-            .iter()
-            .map(|f| f.value.to_string())
-            .collect();
-        let template = bp.pipe.input_template.as_ref().map(|t| t.value.as_str());
-        let context = PipeContext {
-            pipe_name: bp.pipe_name(),
-            ..PipeContext::default()
-        };
-        let pipe = PipeProgram::new(
-            &filters,
-            template,
-            &bp.pipe.detail_type.value,
-            &bp.pipe.source.value,
-            context,
-        )?;
+        let pipe = PipeProgram::for_blueprint(bp)?;
         let routing =
             Routing::new(bp).map_err(|(rule, err)| anyhow::anyhow!("rule `{rule}`: {err}"))?;
         Ok(Predictor { bp, pipe, routing })

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use crate::blueprint::Blueprint;
 use crate::pattern::filter::{self, FilterError};
 use crate::pattern::template::{JsonPath, PipeContext, PipeInputTemplate, TemplateError};
 use crate::pattern::{EventPattern, filter::passes};
@@ -90,6 +91,28 @@ impl PipeProgram {
             source: Field::new(source)?,
             context,
         })
+    }
+
+    /// The pipe a blueprint deploys (ARNs left empty: they only fill reserved variables).
+    pub fn for_blueprint(bp: &Blueprint) -> Result<PipeProgram, FlowError> {
+        let filters: Vec<String> = bp
+            .pipe
+            .filters
+            .iter()
+            .map(|f| f.value.to_string())
+            .collect();
+        let template = bp.pipe.input_template.as_ref().map(|t| t.value.as_str());
+        let context = PipeContext {
+            pipe_name: bp.pipe_name(),
+            ..PipeContext::default()
+        };
+        PipeProgram::new(
+            &filters,
+            template,
+            &bp.pipe.detail_type.value,
+            &bp.pipe.source.value,
+            context,
+        )
     }
 
     /// Whether the record passes the filters (no filters: every record passes).
