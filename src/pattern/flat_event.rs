@@ -3,6 +3,8 @@
 //! objects it sits in). EventBridge requires the fields one pattern matches inside an array
 //! of objects to come from the same element; the trails let the matcher check that.
 
+use std::borrow::Cow;
+
 use super::leaf::Leaf;
 
 /// One leaf at a known path.
@@ -39,6 +41,7 @@ impl<'a> FlatEvent<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, path: u32, leaf: Leaf<'a>) {
         let trail_start = self.trails.len() as u32;
         self.trails.extend_from_slice(&self.open);
@@ -48,6 +51,16 @@ impl<'a> FlatEvent<'a> {
             trail_start,
             trail_len: self.open.len() as u32,
         });
+    }
+
+    #[inline]
+    pub(crate) fn push_str(&mut self, path: u32, text: &'a str) {
+        self.push(path, Leaf::Str(Cow::Borrowed(text)));
+    }
+
+    #[inline]
+    pub(crate) fn push_number(&mut self, path: u32, text: &'a str) {
+        self.push(path, Leaf::number(Cow::Borrowed(text)));
     }
 
     /// A fresh id for an array about to be walked.

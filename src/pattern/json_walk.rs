@@ -1,15 +1,17 @@
 //! Flattens an event straight from its JSON text, decoding only the values at paths some
-//! pattern names and skipping everything else by scanning for its end. This is the fast
-//! path of [`super::Matcher::matches_json`]: no `serde_json::Value` is built.
+//! pattern names and skipping everything else. This is the fast path of
+//! [`super::Matcher::matches_json`]: no `serde_json::Value` is built, and the ends of strings
+//! and of skipped objects and arrays come from a [`StructuralIndex`] of the text rather than
+//! from reading it byte by byte.
 
 use std::borrow::Cow;
 
 use thiserror::Error;
 
-use super::byte_scan;
 use super::flat_event::FlatEvent;
 use super::leaf::Leaf;
-use super::path_tree::{PathTree, ROOT};
+use super::path_tree::{KeyHead, PathTree, ROOT};
+use super::structural::StructuralIndex;
 
 /// An event that is not a well-formed JSON object.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -23,8 +25,16 @@ pub struct EventJsonError {
 const MAX_DEPTH: usize = 256;
 
 pub(crate) fn flatten<'a>(tree: &PathTree, text: &'a str) -> Result<FlatEvent<'a>, EventJsonError> {
+    let index = StructuralIndex::build(text.as_bytes());
+    if index.unterminated() {
+        return Err(EventJsonError {
+            offset: text.len(),
+            reason: "unterminated string",
+        });
+    }
     let mut walker = Walker {
         tree,
+        index: &index,
         bytes: text.as_bytes(),
         text,
         pos: 0,
@@ -45,6 +55,7 @@ pub(crate) fn flatten<'a>(tree: &PathTree, text: &'a str) -> Result<FlatEvent<'a
 
 struct Walker<'t, 'a> {
     tree: &'t PathTree,
+    index: &'t StructuralIndex,
     bytes: &'a [u8],
     text: &'a str,
     pos: usize,
@@ -94,9 +105,9 @@ impl<'a> Walker<'_, 'a> {
             if self.peek()? != b'"' {
                 return Err(self.error("expected a key"));
             }
-            let key = self.string()?;
+            let child = self.key(node)?;
             self.expect(b':', "expected `:`")?;
-            match self.tree.descend(node, &key) {
+            match child {
                 Some(child) => self.member(child, depth + 1)?,
                 None => self.skip_value()?,
             }
@@ -144,26 +155,56 @@ impl<'a> Walker<'_, 'a> {
     }
 
     fn member(&mut self, node: u32, depth: usize) -> Result<(), EventJsonError> {
-        let leaf = match self.peek()? {
+        let first = self.peek()?;
+        match first {
             b'{' if self.tree.has_children(node) => return self.object(node, depth),
             b'[' => return self.array(node, depth),
-            b'{' => return self.skip_value(),
-            b'"' => Leaf::Str(self.string()?),
-            b't' => self.literal("true", Leaf::Bool(true))?,
-            b'f' => self.literal("false", Leaf::Bool(false))?,
-            b'n' => self.literal("null", Leaf::Null)?,
-            _ => Leaf::number(Cow::Borrowed(self.number()?)),
+            _ => {}
+        }
+        let Some(path) = self.tree.path(node) else {
+            return self.skip_value();
         };
-        if let Some(path) = self.tree.path(node) {
-            self.flat.push(path, leaf);
+        // Each leaf is built where it is stored: built here and moved, the Cow inside was
+        // written and read back in halves, which stalled the CPU on every leaf.
+        match first {
+            b'{' => self.skip_value()?,
+            b'"' => {
+                let start = self.pos + 1;
+                match self.index.plain_string_end(start) {
+                    Some(end) => {
+                        self.pos = end + 1;
+                        self.flat.push_str(path, &self.text[start..end]);
+                    }
+                    None => {
+                        let text = self.unescaped_string()?;
+                        self.flat.push(path, Leaf::Str(text));
+                    }
+                }
+            }
+            b't' => {
+                self.literal("true")?;
+                self.flat.push(path, Leaf::Bool(true));
+            }
+            b'f' => {
+                self.literal("false")?;
+                self.flat.push(path, Leaf::Bool(false));
+            }
+            b'n' => {
+                self.literal("null")?;
+                self.flat.push(path, Leaf::Null);
+            }
+            _ => {
+                let text = self.number()?;
+                self.flat.push_number(path, text);
+            }
         }
         Ok(())
     }
 
-    fn literal(&mut self, word: &'static str, leaf: Leaf<'a>) -> Result<Leaf<'a>, EventJsonError> {
+    fn literal(&mut self, word: &'static str) -> Result<(), EventJsonError> {
         if self.bytes[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
-            Ok(leaf)
+            Ok(())
         } else {
             Err(self.error("unknown literal"))
         }
@@ -180,42 +221,61 @@ impl<'a> Walker<'_, 'a> {
         Ok(&self.text[start..self.pos])
     }
 
-    /// A string at `"`, borrowed unless it has escapes.
+    /// The path-tree child that the key at `"` leads to from `node`, if any.
+    #[inline]
+    fn key(&mut self, node: u32) -> Result<Option<u32>, EventJsonError> {
+        let start = self.pos + 1;
+        if let Some(end) = self.index.plain_string_end(start) {
+            self.pos = end + 1;
+            let head = KeyHead::within(self.bytes, start, end);
+            return Ok(self.tree.descend(node, &self.text[start..end], head));
+        }
+        let key = self.unescaped_string()?;
+        Ok(self.tree.descend(node, &key, KeyHead::of(&key)))
+    }
+
+    /// A string at `"`, borrowed unless it has escapes. Inlined so that the result stays
+    /// in registers: returned through memory, it stalled the caller's next read.
+    #[inline]
     fn string(&mut self) -> Result<Cow<'a, str>, EventJsonError> {
-        self.pos += 1;
-        let start = self.pos;
-        self.pos = byte_scan::string_stop(self.bytes, self.pos);
-        match self.bytes.get(self.pos) {
-            Some(b'"') => {
-                let text = &self.text[start..self.pos];
-                self.pos += 1;
-                return Ok(Cow::Borrowed(text));
+        let start = self.pos + 1;
+        match self.index.plain_string_end(start) {
+            Some(end) => {
+                self.pos = end + 1;
+                Ok(Cow::Borrowed(&self.text[start..end]))
             }
-            Some(b'\\') => {}
-            Some(_) => return Err(self.error("control character in string")),
-            None => return Err(self.error("unterminated string")),
+            None => self.unescaped_string(),
         }
-        let mut owned = String::from(&self.text[start..self.pos]);
-        loop {
-            match self.bytes.get(self.pos) {
-                Some(b'"') => {
-                    self.pos += 1;
-                    return Ok(Cow::Owned(owned));
+    }
+
+    /// A string with escapes (or a control character, which is an error), decoded.
+    #[cold]
+    #[inline(never)]
+    fn unescaped_string(&mut self) -> Result<Cow<'a, str>, EventJsonError> {
+        let start = self.pos + 1;
+        let end = self
+            .index
+            .string_end(start)
+            .ok_or_else(|| self.error("unterminated string"))?;
+        let mut owned = String::with_capacity(end - start);
+        self.pos = start;
+        while self.pos < end {
+            let run = self.bytes[self.pos..end]
+                .iter()
+                .position(|&b| b == b'\\' || b < 0x20)
+                .map_or(end, |at| self.pos + at);
+            owned.push_str(&self.text[self.pos..run]);
+            self.pos = run;
+            if run < end {
+                if self.bytes[run] != b'\\' {
+                    return Err(self.error("control character in string"));
                 }
-                Some(b'\\') => {
-                    let escaped = self.escape()?;
-                    owned.push(escaped);
-                }
-                Some(0..=0x1f) => return Err(self.error("control character in string")),
-                Some(_) => {
-                    // Copy the run up to the next quote or backslash in one go.
-                    let run_start = self.pos;
-                    self.pos = byte_scan::string_stop(self.bytes, self.pos);
-                    owned.push_str(&self.text[run_start..self.pos]);
-                }
-                None => return Err(self.error("unterminated string")),
+                let escaped = self.escape()?;
+                owned.push(escaped);
             }
         }
+        self.pos = end + 1;
+        Ok(Cow::Owned(owned))
     }
 
     /// One escape sequence at `\`.
@@ -269,18 +329,20 @@ impl<'a> Walker<'_, 'a> {
     fn skip_value(&mut self) -> Result<(), EventJsonError> {
         match self.peek()? {
             b'"' => {
-                self.pos = byte_scan::string_end(self.bytes, self.pos + 1)
-                    .ok_or_else(|| self.error("unterminated string"))?;
+                let end = self.index.string_end(self.pos + 1);
+                self.pos = end.ok_or_else(|| self.error("unterminated string"))? + 1;
                 Ok(())
             }
             b'{' | b'[' => {
-                self.pos = byte_scan::container_end(self.bytes, self.pos)
+                self.pos = self
+                    .index
+                    .container_end(self.pos)
                     .ok_or_else(|| self.error("unterminated object or array"))?;
                 Ok(())
             }
-            b't' => self.literal("true", Leaf::Null).map(drop),
-            b'f' => self.literal("false", Leaf::Null).map(drop),
-            b'n' => self.literal("null", Leaf::Null).map(drop),
+            b't' => self.literal("true"),
+            b'f' => self.literal("false"),
+            b'n' => self.literal("null"),
             _ => self.number().map(drop),
         }
     }

@@ -20,6 +20,7 @@ pub(crate) enum Leaf<'a> {
 }
 
 impl<'a> Leaf<'a> {
+    #[inline]
     pub(crate) fn number(text: Cow<'a, str>) -> Leaf<'a> {
         let micros = number::micros(&text).ok();
         Leaf::Num { text, micros }

@@ -7,7 +7,6 @@
 //! with the number of rules, [`filter`] applies Pipes' limits and operator subset, and
 //! [`template`] renders Pipes input templates and EventBridge input transformers.
 
-mod byte_scan;
 mod cidr;
 mod error;
 mod event_pattern;
@@ -21,6 +20,7 @@ mod operator;
 mod parse;
 mod path_tree;
 mod pattern_json;
+mod structural;
 pub mod template;
 mod test_event;
 mod value_index;

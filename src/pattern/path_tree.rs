@@ -2,65 +2,119 @@
 //! this tree visits only the parts some pattern can look at and skips the rest unread.
 //! Dots in pattern keys and in event keys both separate segments, as in EventBridge.
 
-use rustc_hash::FxHashMap;
+/// A key's length and first eight bytes (zero-padded): most keys differ there, so a child
+/// is usually found or ruled out without a full string comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyHead {
+    len: usize,
+    word: u64,
+}
 
-/// Past this many children a node also keeps a hash index; below it a scan is faster.
-const LINEAR_CHILDREN: usize = 8;
+impl KeyHead {
+    pub(crate) fn of(key: &str) -> KeyHead {
+        KeyHead::within(key.as_bytes(), 0, key.len())
+    }
 
-/// A key's length and first eight bytes: most keys differ there, so a child is usually
-/// found or ruled out without a full string comparison.
-#[inline]
-fn head(key: &str) -> (usize, u64) {
-    let bytes = key.as_bytes();
-    let mut word = [0u8; 8];
-    let take = bytes.len().min(8);
-    word[..take].copy_from_slice(&bytes[..take]);
-    (bytes.len(), u64::from_le_bytes(word))
+    /// The head of the key at `start..end` of `text`, read as one word where the text is
+    /// long enough (a short copy followed by a wide read would stall the CPU here).
+    #[inline]
+    pub(crate) fn within(text: &[u8], start: usize, end: usize) -> KeyHead {
+        let len = end - start;
+        let word = match text.get(start..).and_then(<[u8]>::first_chunk::<8>) {
+            Some(first) if len >= 8 => u64::from_le_bytes(*first),
+            Some(first) => u64::from_le_bytes(*first) & ((1u64 << (8 * len)) - 1),
+            None => text[start..end]
+                .iter()
+                .enumerate()
+                .fold(0, |word, (i, &byte)| word | u64::from(byte) << (8 * i)),
+        };
+        KeyHead { len, word }
+    }
+}
+
+impl KeyHead {
+    /// Where the key starts probing a node's slot table of `2^bits` slots.
+    #[inline]
+    fn slot(self, bits: u32) -> usize {
+        let mixed = (self.word ^ self.len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (mixed >> (64 - bits)) as usize
+    }
 }
 
 #[derive(Debug, Clone)]
 struct Child {
-    head: (usize, u64),
+    head: KeyHead,
     name: Box<str>,
     node: u32,
 }
 
-#[derive(Debug, Clone, Default)]
+/// One node: its children are found through a small open-addressing table of their key
+/// heads (one multiply and usually one comparison, however many children), kept at most
+/// half full so that a miss ends at an empty slot quickly.
+#[derive(Debug, Clone)]
 struct PathNode {
     children: Vec<Child>,
-    index: Option<FxHashMap<Box<str>, u32>>,
+    /// Index into `children` plus one; zero is an empty slot.
+    slots: Vec<u32>,
+    slot_bits: u32,
+    /// The children that have children themselves: the only ones a dotted event key
+    /// (`"a.b"`) can start with.
+    branches: Vec<(Box<str>, u32)>,
     path: Option<u32>,
+}
+
+impl Default for PathNode {
+    fn default() -> Self {
+        PathNode {
+            children: Vec::new(),
+            slots: vec![0; 4],
+            slot_bits: 2,
+            branches: Vec::new(),
+            path: None,
+        }
+    }
 }
 
 impl PathNode {
     #[inline]
-    fn child(&self, segment: &str) -> Option<u32> {
-        match &self.index {
-            Some(index) => index.get(segment).copied(),
-            None => {
-                let wanted = head(segment);
-                self.children
-                    .iter()
-                    .find(|c| {
-                        c.head == wanted && (segment.len() <= 8 || c.name[8..] == segment[8..])
-                    })
-                    .map(|c| c.node)
+    fn child(&self, segment: &str, head: KeyHead) -> Option<u32> {
+        let mask = self.slots.len() - 1;
+        let mut at = head.slot(self.slot_bits);
+        loop {
+            let child = self
+                .children
+                .get((self.slots[at] as usize).checked_sub(1)?)?;
+            if child.head == head && (head.len <= 8 || child.name[8..] == segment[8..]) {
+                return Some(child.node);
             }
+            at = (at + 1) & mask;
         }
     }
 
     fn add_child(&mut self, segment: &str, child: u32) {
         self.children.push(Child {
-            head: head(segment),
+            head: KeyHead::of(segment),
             name: segment.into(),
             node: child,
         });
-        if let Some(index) = &mut self.index {
-            index.insert(segment.into(), child);
-        } else if self.children.len() > LINEAR_CHILDREN {
-            let index = self.children.iter().map(|c| (c.name.clone(), c.node));
-            self.index = Some(index.collect());
+        if self.children.len() * 2 > self.slots.len() {
+            self.slot_bits += 1;
+            self.slots = vec![0; 1 << self.slot_bits];
+            for at in 0..self.children.len() {
+                self.place(at);
+            }
+        } else {
+            self.place(self.children.len() - 1);
         }
+    }
+
+    fn place(&mut self, child: usize) {
+        let mask = self.slots.len() - 1;
+        let mut at = self.children[child].head.slot(self.slot_bits);
+        while self.slots[at] != 0 {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = child as u32 + 1;
     }
 }
 
@@ -85,8 +139,9 @@ pub(crate) const ROOT: u32 = 0;
 impl PathTree {
     pub(crate) fn insert(&mut self, path: &str, id: u32) {
         let mut node = ROOT as usize;
-        for segment in path.split('.') {
-            let next = match self.nodes[node].child(segment) {
+        let mut segments = path.split('.').peekable();
+        while let Some(segment) = segments.next() {
+            let next = match self.nodes[node].child(segment, KeyHead::of(segment)) {
                 Some(child) => child as usize,
                 None => {
                     let child = self.nodes.len();
@@ -95,6 +150,10 @@ impl PathTree {
                     child
                 }
             };
+            let branches = &mut self.nodes[node].branches;
+            if segments.peek().is_some() && !branches.iter().any(|&(_, b)| b as usize == next) {
+                branches.push((segment.into(), next as u32));
+            }
             node = next;
         }
         if self.nodes[node].path.replace(id).is_none() {
@@ -102,19 +161,35 @@ impl PathTree {
         }
     }
 
-    /// The node reached from `node` by an event key (which may itself contain dots).
+    /// The node reached from `node` by an event key (which may itself contain dots) whose
+    /// head is `head`.
     #[inline]
-    pub(crate) fn descend(&self, node: u32, key: &str) -> Option<u32> {
-        // Pattern segments never hold a dot, so only a key that misses can be dotted.
-        let direct = self.nodes[node as usize].child(key);
-        if direct.is_some() || !key.contains('.') {
-            return direct;
+    pub(crate) fn descend(&self, node: u32, key: &str, head: KeyHead) -> Option<u32> {
+        let here = &self.nodes[node as usize];
+        match here.child(key, head) {
+            Some(child) => Some(child),
+            None if here
+                .branches
+                .iter()
+                .any(|(name, _)| key.as_bytes().get(name.len()) == Some(&b'.')) =>
+            {
+                self.descend_dotted(here, key)
+            }
+            None => None,
         }
-        let mut node = node;
-        for segment in key.split('.') {
-            node = self.nodes[node as usize].child(segment)?;
-        }
-        Some(node)
+    }
+
+    /// Pattern segments never hold a dot, so only a key that misses can be dotted, and then
+    /// only if it starts with a branch's name and a dot.
+    #[cold]
+    fn descend_dotted(&self, here: &PathNode, key: &str) -> Option<u32> {
+        here.branches.iter().find_map(|(name, branch)| {
+            if key.as_bytes().get(name.len()) != Some(&b'.') {
+                return None;
+            }
+            let rest = key.strip_prefix(&**name)?.strip_prefix('.')?;
+            self.descend(*branch, rest, KeyHead::of(rest))
+        })
     }
 
     pub(crate) fn path(&self, node: u32) -> Option<u32> {
@@ -135,6 +210,19 @@ impl PathTree {
 mod tests {
     use super::*;
 
+    fn descend(tree: &PathTree, node: u32, key: &str) -> Option<u32> {
+        tree.descend(node, key, KeyHead::of(key))
+    }
+
+    #[test]
+    fn key_heads_agree_wherever_the_key_sits() {
+        let text = b"{\"id\": 1, \"customerIdentifier\": 2, \"tier\"";
+        for (start, end) in [(2, 4), (12, 30), (text.len() - 5, text.len() - 1)] {
+            let key = std::str::from_utf8(&text[start..end]).unwrap();
+            assert_eq!(KeyHead::within(text, start, end), KeyHead::of(key), "{key}");
+        }
+    }
+
     #[test]
     fn finds_paths_by_segments_and_dotted_keys() {
         let mut tree = PathTree::default();
@@ -143,20 +231,20 @@ mod tests {
         for i in 0..20 {
             tree.insert(&format!("detail.k{i}"), 2 + i);
         }
-        let detail = tree.descend(ROOT, "detail").unwrap();
-        let customer = tree.descend(detail, "customer").unwrap();
-        assert_eq!(tree.path(tree.descend(customer, "id").unwrap()), Some(0));
+        let detail = descend(&tree, ROOT, "detail").unwrap();
+        let customer = descend(&tree, detail, "customer").unwrap();
+        assert_eq!(tree.path(descend(&tree, customer, "id").unwrap()), Some(0));
         assert_eq!(
-            tree.path(tree.descend(ROOT, "detail.customer.id").unwrap()),
+            tree.path(descend(&tree, ROOT, "detail.customer.id").unwrap()),
             Some(0)
         );
         assert_eq!(
-            tree.path(tree.descend(detail, "customerIdentifier").unwrap()),
+            tree.path(descend(&tree, detail, "customerIdentifier").unwrap()),
             Some(1)
         );
-        assert_eq!(tree.descend(detail, "customerIdentifieR"), None);
-        assert_eq!(tree.path(tree.descend(detail, "k19").unwrap()), Some(21));
-        assert_eq!(tree.descend(detail, "k20"), None);
+        assert_eq!(descend(&tree, detail, "customerIdentifieR"), None);
+        assert_eq!(tree.path(descend(&tree, detail, "k19").unwrap()), Some(21));
+        assert_eq!(descend(&tree, detail, "k20"), None);
         assert!(tree.has_children(detail));
         assert_eq!(tree.path(customer), None);
     }

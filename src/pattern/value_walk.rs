@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::flat_event::FlatEvent;
 use super::leaf::Leaf;
-use super::path_tree::{PathTree, ROOT};
+use super::path_tree::{KeyHead, PathTree, ROOT};
 
 pub(crate) fn flatten<'a>(tree: &PathTree, event: &'a Value) -> FlatEvent<'a> {
     let mut flat = FlatEvent::default();
@@ -19,7 +19,7 @@ fn member<'a>(tree: &PathTree, node: u32, value: &'a Value, flat: &mut FlatEvent
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                if let Some(next) = tree.descend(node, key) {
+                if let Some(next) = tree.descend(node, key, KeyHead::of(key)) {
                     member(tree, next, child, flat);
                 }
             }
