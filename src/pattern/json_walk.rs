@@ -234,20 +234,6 @@ impl<'a> Walker<'_, 'a> {
         Ok(self.tree.descend(node, &key, KeyHead::of(&key)))
     }
 
-    /// A string at `"`, borrowed unless it has escapes. Inlined so that the result stays
-    /// in registers: returned through memory, it stalled the caller's next read.
-    #[inline]
-    fn string(&mut self) -> Result<Cow<'a, str>, EventJsonError> {
-        let start = self.pos + 1;
-        match self.index.plain_string_end(start) {
-            Some(end) => {
-                self.pos = end + 1;
-                Ok(Cow::Borrowed(&self.text[start..end]))
-            }
-            None => self.unescaped_string(),
-        }
-    }
-
     /// A string with escapes (or a control character, which is an error), decoded.
     #[cold]
     #[inline(never)]
