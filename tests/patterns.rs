@@ -82,3 +82,54 @@ fn arguments_not_starting_with_a_brace_are_files() {
     assert!(stderr.contains("cannot read the pattern file"), "{stderr}");
     assert_eq!(code, Some(2));
 }
+
+/// A stream record of the marketplace blueprint's orders table.
+fn stream_record(event_name: &str) -> String {
+    format!(
+        r#"{{"eventID": "1", "eventName": "{event_name}", "eventVersion": "1.1",
+  "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+  "dynamodb": {{"Keys": {{"orderId": {{"S": "o-1"}}}},
+    "NewImage": {{"orderId": {{"S": "o-1"}}, "status": {{"S": "PAID"}}, "country": {{"S": "DE"}},
+      "amount": {{"N": "129.5"}}}},
+    "StreamViewType": "NEW_AND_OLD_IMAGES", "SequenceNumber": "100", "SizeBytes": 50}},
+  "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"}}"#
+    )
+}
+
+#[test]
+fn blueprint_mode_runs_a_stream_record_through_the_pipe_and_every_rule() {
+    let blueprint = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/blueprints/multi-consumer.yaml"
+    );
+    // The issue's spelling: a bare `--blueprint`, then `-f FILE`.
+    let record = stream_record("INSERT");
+    let args = [
+        "pattern",
+        "test",
+        "--blueprint",
+        "-f",
+        blueprint,
+        "--event",
+        &record,
+    ];
+    let out = outboxctl(&args);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "pipe filters: pass\n\
+         rule paid                     match     → billing, analytics\n\
+         rule ship                     match     → shipping\n\
+         rule large_foreign_orders     no match  → fraud_review\n"
+    );
+    assert_eq!(out.status.code(), Some(0));
+
+    // The pipe keeps only INSERT and MODIFY: a REMOVE never reaches the bus.
+    let record = stream_record("REMOVE");
+    let out = outboxctl(&["pattern", "test", "-f", blueprint, "--event", &record]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("pipe filters: drop"), "{stdout}");
+    let rules: Vec<&str> = stdout.lines().filter(|l| l.starts_with("rule ")).collect();
+    assert_eq!(rules.len(), 3, "{stdout}");
+    assert!(rules.iter().all(|l| l.contains("no match")), "{stdout}");
+    assert_eq!(out.status.code(), Some(1));
+}

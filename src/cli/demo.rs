@@ -39,6 +39,7 @@ pub async fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Exit> {
         dir.path().display()
     );
     let local = GlobalArgs {
+        blueprint_files: Vec::new(),
         blueprint: blueprint_path,
         aws: AwsArgs {
             endpoint_url: Some(endpoint),

@@ -45,14 +45,23 @@ pub struct Cli {
 /// Options every command understands, spelled as the AWS CLI spells them.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Blueprint file describing the stack.
+    /// Blueprint file describing the stack [default: outbox.yaml]. `--blueprint` without a
+    /// file (as in `pattern test --blueprint -f FILE`) names none itself: the `-f FILE`
+    /// after it counts, else $OUTBOXCTL_BLUEPRINT, else outbox.yaml.
     #[arg(
         short = 'f',
         long = "blueprint",
         global = true,
-        default_value = "outbox.yaml",
+        value_name = "FILE",
+        num_args = 0..=1,
+        default_missing_value = "",
+        action = ArgAction::Append,
         env = "OUTBOXCTL_BLUEPRINT"
     )]
+    pub blueprint_files: Vec<std::ffi::OsString>,
+    /// The blueprint file: the last one given, else $OUTBOXCTL_BLUEPRINT, else
+    /// `outbox.yaml`.
+    #[arg(skip = PathBuf::from(DEFAULT_BLUEPRINT))]
     pub blueprint: PathBuf,
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -67,7 +76,22 @@ pub struct GlobalArgs {
     pub quiet: bool,
 }
 
+const DEFAULT_BLUEPRINT: &str = "outbox.yaml";
+
 impl GlobalArgs {
+    /// Settle which blueprint file the options name (call once, after parsing).
+    fn resolve_blueprint(&mut self) {
+        let named = self.blueprint_files.iter().rev().find(|f| !f.is_empty());
+        // The environment only fills in when no `-f`/`--blueprint` was given at all, so a
+        // bare `--blueprint` has to consult it here.
+        let file = named
+            .cloned()
+            .or_else(|| std::env::var_os("OUTBOXCTL_BLUEPRINT"));
+        if let Some(file) = file.filter(|f| !f.is_empty()) {
+            self.blueprint = PathBuf::from(file);
+        }
+    }
+
     /// Clients for the stack's services, against AWS or the configured endpoint.
     pub async fn aws_clients(&self, blueprint_region: Option<&str>) -> cloud::Clients {
         cloud::Clients::new(&cloud::config::load(&self.aws, blueprint_region).await)
@@ -118,7 +142,8 @@ pub enum Command {
 /// Parse the process arguments, run the command on one shared runtime and map its
 /// outcome to an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    cli.global.resolve_blueprint();
     // The engine logs each request: `local up` shows them by default.
     let serving = matches!(&cli.command, Command::Local(args) if args.serves());
     init_logging(cli.global.verbose, serving);
