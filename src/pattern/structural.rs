@@ -40,6 +40,20 @@ pub(crate) struct StructuralIndex {
     unterminated: bool,
 }
 
+thread_local! {
+    /// The block buffer of the last index this thread dropped: matching one event after
+    /// another then allocates no new buffer.
+    static SPARE_BLOCKS: std::cell::Cell<Vec<Block>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl Drop for StructuralIndex {
+    fn drop(&mut self) {
+        let blocks = std::mem::take(&mut self.blocks);
+        // During thread teardown the spare may already be gone; then the buffer is freed.
+        let _ = SPARE_BLOCKS.try_with(|spare| spare.set(blocks));
+    }
+}
+
 impl StructuralIndex {
     pub(crate) fn build(bytes: &[u8]) -> StructuralIndex {
         #[cfg(target_arch = "x86_64")]
@@ -54,7 +68,9 @@ impl StructuralIndex {
     /// caller gets a loop compiled for its own instruction set.
     #[inline(always)]
     fn build_with(bytes: &[u8], classify: impl Fn(&[u8; 64]) -> RawMasks) -> StructuralIndex {
-        let mut blocks = Vec::with_capacity(bytes.len().div_ceil(64));
+        let mut blocks = SPARE_BLOCKS.take();
+        blocks.clear();
+        blocks.reserve(bytes.len().div_ceil(64));
         let mut carry = Carry::default();
         let mut chunks = bytes.chunks_exact(64);
         for chunk in &mut chunks {
