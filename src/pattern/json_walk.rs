@@ -5,6 +5,7 @@
 //! from reading it byte by byte.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use thiserror::Error;
 
@@ -39,19 +40,24 @@ pub(crate) fn flatten<'a>(tree: &PathTree, text: &'a str) -> Result<FlatEvent<'a
         text,
         pos: 0,
         flat: FlatEvent::with_capacity(tree.path_count() + 4),
+        failure: Cell::new(EventJsonError {
+            offset: 0,
+            reason: "",
+        }),
     };
-    if walker.peek()? != b'{' {
-        return Err(walker.error("an event must be a JSON object"));
+    match walker.event() {
+        Ok(()) => {
+            let mut flat = walker.flat;
+            flat.finish();
+            Ok(flat)
+        }
+        Err(Failed) => Err(walker.failure.into_inner()),
     }
-    walker.object(ROOT, 0)?;
-    walker.skip_ws();
-    if walker.pos != walker.bytes.len() {
-        return Err(walker.error("unexpected text after the event"));
-    }
-    let mut flat = walker.flat;
-    flat.finish();
-    Ok(flat)
 }
+
+/// The walker stopped at malformed JSON; what and where are in [`Walker::failure`]. Kept
+/// apart from the error itself so that every `Result` on the hot path fits in a register.
+struct Failed;
 
 struct Walker<'t, 'a> {
     tree: &'t PathTree,
@@ -60,14 +66,30 @@ struct Walker<'t, 'a> {
     text: &'a str,
     pos: usize,
     flat: FlatEvent<'a>,
+    failure: Cell<EventJsonError>,
 }
 
 impl<'a> Walker<'_, 'a> {
-    fn error(&self, reason: &'static str) -> EventJsonError {
-        EventJsonError {
+    /// Record why the walk stops here.
+    #[cold]
+    fn error(&self, reason: &'static str) -> Failed {
+        self.failure.set(EventJsonError {
             offset: self.pos,
             reason,
+        });
+        Failed
+    }
+
+    fn event(&mut self) -> Result<(), Failed> {
+        if self.peek()? != b'{' {
+            return Err(self.error("an event must be a JSON object"));
         }
+        self.object(ROOT, 0)?;
+        self.skip_ws();
+        if self.pos != self.bytes.len() {
+            return Err(self.error("unexpected text after the event"));
+        }
+        Ok(())
     }
 
     fn skip_ws(&mut self) {
@@ -76,7 +98,7 @@ impl<'a> Walker<'_, 'a> {
         }
     }
 
-    fn peek(&mut self) -> Result<u8, EventJsonError> {
+    fn peek(&mut self) -> Result<u8, Failed> {
         self.skip_ws();
         self.bytes
             .get(self.pos)
@@ -84,7 +106,7 @@ impl<'a> Walker<'_, 'a> {
             .ok_or_else(|| self.error("unexpected end of input"))
     }
 
-    fn expect(&mut self, byte: u8, reason: &'static str) -> Result<(), EventJsonError> {
+    fn expect(&mut self, byte: u8, reason: &'static str) -> Result<(), Failed> {
         if self.peek()? != byte {
             return Err(self.error(reason));
         }
@@ -92,7 +114,7 @@ impl<'a> Walker<'_, 'a> {
         Ok(())
     }
 
-    fn object(&mut self, node: u32, depth: usize) -> Result<(), EventJsonError> {
+    fn object(&mut self, node: u32, depth: usize) -> Result<(), Failed> {
         if depth > MAX_DEPTH {
             return Err(self.error("nesting is too deep"));
         }
@@ -122,7 +144,7 @@ impl<'a> Walker<'_, 'a> {
         }
     }
 
-    fn array(&mut self, node: u32, depth: usize) -> Result<(), EventJsonError> {
+    fn array(&mut self, node: u32, depth: usize) -> Result<(), Failed> {
         if depth > MAX_DEPTH {
             return Err(self.error("nesting is too deep"));
         }
@@ -154,7 +176,7 @@ impl<'a> Walker<'_, 'a> {
         }
     }
 
-    fn member(&mut self, node: u32, depth: usize) -> Result<(), EventJsonError> {
+    fn member(&mut self, node: u32, depth: usize) -> Result<(), Failed> {
         let first = self.peek()?;
         match first {
             b'{' if self.tree.has_children(node) => return self.object(node, depth),
@@ -201,7 +223,7 @@ impl<'a> Walker<'_, 'a> {
         Ok(())
     }
 
-    fn literal(&mut self, word: &'static str) -> Result<(), EventJsonError> {
+    fn literal(&mut self, word: &'static str) -> Result<(), Failed> {
         if self.bytes[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
             Ok(())
@@ -210,7 +232,7 @@ impl<'a> Walker<'_, 'a> {
         }
     }
 
-    fn number(&mut self) -> Result<&'a str, EventJsonError> {
+    fn number(&mut self) -> Result<&'a str, Failed> {
         let start = self.pos;
         while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.bytes.get(self.pos) {
             self.pos += 1;
@@ -223,21 +245,23 @@ impl<'a> Walker<'_, 'a> {
 
     /// The path-tree child that the key at `"` leads to from `node`, if any.
     #[inline]
-    fn key(&mut self, node: u32) -> Result<Option<u32>, EventJsonError> {
+    fn key(&mut self, node: u32) -> Result<Option<u32>, Failed> {
         let start = self.pos + 1;
         if let Some(end) = self.index.plain_string_end(start) {
             self.pos = end + 1;
             let head = KeyHead::within(self.bytes, start, end);
-            return Ok(self.tree.descend(node, &self.text[start..end], head));
+            return Ok(self.tree.descend(node, &self.bytes[start..end], head));
         }
         let key = self.unescaped_string()?;
-        Ok(self.tree.descend(node, &key, KeyHead::of(&key)))
+        Ok(self
+            .tree
+            .descend(node, key.as_bytes(), KeyHead::of(key.as_bytes())))
     }
 
     /// A string with escapes (or a control character, which is an error), decoded.
     #[cold]
     #[inline(never)]
-    fn unescaped_string(&mut self) -> Result<Cow<'a, str>, EventJsonError> {
+    fn unescaped_string(&mut self) -> Result<Cow<'a, str>, Failed> {
         let start = self.pos + 1;
         let end = self
             .index
@@ -265,7 +289,7 @@ impl<'a> Walker<'_, 'a> {
     }
 
     /// One escape sequence at `\`.
-    fn escape(&mut self) -> Result<char, EventJsonError> {
+    fn escape(&mut self) -> Result<char, Failed> {
         let code = self.bytes.get(self.pos + 1).copied();
         self.pos += 2;
         Ok(match code {
@@ -300,7 +324,7 @@ impl<'a> Walker<'_, 'a> {
         })
     }
 
-    fn hex4(&mut self) -> Result<u32, EventJsonError> {
+    fn hex4(&mut self) -> Result<u32, Failed> {
         let digits = self
             .text
             .get(self.pos..self.pos + 4)
@@ -312,7 +336,7 @@ impl<'a> Walker<'_, 'a> {
     }
 
     /// Skip one value no pattern looks into, checking only that it is closed.
-    fn skip_value(&mut self) -> Result<(), EventJsonError> {
+    fn skip_value(&mut self) -> Result<(), Failed> {
         match self.peek()? {
             b'"' => {
                 let end = self.index.string_end(self.pos + 1);

@@ -11,8 +11,8 @@ pub(crate) struct KeyHead {
 }
 
 impl KeyHead {
-    pub(crate) fn of(key: &str) -> KeyHead {
-        KeyHead::within(key.as_bytes(), 0, key.len())
+    pub(crate) fn of(key: &[u8]) -> KeyHead {
+        KeyHead::within(key, 0, key.len())
     }
 
     /// The head of the key at `start..end` of `text`, read as one word where the text is
@@ -60,6 +60,10 @@ struct PathNode {
     /// The children that have children themselves: the only ones a dotted event key
     /// (`"a.b"`) can start with.
     branches: Vec<(Box<str>, u32)>,
+    /// Bit `n` is set when some branch's name is `n` bytes long (`long_branch` when one is
+    /// 64 or longer): a key can only be dotted into a branch if it has a dot there.
+    branch_lengths: u64,
+    long_branch: bool,
     path: Option<u32>,
 }
 
@@ -70,30 +74,49 @@ impl Default for PathNode {
             slots: vec![0; 4],
             slot_bits: 2,
             branches: Vec::new(),
+            branch_lengths: 0,
+            long_branch: false,
             path: None,
         }
     }
 }
 
 impl PathNode {
-    #[inline]
-    fn child(&self, segment: &str, head: KeyHead) -> Option<u32> {
+    #[inline(always)]
+    fn child(&self, segment: &[u8], head: KeyHead) -> Option<u32> {
         let mask = self.slots.len() - 1;
         let mut at = head.slot(self.slot_bits);
         loop {
             let child = self
                 .children
                 .get((self.slots[at] as usize).checked_sub(1)?)?;
-            if child.head == head && (head.len <= 8 || child.name[8..] == segment[8..]) {
+            if child.head == head && (head.len <= 8 || child.name.as_bytes()[8..] == segment[8..]) {
                 return Some(child.node);
             }
             at = (at + 1) & mask;
         }
     }
 
+    /// Whether `key` has a dot just past the length of some branch's name.
+    #[inline(always)]
+    fn may_be_dotted(&self, key: &[u8]) -> bool {
+        if self.long_branch {
+            return true;
+        }
+        let shorter = 1u64.checked_shl(key.len() as u32).map_or(!0, |bit| bit - 1);
+        let mut lengths = self.branch_lengths & shorter;
+        while lengths != 0 {
+            if key[lengths.trailing_zeros() as usize] == b'.' {
+                return true;
+            }
+            lengths &= lengths - 1;
+        }
+        false
+    }
+
     fn add_child(&mut self, segment: &str, child: u32) {
         self.children.push(Child {
-            head: KeyHead::of(segment),
+            head: KeyHead::of(segment.as_bytes()),
             name: segment.into(),
             node: child,
         });
@@ -141,7 +164,8 @@ impl PathTree {
         let mut node = ROOT as usize;
         let mut segments = path.split('.').peekable();
         while let Some(segment) = segments.next() {
-            let next = match self.nodes[node].child(segment, KeyHead::of(segment)) {
+            let bytes = segment.as_bytes();
+            let next = match self.nodes[node].child(bytes, KeyHead::of(bytes)) {
                 Some(child) => child as usize,
                 None => {
                     let child = self.nodes.len();
@@ -153,6 +177,10 @@ impl PathTree {
             let branches = &mut self.nodes[node].branches;
             if segments.peek().is_some() && !branches.iter().any(|&(_, b)| b as usize == next) {
                 branches.push((segment.into(), next as u32));
+                match 1u64.checked_shl(segment.len() as u32) {
+                    Some(bit) => self.nodes[node].branch_lengths |= bit,
+                    None => self.nodes[node].long_branch = true,
+                }
             }
             node = next;
         }
@@ -163,31 +191,22 @@ impl PathTree {
 
     /// The node reached from `node` by an event key (which may itself contain dots) whose
     /// head is `head`.
-    #[inline]
-    pub(crate) fn descend(&self, node: u32, key: &str, head: KeyHead) -> Option<u32> {
+    #[inline(always)]
+    pub(crate) fn descend(&self, node: u32, key: &[u8], head: KeyHead) -> Option<u32> {
         let here = &self.nodes[node as usize];
         match here.child(key, head) {
             Some(child) => Some(child),
-            None if here
-                .branches
-                .iter()
-                .any(|(name, _)| key.as_bytes().get(name.len()) == Some(&b'.')) =>
-            {
-                self.descend_dotted(here, key)
-            }
+            None if here.may_be_dotted(key) => self.descend_dotted(here, key),
             None => None,
         }
     }
 
     /// Pattern segments never hold a dot, so only a key that misses can be dotted, and then
     /// only if it starts with a branch's name and a dot.
-    #[cold]
-    fn descend_dotted(&self, here: &PathNode, key: &str) -> Option<u32> {
+    #[inline(never)]
+    fn descend_dotted(&self, here: &PathNode, key: &[u8]) -> Option<u32> {
         here.branches.iter().find_map(|(name, branch)| {
-            if key.as_bytes().get(name.len()) != Some(&b'.') {
-                return None;
-            }
-            let rest = key.strip_prefix(&**name)?.strip_prefix('.')?;
+            let rest = key.strip_prefix(name.as_bytes())?.strip_prefix(b".")?;
             self.descend(*branch, rest, KeyHead::of(rest))
         })
     }
@@ -211,7 +230,7 @@ mod tests {
     use super::*;
 
     fn descend(tree: &PathTree, node: u32, key: &str) -> Option<u32> {
-        tree.descend(node, key, KeyHead::of(key))
+        tree.descend(node, key.as_bytes(), KeyHead::of(key.as_bytes()))
     }
 
     #[test]
@@ -219,7 +238,11 @@ mod tests {
         let text = b"{\"id\": 1, \"customerIdentifier\": 2, \"tier\"";
         for (start, end) in [(2, 4), (12, 30), (text.len() - 5, text.len() - 1)] {
             let key = std::str::from_utf8(&text[start..end]).unwrap();
-            assert_eq!(KeyHead::within(text, start, end), KeyHead::of(key), "{key}");
+            assert_eq!(
+                KeyHead::within(text, start, end),
+                KeyHead::of(key.as_bytes()),
+                "{key}"
+            );
         }
     }
 
