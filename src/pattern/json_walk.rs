@@ -70,199 +70,235 @@ struct Walker<'t, 'a> {
 }
 
 impl<'a> Walker<'_, 'a> {
-    /// Record why the walk stops here.
+    /// Record why the walk stops at byte `at`.
     #[cold]
-    fn error(&self, reason: &'static str) -> Failed {
-        self.failure.set(EventJsonError {
-            offset: self.pos,
-            reason,
-        });
+    fn fail(&self, at: usize, reason: &'static str) -> Failed {
+        let reason = if at >= self.bytes.len() {
+            "unexpected end of input"
+        } else {
+            reason
+        };
+        self.failure.set(EventJsonError { offset: at, reason });
         Failed
     }
 
+    /// Record why the walk stops at `self.pos` (while decoding a string).
+    #[cold]
+    fn error(&self, reason: &'static str) -> Failed {
+        self.fail(self.pos, reason)
+    }
+
+    /// The byte at `at`, or 0 past the end (which no JSON token starts with).
+    #[inline(always)]
+    fn byte(&self, at: usize) -> u8 {
+        self.bytes.get(at).copied().unwrap_or(0)
+    }
+
+    /// The first byte at or after `at` that is not whitespace.
+    #[inline(always)]
+    fn skip_ws(&self, mut at: usize) -> usize {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(at) {
+            at += 1;
+        }
+        at
+    }
+
+    // Every step below takes the position of its first byte and returns the position just
+    // past what it read: the position stays in a register instead of going through memory.
+
     fn event(&mut self) -> Result<(), Failed> {
-        if self.peek()? != b'{' {
-            return Err(self.error("an event must be a JSON object"));
+        let start = self.skip_ws(0);
+        if self.byte(start) != b'{' {
+            return Err(self.fail(start, "an event must be a JSON object"));
         }
-        self.object(ROOT, 0)?;
-        self.skip_ws();
-        if self.pos != self.bytes.len() {
-            return Err(self.error("unexpected text after the event"));
+        let end = self.object(ROOT, 0, start)?;
+        let rest = self.skip_ws(end);
+        if rest != self.bytes.len() {
+            return Err(self.fail(rest, "unexpected text after the event"));
         }
         Ok(())
     }
 
-    fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
-            self.pos += 1;
-        }
-    }
-
-    fn peek(&mut self) -> Result<u8, Failed> {
-        self.skip_ws();
-        self.bytes
-            .get(self.pos)
-            .copied()
-            .ok_or_else(|| self.error("unexpected end of input"))
-    }
-
-    fn expect(&mut self, byte: u8, reason: &'static str) -> Result<(), Failed> {
-        if self.peek()? != byte {
-            return Err(self.error(reason));
-        }
-        self.pos += 1;
-        Ok(())
-    }
-
-    fn object(&mut self, node: u32, depth: usize) -> Result<(), Failed> {
+    /// The object whose `{` is at `at`.
+    fn object(&mut self, node: u32, depth: usize, at: usize) -> Result<usize, Failed> {
         if depth > MAX_DEPTH {
-            return Err(self.error("nesting is too deep"));
+            return Err(self.fail(at, "nesting is too deep"));
         }
-        self.expect(b'{', "expected `{`")?;
-        if self.peek()? == b'}' {
-            self.pos += 1;
-            return Ok(());
+        let mut at = self.skip_ws(at + 1);
+        if self.byte(at) == b'}' {
+            return Ok(at + 1);
         }
         loop {
-            if self.peek()? != b'"' {
-                return Err(self.error("expected a key"));
+            if self.byte(at) != b'"' {
+                return Err(self.fail(at, "expected a key"));
             }
-            let child = self.key(node)?;
-            self.expect(b':', "expected `:`")?;
-            match child {
-                Some(child) => self.member(child, depth + 1)?,
-                None => self.skip_value()?,
+            let (child, after_key) = self.key(node, at)?;
+            at = self.skip_ws(after_key);
+            if self.byte(at) != b':' {
+                return Err(self.fail(at, "expected `:`"));
             }
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                _ => return Err(self.error("expected `,` or `}`")),
+            at = self.skip_ws(at + 1);
+            at = match child {
+                Some(child) => self.member(child, depth + 1, at)?,
+                None => self.skip_value(at)?,
+            };
+            at = self.skip_ws(at);
+            match self.byte(at) {
+                b',' => at = self.skip_ws(at + 1),
+                b'}' => return Ok(at + 1),
+                _ => return Err(self.fail(at, "expected `,` or `}`")),
             }
         }
     }
 
-    fn array(&mut self, node: u32, depth: usize) -> Result<(), Failed> {
+    /// The array whose `[` is at `at`.
+    fn array(&mut self, node: u32, depth: usize, at: usize) -> Result<usize, Failed> {
         if depth > MAX_DEPTH {
-            return Err(self.error("nesting is too deep"));
+            return Err(self.fail(at, "nesting is too deep"));
         }
-        self.expect(b'[', "expected `[`")?;
         let array = self.flat.new_array();
-        if self.peek()? == b']' {
-            self.pos += 1;
-            return Ok(());
+        let mut at = self.skip_ws(at + 1);
+        if self.byte(at) == b']' {
+            return Ok(at + 1);
         }
         let mut index = 0u32;
         loop {
-            let container = matches!(self.peek()?, b'{' | b'[');
+            let container = matches!(self.byte(at), b'{' | b'[');
             if container {
                 self.flat.enter(array, index);
             }
-            self.member(node, depth + 1)?;
+            at = self.member(node, depth + 1, at)?;
             if container {
                 self.flat.leave();
             }
             index += 1;
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b']' => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                _ => return Err(self.error("expected `,` or `]`")),
+            at = self.skip_ws(at);
+            match self.byte(at) {
+                b',' => at = self.skip_ws(at + 1),
+                b']' => return Ok(at + 1),
+                _ => return Err(self.fail(at, "expected `,` or `]`")),
             }
         }
     }
 
-    fn member(&mut self, node: u32, depth: usize) -> Result<(), Failed> {
-        let first = self.peek()?;
+    /// The value at `at`, which sits at path-tree `node`.
+    fn member(&mut self, node: u32, depth: usize, at: usize) -> Result<usize, Failed> {
+        let first = self.byte(at);
         match first {
-            b'{' if self.tree.has_children(node) => return self.object(node, depth),
-            b'[' => return self.array(node, depth),
+            b'{' if self.tree.has_children(node) => return self.object(node, depth, at),
+            b'[' => return self.array(node, depth, at),
             _ => {}
         }
         let Some(path) = self.tree.path(node) else {
-            return self.skip_value();
+            return self.skip_value(at);
         };
         // Each leaf is built where it is stored: built here and moved, the Cow inside was
         // written and read back in halves, which stalled the CPU on every leaf.
         match first {
-            b'{' => self.skip_value()?,
+            b'{' => self.skip_value(at),
             b'"' => {
-                let start = self.pos + 1;
+                let start = at + 1;
                 match self.index.plain_string_end(start) {
                     Some(end) => {
-                        self.pos = end + 1;
                         self.flat.push_str(path, &self.text[start..end]);
+                        Ok(end + 1)
                     }
                     None => {
-                        let text = self.unescaped_string()?;
+                        let text = self.unescaped_string(at)?;
                         self.flat.push(path, Leaf::Str(text));
+                        Ok(self.pos)
                     }
                 }
             }
             b't' => {
-                self.literal("true")?;
+                let end = self.literal(at, "true")?;
                 self.flat.push(path, Leaf::Bool(true));
+                Ok(end)
             }
             b'f' => {
-                self.literal("false")?;
+                let end = self.literal(at, "false")?;
                 self.flat.push(path, Leaf::Bool(false));
+                Ok(end)
             }
             b'n' => {
-                self.literal("null")?;
+                let end = self.literal(at, "null")?;
                 self.flat.push(path, Leaf::Null);
+                Ok(end)
             }
             _ => {
-                let text = self.number()?;
-                self.flat.push_number(path, text);
+                let end = self.number(at)?;
+                self.flat.push_number(path, &self.text[at..end]);
+                Ok(end)
             }
         }
-        Ok(())
     }
 
-    fn literal(&mut self, word: &'static str) -> Result<(), Failed> {
-        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
-            self.pos += word.len();
-            Ok(())
-        } else {
-            Err(self.error("unknown literal"))
-        }
-    }
-
-    fn number(&mut self) -> Result<&'a str, Failed> {
-        let start = self.pos;
-        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.bytes.get(self.pos) {
-            self.pos += 1;
-        }
-        if start == self.pos {
-            return Err(self.error("expected a value"));
-        }
-        Ok(&self.text[start..self.pos])
-    }
-
-    /// The path-tree child that the key at `"` leads to from `node`, if any.
+    /// Skip the value at `at`, which no pattern looks into, checking only that it is
+    /// closed: strings and containers end where the structural index says.
     #[inline]
-    fn key(&mut self, node: u32) -> Result<Option<u32>, Failed> {
-        let start = self.pos + 1;
-        if let Some(end) = self.index.plain_string_end(start) {
-            self.pos = end + 1;
-            let head = KeyHead::within(self.bytes, start, end);
-            return Ok(self.tree.descend(node, &self.bytes[start..end], head));
+    fn skip_value(&self, at: usize) -> Result<usize, Failed> {
+        match self.byte(at) {
+            b'"' => match self.index.string_end(at + 1) {
+                Some(end) => Ok(end + 1),
+                None => Err(self.fail(at, "unterminated string")),
+            },
+            b'{' | b'[' => self
+                .index
+                .container_end(at)
+                .ok_or_else(|| self.fail(at, "unterminated object or array")),
+            b't' => self.literal(at, "true"),
+            b'f' => self.literal(at, "false"),
+            b'n' => self.literal(at, "null"),
+            _ => self.number(at),
         }
-        let key = self.unescaped_string()?;
-        Ok(self
-            .tree
-            .descend(node, key.as_bytes(), KeyHead::of(key.as_bytes())))
     }
 
-    /// A string with escapes (or a control character, which is an error), decoded.
+    /// Just past the literal `word` at `at`.
+    fn literal(&self, at: usize, word: &'static str) -> Result<usize, Failed> {
+        if self.bytes[at..].starts_with(word.as_bytes()) {
+            Ok(at + word.len())
+        } else {
+            Err(self.fail(at, "unknown literal"))
+        }
+    }
+
+    /// Just past the number at `at`.
+    #[inline]
+    fn number(&self, at: usize) -> Result<usize, Failed> {
+        let mut end = at;
+        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.bytes.get(end) {
+            end += 1;
+        }
+        if end == at {
+            return Err(self.fail(at, "expected a value"));
+        }
+        Ok(end)
+    }
+
+    /// The path-tree child that the key whose `"` is at `at` leads to from `node`, and the
+    /// position just past the key.
+    #[inline(always)]
+    fn key(&mut self, node: u32, at: usize) -> Result<(Option<u32>, usize), Failed> {
+        let start = at + 1;
+        if let Some(end) = self.index.plain_string_end(start) {
+            let head = KeyHead::within(self.bytes, start, end);
+            let child = self.tree.descend(node, &self.bytes[start..end], head);
+            return Ok((child, end + 1));
+        }
+        let key = self.unescaped_string(at)?;
+        let child = self
+            .tree
+            .descend(node, key.as_bytes(), KeyHead::of(key.as_bytes()));
+        Ok((child, self.pos))
+    }
+
+    /// The string whose `"` is at `at`, which has escapes (or a control character, an
+    /// error), decoded; `self.pos` ends just past its closing quote.
     #[cold]
     #[inline(never)]
-    fn unescaped_string(&mut self) -> Result<Cow<'a, str>, Failed> {
-        let start = self.pos + 1;
+    fn unescaped_string(&mut self, at: usize) -> Result<Cow<'a, str>, Failed> {
+        let start = at + 1;
+        self.pos = at;
         let end = self
             .index
             .string_end(start)
@@ -333,27 +369,5 @@ impl<'a> Walker<'_, 'a> {
             u32::from_str_radix(digits, 16).map_err(|_| self.error("bad unicode escape"))?;
         self.pos += 4;
         Ok(value)
-    }
-
-    /// Skip one value no pattern looks into, checking only that it is closed.
-    fn skip_value(&mut self) -> Result<(), Failed> {
-        match self.peek()? {
-            b'"' => {
-                let end = self.index.string_end(self.pos + 1);
-                self.pos = end.ok_or_else(|| self.error("unterminated string"))? + 1;
-                Ok(())
-            }
-            b'{' | b'[' => {
-                self.pos = self
-                    .index
-                    .container_end(self.pos)
-                    .ok_or_else(|| self.error("unterminated object or array"))?;
-                Ok(())
-            }
-            b't' => self.literal("true"),
-            b'f' => self.literal("false"),
-            b'n' => self.literal("null"),
-            _ => self.number().map(drop),
-        }
     }
 }
