@@ -4,9 +4,9 @@
 //! these bits instead of at bytes: skipping the parts of an event no pattern names is most
 //! of the matching work, and here it costs a few instructions per 64 bytes.
 //!
-//! On x86_64 each 32 bytes are classified with AVX2 where the CPU has it, else each 16
-//! with SSE2 (part of every x86_64 CPU); elsewhere a byte table does the same job more
-//! slowly.
+//! On x86_64 each block is classified in one step with AVX-512BW where the CPU has it,
+//! else 32 bytes at a time with AVX2, else 16 with SSE2 (part of every x86_64 CPU);
+//! elsewhere a byte table does the same job more slowly.
 
 /// What one 64-byte block holds: bit `i` stands for byte `64 * block + i`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -56,6 +56,11 @@ impl Drop for StructuralIndex {
 
 impl StructuralIndex {
     pub(crate) fn build(bytes: &[u8]) -> StructuralIndex {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: the CPU has just been seen to support AVX-512BW.
+            return unsafe { avx512::build(bytes) };
+        }
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has just been seen to support AVX2.
@@ -338,6 +343,38 @@ mod avx2 {
             masks.controls |= mask(below_space, lane);
         }
         masks
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::{
+        _mm512_cmpeq_epi8_mask, _mm512_loadu_si512, _mm512_min_epu8, _mm512_or_si512,
+        _mm512_set1_epi8,
+    };
+
+    use super::{RawMasks, StructuralIndex};
+
+    #[target_feature(enable = "avx512bw")]
+    pub(super) fn build(bytes: &[u8]) -> StructuralIndex {
+        StructuralIndex::build_with(bytes, |chunk| classify(chunk))
+    }
+
+    /// A whole block at once: AVX-512 comparisons give the 64-bit masks directly.
+    #[target_feature(enable = "avx512bw")]
+    pub(super) fn classify(chunk: &[u8; 64]) -> RawMasks {
+        // SAFETY: `chunk` is 64 readable bytes and this load has no alignment requirement.
+        let bytes = unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) };
+        let eq = |vector, byte: u8| _mm512_cmpeq_epi8_mask(vector, _mm512_set1_epi8(byte as i8));
+        // `{` and `[` differ only in bit 0x20, as do `}` and `]`.
+        let folded = _mm512_or_si512(bytes, _mm512_set1_epi8(0x20));
+        RawMasks {
+            quotes: eq(bytes, b'"'),
+            backslashes: eq(bytes, b'\\'),
+            opens: eq(folded, b'{'),
+            closes: eq(folded, b'}'),
+            controls: _mm512_cmpeq_epi8_mask(_mm512_min_epu8(bytes, _mm512_set1_epi8(0x1f)), bytes),
+        }
     }
 }
 
