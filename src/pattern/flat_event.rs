@@ -4,6 +4,7 @@
 //! of objects to come from the same element; the trails let the matcher check that.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use super::leaf::Leaf;
 
@@ -19,8 +20,9 @@ pub(crate) struct FlatLeaf<'a> {
 /// `(array id, element index)` for each enclosing array whose element is an object or array.
 pub(crate) type Membership = (u32, u32);
 
-/// The flattened event.
-#[derive(Debug, Default)]
+/// The flattened event. Its buffers come from, and go back to, a per-thread spare, so
+/// that matching one event after another allocates nothing once they have grown.
+#[derive(Debug)]
 pub(crate) struct FlatEvent<'a> {
     leaves: Vec<FlatLeaf<'a>>,
     trails: Vec<Membership>,
@@ -29,15 +31,50 @@ pub(crate) struct FlatEvent<'a> {
     sorted: bool,
 }
 
+type Buffers = (Vec<FlatLeaf<'static>>, Vec<Membership>, Vec<Membership>);
+
+thread_local! {
+    /// The buffers of the last event this thread dropped.
+    static SPARE: Cell<Buffers> = const { Cell::new((Vec::new(), Vec::new(), Vec::new())) };
+}
+
+/// An empty vector of leaves of any lifetime in the allocation of `leaves`: collecting a
+/// vector's own iterator reuses its buffer when the element layouts agree, as here.
+fn recycle<'from, 'to>(mut leaves: Vec<FlatLeaf<'from>>) -> Vec<FlatLeaf<'to>> {
+    leaves.clear();
+    leaves
+        .into_iter()
+        .map(|_| unreachable!("the vector was just cleared"))
+        .collect()
+}
+
+impl Drop for FlatEvent<'_> {
+    fn drop(&mut self) {
+        let leaves = recycle(std::mem::take(&mut self.leaves));
+        let buffers = (
+            leaves,
+            std::mem::take(&mut self.trails),
+            std::mem::take(&mut self.open),
+        );
+        // During thread teardown the spare may already be gone; then the buffers are freed.
+        let _ = SPARE.try_with(|spare| spare.set(buffers));
+    }
+}
+
 /// Up to this many leaves, finding a path's leaves by scanning beats sorting.
 const SCAN_LEAVES: usize = 24;
 
 impl<'a> FlatEvent<'a> {
-    /// An empty event expecting about `leaves` leaves (one allocation instead of several).
-    pub(crate) fn with_capacity(leaves: usize) -> FlatEvent<'a> {
+    pub(crate) fn new() -> FlatEvent<'a> {
+        let (leaves, mut trails, mut open) = SPARE.take();
+        trails.clear();
+        open.clear();
         FlatEvent {
-            leaves: Vec::with_capacity(leaves),
-            ..FlatEvent::default()
+            leaves: recycle(leaves),
+            trails,
+            open,
+            next_array: 0,
+            sorted: false,
         }
     }
 
@@ -118,4 +155,33 @@ pub(crate) fn merge_trails(so_far: &[Membership], trail: &[Membership]) -> Optio
         }
     }
     Some(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recycling_keeps_the_allocation() {
+        let mut leaves: Vec<FlatLeaf<'static>> = Vec::with_capacity(40);
+        leaves.push(FlatLeaf {
+            path: 0,
+            leaf: Leaf::Null,
+            trail_start: 0,
+            trail_len: 0,
+        });
+        let pointer = leaves.as_ptr() as usize;
+        let text = String::from("short-lived");
+        let mut recycled: Vec<FlatLeaf<'_>> = recycle(leaves);
+        assert!(recycled.is_empty());
+        assert!(recycled.capacity() >= 40);
+        assert_eq!(recycled.as_ptr() as usize, pointer);
+        recycled.push(FlatLeaf {
+            path: 1,
+            leaf: Leaf::Str(Cow::Borrowed(&text)),
+            trail_start: 0,
+            trail_len: 0,
+        });
+        assert_eq!(recycled.len(), 1);
+    }
 }

@@ -39,7 +39,7 @@ pub(crate) fn flatten<'a>(tree: &PathTree, text: &'a str) -> Result<FlatEvent<'a
         bytes: text.as_bytes(),
         text,
         pos: 0,
-        flat: FlatEvent::with_capacity(tree.path_count() + 4),
+        flat: FlatEvent::new(),
         failure: Cell::new(EventJsonError {
             offset: 0,
             reason: "",

@@ -145,14 +145,12 @@ impl PathNode {
 #[derive(Debug, Clone)]
 pub(crate) struct PathTree {
     nodes: Vec<PathNode>,
-    paths: usize,
 }
 
 impl Default for PathTree {
     fn default() -> Self {
         PathTree {
             nodes: vec![PathNode::default()],
-            paths: 0,
         }
     }
 }
@@ -184,9 +182,7 @@ impl PathTree {
             }
             node = next;
         }
-        if self.nodes[node].path.replace(id).is_none() {
-            self.paths += 1;
-        }
+        self.nodes[node].path = Some(id);
     }
 
     /// The node reached from `node` by an event key (which may itself contain dots) whose
@@ -213,11 +209,6 @@ impl PathTree {
 
     pub(crate) fn path(&self, node: u32) -> Option<u32> {
         self.nodes[node as usize].path
-    }
-
-    /// How many distinct pattern paths the tree holds.
-    pub(crate) fn path_count(&self) -> usize {
-        self.paths
     }
 
     pub(crate) fn has_children(&self, node: u32) -> bool {

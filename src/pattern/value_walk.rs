@@ -7,7 +7,7 @@ use super::leaf::Leaf;
 use super::path_tree::{KeyHead, PathTree, ROOT};
 
 pub(crate) fn flatten<'a>(tree: &PathTree, event: &'a Value) -> FlatEvent<'a> {
-    let mut flat = FlatEvent::default();
+    let mut flat = FlatEvent::new();
     if let Value::Object(_) = event {
         member(tree, ROOT, event, &mut flat);
     }
