@@ -5,12 +5,14 @@
 //! wildcards, anything-but) tested one by one, each distinct operator once.
 
 use rustc_hash::FxHashMap;
+use smallvec::{SmallVec, smallvec};
 
 use super::leaf::Leaf;
 use super::operator::Operator;
 
-/// States reached by one operand value.
-type Targets = Vec<u32>;
+/// States reached by one operand value: almost always one, kept inline so that a hit costs
+/// no second trip to memory (with thousands of rules that trip is a cache miss).
+type Targets = SmallVec<[u32; 2]>;
 
 #[derive(Debug, Clone, Default)]
 struct Affixes {
@@ -110,7 +112,7 @@ impl ValueIndex {
                 Some(&at) => self.scanned[at].1.push(target),
                 None => {
                     self.scanned_at.insert(other.clone(), self.scanned.len());
-                    self.scanned.push((other.clone(), vec![target]));
+                    self.scanned.push((other.clone(), smallvec![target]));
                 }
             },
         }
