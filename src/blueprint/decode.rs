@@ -32,14 +32,14 @@ pub fn decode(root: &Node, problems: &mut Problems) -> Option<Blueprint> {
         );
     }
     let region = top.string("region", problems);
-    if let Some(region) = &region {
-        if !is_region(&region.value) {
-            problems.at(
+    if let Some(region) = &region
+        && !is_region(&region.value)
+    {
+        problems.at(
                 region.span,
                 format!("`region` `{}` is not an AWS region name", region.value),
                 "use a region code such as `us-east-1` or `eu-west-1`, or leave it out to use the AWS CLI's region",
             );
-        }
     }
     let tags = top
         .get("tags")
@@ -234,14 +234,14 @@ fn decode_table(node: Option<&Node>, problems: &mut Problems) -> Table {
     let sort_key = f
         .get("sort_key")
         .and_then(|n| decode_key(n, "table.sort_key", problems));
-    if let (Some(sort), Some(node)) = (&sort_key, f.get("sort_key")) {
-        if sort.name == partition_key.name {
-            problems.at(
-                node.span,
-                "`table.sort_key` has the same name as the partition key",
-                "use a different attribute for the sort key",
-            );
-        }
+    if let (Some(sort), Some(node)) = (&sort_key, f.get("sort_key"))
+        && sort.name == partition_key.name
+    {
+        problems.at(
+            node.span,
+            "`table.sort_key` has the same name as the partition key",
+            "use a different attribute for the sort key",
+        );
     }
     let provisioned = f.choice_or(
         "billing",
@@ -480,18 +480,17 @@ fn decode_pipe(node: Option<&Node>, problems: &mut Problems) -> Pipe {
         "CloudWatch Logs retention in days",
         problems,
     );
-    if let Some(node) = f.get("log_retention_days") {
-        if matches!(node.scalar(), Some(Scalar::Int(n)) if !LOG_RETENTION_DAYS.contains(&(n as u32)))
-        {
-            problems.at(
-                node.span,
-                "`pipe.log_retention_days` is not a retention CloudWatch Logs accepts",
-                format!(
-                    "use one of: {}",
-                    LOG_RETENTION_DAYS.map(|d| d.to_string()).join(", ")
-                ),
-            );
-        }
+    if let Some(node) = f.get("log_retention_days")
+        && matches!(node.scalar(), Some(Scalar::Int(n)) if !LOG_RETENTION_DAYS.contains(&(n as u32)))
+    {
+        problems.at(
+            node.span,
+            "`pipe.log_retention_days` is not a retention CloudWatch Logs accepts",
+            format!(
+                "use one of: {}",
+                LOG_RETENTION_DAYS.map(|d| d.to_string()).join(", ")
+            ),
+        );
     }
     let running = f.choice_or(
         "desired_state",
@@ -507,10 +506,10 @@ fn decode_pipe(node: Option<&Node>, problems: &mut Problems) -> Pipe {
         problems,
     );
     check_text_length(source.as_ref(), "pipe.source", SOURCE_MAX, problems);
-    if let Some(source) = &source {
-        if source.value.starts_with("aws.") {
-            problems.at(source.span, "`pipe.source` must not start with `aws.`", "sources starting with `aws.` are reserved for AWS services; use e.g. `com.example.orders`");
-        }
+    if let Some(source) = &source
+        && source.value.starts_with("aws.")
+    {
+        problems.at(source.span, "`pipe.source` must not start with `aws.`", "sources starting with `aws.` are reserved for AWS services; use e.g. `com.example.orders`");
     }
     check_text_length(
         input_template.as_ref(),
@@ -653,14 +652,14 @@ fn decode_rule(name: String, span: Span, node: &Node, problems: &mut Problems) -
     let path = format!("rules.{name}");
     let mut f = Fields::open(node, &path, problems)?;
     let description = f.string("description", problems);
-    if let Some(d) = &description {
-        if d.value.chars().count() > 512 {
-            problems.at(
-                d.span,
-                format!("`{path}.description` is longer than 512 characters"),
-                "shorten it",
-            );
-        }
+    if let Some(d) = &description
+        && d.value.chars().count() > 512
+    {
+        problems.at(
+            d.span,
+            format!("`{path}.description` is longer than 512 characters"),
+            "shorten it",
+        );
     }
     let pattern = match f.get("pattern") {
         Some(node) => decode_pattern(node, &format!("{path}.pattern"), problems),
@@ -734,8 +733,8 @@ fn decode_rule(name: String, span: Span, node: &Node, problems: &mut Problems) -
         let tpath = format!("{path}.input_transformer");
         let mut t = Fields::open(node, &tpath, problems)?;
         let mut paths = BTreeMap::new();
-        if let Some(paths_node) = t.get("input_paths") {
-            if let Some(pf) = Fields::open(paths_node, &format!("{tpath}.input_paths"), problems) {
+        if let Some(paths_node) = t.get("input_paths")
+            && let Some(pf) = Fields::open(paths_node, &format!("{tpath}.input_paths"), problems) {
                 for (key, value) in pf.entries() {
                     match value.scalar() {
                         Some(Scalar::Str(p)) => {
@@ -745,7 +744,6 @@ fn decode_rule(name: String, span: Span, node: &Node, problems: &mut Problems) -
                     }
                 }
             }
-        }
         let template = t.string("input_template", problems);
         t.finish(problems);
         let Some(template) = template else {
@@ -828,39 +826,39 @@ fn decode_api(node: Option<&Node>, problems: &mut Problems) -> Option<Api> {
         );
     }
     let mut fields = Vec::new();
-    if let Some(fields_node) = f.get("fields") {
-        if let Some(ff) = Fields::open(fields_node, "api.fields", problems) {
-            for (key, value) in ff.entries() {
-                let kind = match value.text() {
-                    Some("S") => KeyType::S,
-                    Some("N") => KeyType::N,
-                    _ => {
-                        problems.at(
-                            value.span,
-                            format!(
-                                "`api.fields.{}` must be `S` or `N`",
-                                key.text().unwrap_or_default()
-                            ),
-                            "fields copied from the JSON body are strings (S) or numbers (N)",
-                        );
-                        continue;
-                    }
-                };
-                let name = key.text().unwrap_or_default();
-                if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if let Some(fields_node) = f.get("fields")
+        && let Some(ff) = Fields::open(fields_node, "api.fields", problems)
+    {
+        for (key, value) in ff.entries() {
+            let kind = match value.text() {
+                Some("S") => KeyType::S,
+                Some("N") => KeyType::N,
+                _ => {
                     problems.at(
-                        key.span,
-                        format!("`api.fields` name `{name}` cannot be used in a mapping template"),
-                        "use letters, digits and `_`",
+                        value.span,
+                        format!(
+                            "`api.fields.{}` must be `S` or `N`",
+                            key.text().unwrap_or_default()
+                        ),
+                        "fields copied from the JSON body are strings (S) or numbers (N)",
                     );
                     continue;
                 }
-                fields.push(ApiField {
-                    name: name.to_string(),
-                    kind,
-                    span: key.span,
-                });
+            };
+            let name = key.text().unwrap_or_default();
+            if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                problems.at(
+                    key.span,
+                    format!("`api.fields` name `{name}` cannot be used in a mapping template"),
+                    "use letters, digits and `_`",
+                );
+                continue;
             }
+            fields.push(ApiField {
+                name: name.to_string(),
+                kind,
+                span: key.span,
+            });
         }
     }
     f.finish(problems);

@@ -34,48 +34,47 @@ fn check_patterns_and_templates(bp: &Blueprint, problems: &mut Problems) {
                 pattern_help,
             );
         }
-        if let Some(transformer) = &rule.input_transformer {
-            if let Err(err) = InputTransformer::new(&transformer.paths, &transformer.template.value)
-            {
-                problems.at(
-                    transformer.template.span,
-                    format!("rule `{}` input transformer: {err}", rule.name),
-                    "placeholders are `<name>` from input_paths or `<aws.events.*>` variables",
-                );
-            }
-        }
-    }
-    if let Some(pattern) = bp.bus.archive.as_ref().and_then(|a| a.pattern.as_ref()) {
-        if let Err(err) = EventPattern::from_value(&pattern.value) {
+        if let Some(transformer) = &rule.input_transformer
+            && let Err(err) = InputTransformer::new(&transformer.paths, &transformer.template.value)
+        {
             problems.at(
-                pattern.span,
-                format!("archive pattern: {err}"),
-                pattern_help,
+                transformer.template.span,
+                format!("rule `{}` input transformer: {err}", rule.name),
+                "placeholders are `<name>` from input_paths or `<aws.events.*>` variables",
             );
         }
+    }
+    if let Some(pattern) = bp.bus.archive.as_ref().and_then(|a| a.pattern.as_ref())
+        && let Err(err) = EventPattern::from_value(&pattern.value)
+    {
+        problems.at(
+            pattern.span,
+            format!("archive pattern: {err}"),
+            pattern_help,
+        );
     }
     for (i, filter) in bp.pipe.filters.iter().enumerate() {
         if let Err(err) = filter::parse_pipe_filter(&filter.value.to_string()) {
             problems.at(filter.span, format!("pipe filter {}: {err}", i + 1), "Pipes filters use the EventBridge pattern language with fewer operators; docs/patterns.md lists them");
         }
     }
-    if let Some(template) = &bp.pipe.input_template {
-        if let Err(err) = PipeInputTemplate::parse(&template.value) {
-            problems.at(template.span, format!("`pipe.input_template`: {err}"), "placeholders are `<$.json.path>` into the stream record or `<aws.pipes.*>` variables; quote those that resolve to strings");
-        }
+    if let Some(template) = &bp.pipe.input_template
+        && let Err(err) = PipeInputTemplate::parse(&template.value)
+    {
+        problems.at(template.span, format!("`pipe.input_template`: {err}"), "placeholders are `<$.json.path>` into the stream record or `<aws.pipes.*>` variables; quote those that resolve to strings");
     }
     for (what, field) in [
         ("detail_type", &bp.pipe.detail_type),
         ("source", &bp.pipe.source),
     ] {
-        if field.value.starts_with("$.") {
-            if let Err(err) = JsonPath::parse(&field.value) {
-                problems.at(
-                    field.span,
-                    format!("`pipe.{what}` is not a usable JSON path: {err}"),
-                    "use a whole-value path such as `$.dynamodb.NewImage.type.S`",
-                );
-            }
+        if field.value.starts_with("$.")
+            && let Err(err) = JsonPath::parse(&field.value)
+        {
+            problems.at(
+                field.span,
+                format!("`pipe.{what}` is not a usable JSON path: {err}"),
+                "use a whole-value path such as `$.dynamodb.NewImage.type.S`",
+            );
         }
     }
 }

@@ -55,31 +55,30 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     let cfn = &aws.cloudformation;
     let poll = global.poll_interval();
 
-    if args.recreate {
-        if let Some(existing) = stack::describe(cfn, &bp.name).await? {
-            if existing.phase() == Phase::MustDelete {
-                eprintln!(
-                    "stack `{}` is {}: deleting it before creating it again",
-                    bp.name, existing.status
-                );
-                let token = deploy::new_token();
-                deploy::delete(cfn, &bp.name, &token).await?;
-                let mut progress = Progress::new(&format!("deleting {}", bp.name), 0, global.quiet);
-                let (left, events) = Watcher::new(cfn.clone(), &existing.id, &token)
-                    .follow(poll, |e| progress.event(e))
-                    .await?;
-                progress.finish();
-                if let Some(left) = left.filter(|s| s.status != "DELETE_COMPLETE") {
-                    let cause = events::first_cause(&events)
-                        .and_then(|e| e.reason.clone())
-                        .unwrap_or_default();
-                    anyhow::bail!(
-                        "could not delete stack `{}` to create it again: it is {} {cause}",
-                        bp.name,
-                        left.status
-                    );
-                }
-            }
+    if args.recreate
+        && let Some(existing) = stack::describe(cfn, &bp.name).await?
+        && existing.phase() == Phase::MustDelete
+    {
+        eprintln!(
+            "stack `{}` is {}: deleting it before creating it again",
+            bp.name, existing.status
+        );
+        let token = deploy::new_token();
+        deploy::delete(cfn, &bp.name, &token).await?;
+        let mut progress = Progress::new(&format!("deleting {}", bp.name), 0, global.quiet);
+        let (left, events) = Watcher::new(cfn.clone(), &existing.id, &token)
+            .follow(poll, |e| progress.event(e))
+            .await?;
+        progress.finish();
+        if let Some(left) = left.filter(|s| s.status != "DELETE_COMPLETE") {
+            let cause = events::first_cause(&events)
+                .and_then(|e| e.reason.clone())
+                .unwrap_or_default();
+            anyhow::bail!(
+                "could not delete stack `{}` to create it again: it is {} {cause}",
+                bp.name,
+                left.status
+            );
         }
     }
 

@@ -223,10 +223,11 @@ async fn list_queues(sqs: &Sqs, request: ListQueues) -> ActionResult {
             json!(page.iter().map(|q| q.url.clone()).collect::<Vec<_>>()),
         );
     }
-    if request.max_results.is_some() && start + page.len() < queues.len() {
-        if let Some(last) = page.last() {
-            out.insert("NextToken".into(), json!(last.name));
-        }
+    if request.max_results.is_some()
+        && start + page.len() < queues.len()
+        && let Some(last) = page.last()
+    {
+        out.insert("NextToken".into(), json!(last.name));
     }
     Ok(Value::Object(out))
 }

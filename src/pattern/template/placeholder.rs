@@ -49,20 +49,20 @@ pub(crate) fn split(template: &str, is_placeholder: impl Fn(&str) -> bool) -> Ve
     let mut escaped = false;
     let mut rest = template;
     while let Some(c) = rest.chars().next() {
-        if c == '<' {
-            if let Some(end) = rest.find('>') {
-                let name = &rest[1..end];
-                if is_placeholder(name) {
-                    if !text.is_empty() {
-                        pieces.push(Piece::Text(std::mem::take(&mut text)));
-                    }
-                    pieces.push(Piece::Slot {
-                        name: name.to_string(),
-                        quoted: in_string,
-                    });
-                    rest = &rest[end + 1..];
-                    continue;
+        if c == '<'
+            && let Some(end) = rest.find('>')
+        {
+            let name = &rest[1..end];
+            if is_placeholder(name) {
+                if !text.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut text)));
                 }
+                pieces.push(Piece::Slot {
+                    name: name.to_string(),
+                    quoted: in_string,
+                });
+                rest = &rest[end + 1..];
+                continue;
             }
         }
         if escaped {
@@ -173,10 +173,10 @@ fn check_json_shape(pieces: &[Piece]) -> Result<(), TemplateError> {
         reason: e.to_string(),
     })?;
     for piece in pieces {
-        if let Piece::Slot { name, quoted: true } = piece {
-            if has_key_containing(&parsed, &format!("<{name}>")) {
-                return Err(TemplateError::PlaceholderAsKey { name: name.clone() });
-            }
+        if let Piece::Slot { name, quoted: true } = piece
+            && has_key_containing(&parsed, &format!("<{name}>"))
+        {
+            return Err(TemplateError::PlaceholderAsKey { name: name.clone() });
         }
     }
     Ok(())
