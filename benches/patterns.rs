@@ -6,14 +6,12 @@
 //! rules, and the 10,000-rule figure within 2x of the 1-rule figure.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use outboxctl::pattern::{EventPattern, Matcher};
 
 const RULE_COUNTS: [usize; 4] = [1, 100, 1_000, 10_000];
 const EVENT_COUNT: usize = 1_000;
-/// Time spent measuring each engine at each rule count.
-const MEASURE: Duration = Duration::from_millis(1_500);
 
 /// A small deterministic generator, so every run sees the same workload.
 struct Rng(u64);
@@ -124,67 +122,47 @@ fn shared_condition_rule(i: usize) -> String {
     }
 }
 
-/// Nanoseconds this thread has run on a CPU (Linux), so figures stay honest on a machine
-/// shared with other work: waiting for a core is not counted as matching time.
-fn thread_cpu_nanos() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    stat.split_whitespace().next()?.parse().ok()
-}
+/// How many rounds each engine is timed for. In a round every engine takes a turn: one
+/// pass over the events to warm its caches again after the others ran, then one timed pass
+/// (1-5 ms). On a shared virtual machine the speed of a core moves by half within seconds;
+/// taking turns round by round gives every engine the same mix of fast and slow moments,
+/// and the median of many short rounds stays put between runs.
+const ROUNDS: usize = 201;
 
-/// Events per second of CPU time (wall-clock time where that is unavailable), and matches
-/// per event, for one engine.
-fn measure(mut match_one: impl FnMut(&str) -> usize, events: &[String]) -> (f64, f64) {
-    for event in events {
-        black_box(match_one(event));
-    }
-    let start = Instant::now();
-    let cpu_start = thread_cpu_nanos();
-    let mut done = 0usize;
-    let mut matched = 0usize;
-    while start.elapsed() < MEASURE {
-        for event in events {
-            matched += match_one(black_box(event));
+/// One engine: matches one event and says how many rules matched.
+type Engine<'e> = Box<dyn FnMut(&str) -> usize + 'e>;
+
+/// Median events per second over [`ROUNDS`] rounds, and matches per event, per engine.
+fn measure(engines: &mut [Engine<'_>], events: &[String]) -> Vec<(f64, f64)> {
+    let mut rates = vec![Vec::with_capacity(ROUNDS); engines.len()];
+    let mut matched = vec![0usize; engines.len()];
+    for _ in 0..ROUNDS {
+        for (at, engine) in engines.iter_mut().enumerate() {
+            for event in events {
+                black_box(engine(black_box(event)));
+            }
+            let start = Instant::now();
+            for event in events {
+                matched[at] += engine(black_box(event));
+            }
+            rates[at].push(events.len() as f64 / start.elapsed().as_secs_f64());
         }
-        done += events.len();
     }
-    let seconds = match (cpu_start, thread_cpu_nanos()) {
-        (Some(from), Some(to)) if to > from => (to - from) as f64 / 1e9,
-        _ => start.elapsed().as_secs_f64(),
-    };
-    (done as f64 / seconds, matched as f64 / done as f64)
+    rates
+        .into_iter()
+        .zip(matched)
+        .map(|(mut rates, matched)| {
+            rates.sort_by(f64::total_cmp);
+            let per_event = matched as f64 / (ROUNDS * events.len()) as f64;
+            (rates[ROUNDS / 2], per_event)
+        })
+        .collect()
 }
 
 fn main() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let events: Vec<String> = (0..EVENT_COUNT).map(|n| order_event(&mut rng, n)).collect();
     let mean_size = events.iter().map(String::len).sum::<usize>() / events.len();
-    println!("{EVENT_COUNT} generated order events, mean size {mean_size} bytes; single thread");
-    println!(
-        "events/s are per second of this thread's CPU time ({})",
-        if thread_cpu_nanos().is_some() {
-            "/proc/thread-self/schedstat"
-        } else {
-            "unavailable: wall clock"
-        }
-    );
-    let (parse_only, _) = measure(
-        |event| usize::from(serde_json::from_str::<serde::de::IgnoredAny>(event).is_ok()),
-        &events,
-    );
-    println!(
-        "reference: serde_json reading each event without building it: {parse_only:.0} events/s"
-    );
-    println!();
-    println!(
-        "{:>7} | {:>18} | {:>18} | {:>12} | {:>14} | {:>14}",
-        "rules",
-        "outboxctl events/s",
-        "quamina events/s",
-        "outboxctl/q",
-        "matches/event",
-        "q matches/ev"
-    );
-    println!("{}", "-".repeat(99));
     // PATTERNS_BENCH_RULES=100 measures one rule count only (for profiling).
     let only: Option<usize> = std::env::var("PATTERNS_BENCH_RULES")
         .ok()
@@ -193,40 +171,80 @@ fn main() {
         Some(count) => vec![count],
         None => RULE_COUNTS.to_vec(),
     };
-    let mut figures = Vec::new();
-    for &count in &counts {
-        let rules: Vec<String> = (0..count).map(rule).collect();
-        let mut matcher = Matcher::new();
-        let mut quamina = quamina::Quamina::<usize>::new();
-        for (i, text) in rules.iter().enumerate() {
-            let pattern = EventPattern::parse(text).expect("generated rule is valid");
-            matcher.add(i, &pattern);
-            quamina
-                .add_pattern(i, text)
-                .expect("quamina accepts the rule");
-        }
-        let (ours, our_matches) = measure(
-            |event| matcher.matches_json(event).map_or(0, |keys| keys.len()),
-            &events,
-        );
-        let (theirs, their_matches) = measure(
-            |event| {
+    println!("{EVENT_COUNT} generated order events, mean size {mean_size} bytes; single thread");
+    println!(
+        "events/s: median of {ROUNDS} rounds; in each round every engine at every rule count \
+         takes a turn (a warm-up pass, then a timed pass), so all figures see the same machine"
+    );
+    println!(
+        "yardstick: serde_json reading each event without building it (IgnoredAny), timed in \
+         the same rounds"
+    );
+    println!();
+
+    let matchers: Vec<(Matcher<usize>, quamina::Quamina<usize>)> = counts
+        .iter()
+        .map(|&count| {
+            let mut matcher = Matcher::new();
+            let mut quamina = quamina::Quamina::<usize>::new();
+            for i in 0..count {
+                let text = rule(i);
+                let pattern = EventPattern::parse(&text).expect("generated rule is valid");
+                matcher.add(i, &pattern);
                 quamina
-                    .matches_for_event(event.as_bytes())
-                    .map_or(0, |keys| keys.len())
-            },
-            &events,
-        );
+                    .add_pattern(i, &text)
+                    .expect("quamina accepts the rule");
+            }
+            (matcher, quamina)
+        })
+        .collect();
+    // Engines in order: outboxctl at each count, quamina at each count, the yardstick.
+    let mut engines: Vec<Engine<'_>> = Vec::new();
+    for (matcher, _) in &matchers {
+        engines.push(Box::new(|event| {
+            matcher.matches_json(event).map_or(0, |keys| keys.len())
+        }));
+    }
+    for (_, quamina) in &matchers {
+        engines.push(Box::new(|event| {
+            quamina
+                .matches_for_event(event.as_bytes())
+                .map_or(0, |keys| keys.len())
+        }));
+    }
+    engines.push(Box::new(|event| {
+        usize::from(serde_json::from_str::<serde::de::IgnoredAny>(event).is_ok())
+    }));
+    let figures = measure(&mut engines, &events);
+    let (serde, _) = figures[figures.len() - 1];
+    println!("yardstick: serde_json reads {serde:.0} events/s");
+    println!();
+    println!(
+        "{:>7} | {:>18} | {:>16} | {:>11} | {:>17} | {:>13} | {:>12}",
+        "rules",
+        "outboxctl events/s",
+        "quamina events/s",
+        "outboxctl/q",
+        "outboxctl/serde",
+        "matches/event",
+        "q matches/ev"
+    );
+    println!("{}", "-".repeat(118));
+    let mut throughput = Vec::new();
+    for (at, count) in counts.iter().enumerate() {
+        let (our_rate, our_matches) = figures[at];
+        let (their_rate, their_matches) = figures[counts.len() + at];
         println!(
-            "{count:>7} | {ours:>18.0} | {theirs:>18.0} | {:>11.2}x | {our_matches:>14.3} | {their_matches:>14.3}",
-            ours / theirs
+            "{count:>7} | {our_rate:>18.0} | {their_rate:>16.0} | {:>10.2}x | {:>16.2}x | {our_matches:>13.3} | {their_matches:>12.3}",
+            our_rate / their_rate,
+            our_rate / serde,
         );
-        figures.push(ours);
+        throughput.push(our_rate);
     }
     if only.is_some() {
         return;
     }
-    report_targets(&figures);
+    report_targets(&throughput);
 
     println!();
     println!(
@@ -237,20 +255,30 @@ fn main() {
         "rules", "outboxctl events/s", "matches/event"
     );
     println!("{}", "-".repeat(45));
-    for &count in &RULE_COUNTS {
-        let mut matcher = Matcher::new();
-        for i in 0..count {
-            let text = shared_condition_rule(i);
-            matcher.add(
-                i,
-                &EventPattern::parse(&text).expect("generated rule is valid"),
-            );
-        }
-        let (ours, our_matches) = measure(
-            |event| matcher.matches_json(event).map_or(0, |keys| keys.len()),
-            &events,
-        );
-        println!("{count:>7} | {ours:>18.0} | {our_matches:>14.3}");
+    let shared: Vec<Matcher<usize>> = RULE_COUNTS
+        .iter()
+        .map(|&count| {
+            let mut matcher = Matcher::new();
+            for i in 0..count {
+                let text = shared_condition_rule(i);
+                matcher.add(
+                    i,
+                    &EventPattern::parse(&text).expect("generated rule is valid"),
+                );
+            }
+            matcher
+        })
+        .collect();
+    let mut engines: Vec<Engine<'_>> = shared
+        .iter()
+        .map(|matcher| {
+            Box::new(|event: &str| matcher.matches_json(event).map_or(0, |keys| keys.len()))
+                as Engine<'_>
+        })
+        .collect();
+    let figures = measure(&mut engines, &events);
+    for (count, (rate, matches)) in RULE_COUNTS.iter().zip(figures) {
+        println!("{count:>7} | {rate:>18.0} | {matches:>14.3}");
     }
 }
 
