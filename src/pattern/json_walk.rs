@@ -281,14 +281,14 @@ impl<'a> Walker<'_, 'a> {
     fn key(&mut self, node: u32, at: usize) -> Result<(Option<u32>, usize), Failed> {
         let start = at + 1;
         if let Some(end) = self.index.plain_string_end(start) {
-            let head = KeyHead::within(self.bytes, start, end);
+            let head = || KeyHead::within(self.bytes, start, end);
             let child = self.tree.descend(node, &self.bytes[start..end], head);
             return Ok((child, end + 1));
         }
         let key = self.unescaped_string(at)?;
         let child = self
             .tree
-            .descend(node, key.as_bytes(), KeyHead::of(key.as_bytes()));
+            .descend(node, key.as_bytes(), || KeyHead::of(key.as_bytes()));
         Ok((child, self.pos))
     }
 

@@ -64,7 +64,20 @@ struct PathNode {
     /// 64 or longer): a key can only be dotted into a branch if it has a dot there.
     branch_lengths: u64,
     long_branch: bool,
+    /// The length of the shortest branch name (`usize::MAX` without branches): a key no
+    /// longer than it cannot be dotted.
+    shortest_branch: usize,
+    /// One bit per child, chosen by its name's length and first byte: most keys of an
+    /// event miss every child, and this rules them out before any hashing.
+    filter: u64,
     path: Option<u32>,
+}
+
+/// A key's bit in [`PathNode::filter`].
+#[inline(always)]
+fn filter_bit(key: &[u8]) -> u64 {
+    let first = key.first().map_or(0, |&byte| u32::from(byte));
+    1u64 << ((first + key.len() as u32 * 37) & 63)
 }
 
 impl Default for PathNode {
@@ -76,6 +89,8 @@ impl Default for PathNode {
             branches: Vec::new(),
             branch_lengths: 0,
             long_branch: false,
+            shortest_branch: usize::MAX,
+            filter: 0,
             path: None,
         }
     }
@@ -100,6 +115,9 @@ impl PathNode {
     /// Whether `key` has a dot just past the length of some branch's name.
     #[inline(always)]
     fn may_be_dotted(&self, key: &[u8]) -> bool {
+        if key.len() <= self.shortest_branch {
+            return false;
+        }
         if self.long_branch {
             return true;
         }
@@ -115,6 +133,7 @@ impl PathNode {
     }
 
     fn add_child(&mut self, segment: &str, child: u32) {
+        self.filter |= filter_bit(segment.as_bytes());
         self.children.push(Child {
             head: KeyHead::of(segment.as_bytes()),
             name: segment.into(),
@@ -175,6 +194,8 @@ impl PathTree {
             let branches = &mut self.nodes[node].branches;
             if segments.peek().is_some() && !branches.iter().any(|&(_, b)| b as usize == next) {
                 branches.push((segment.into(), next as u32));
+                let parent = &mut self.nodes[node];
+                parent.shortest_branch = parent.shortest_branch.min(segment.len());
                 match 1u64.checked_shl(segment.len() as u32) {
                     Some(bit) => self.nodes[node].branch_lengths |= bit,
                     None => self.nodes[node].long_branch = true,
@@ -185,16 +206,25 @@ impl PathTree {
         self.nodes[node].path = Some(id);
     }
 
-    /// The node reached from `node` by an event key (which may itself contain dots) whose
-    /// head is `head`.
+    /// The node reached from `node` by an event key (which may itself contain dots);
+    /// `head` gives the key's [`KeyHead`], asked for only if some child may match.
     #[inline(always)]
-    pub(crate) fn descend(&self, node: u32, key: &[u8], head: KeyHead) -> Option<u32> {
+    pub(crate) fn descend(
+        &self,
+        node: u32,
+        key: &[u8],
+        head: impl FnOnce() -> KeyHead,
+    ) -> Option<u32> {
         let here = &self.nodes[node as usize];
-        match here.child(key, head) {
-            Some(child) => Some(child),
-            None if here.may_be_dotted(key) => self.descend_dotted(here, key),
-            None => None,
+        if here.filter & filter_bit(key) != 0 {
+            if let Some(child) = here.child(key, head()) {
+                return Some(child);
+            }
         }
+        if here.may_be_dotted(key) {
+            return self.descend_dotted(here, key);
+        }
+        None
     }
 
     /// Pattern segments never hold a dot, so only a key that misses can be dotted, and then
@@ -203,7 +233,7 @@ impl PathTree {
     fn descend_dotted(&self, here: &PathNode, key: &[u8]) -> Option<u32> {
         here.branches.iter().find_map(|(name, branch)| {
             let rest = key.strip_prefix(name.as_bytes())?.strip_prefix(b".")?;
-            self.descend(*branch, rest, KeyHead::of(rest))
+            self.descend(*branch, rest, || KeyHead::of(rest))
         })
     }
 
@@ -221,7 +251,7 @@ mod tests {
     use super::*;
 
     fn descend(tree: &PathTree, node: u32, key: &str) -> Option<u32> {
-        tree.descend(node, key.as_bytes(), KeyHead::of(key.as_bytes()))
+        tree.descend(node, key.as_bytes(), || KeyHead::of(key.as_bytes()))
     }
 
     #[test]

@@ -19,7 +19,8 @@ fn member<'a>(tree: &PathTree, node: u32, value: &'a Value, flat: &mut FlatEvent
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                if let Some(next) = tree.descend(node, key.as_bytes(), KeyHead::of(key.as_bytes()))
+                if let Some(next) =
+                    tree.descend(node, key.as_bytes(), || KeyHead::of(key.as_bytes()))
                 {
                     member(tree, next, child, flat);
                 }
