@@ -216,10 +216,10 @@ impl PathTree {
         head: impl FnOnce() -> KeyHead,
     ) -> Option<u32> {
         let here = &self.nodes[node as usize];
-        if here.filter & filter_bit(key) != 0 {
-            if let Some(child) = here.child(key, head()) {
-                return Some(child);
-            }
+        if here.filter & filter_bit(key) != 0
+            && let Some(child) = here.child(key, head())
+        {
+            return Some(child);
         }
         if here.may_be_dotted(key) {
             return self.descend_dotted(here, key);

@@ -5,8 +5,7 @@
 //! of the matching work, and here it costs a few instructions per 64 bytes.
 //!
 //! On x86_64 each block is classified in one step with AVX-512BW where the CPU has it,
-//! else 32 bytes at a time with AVX2, else 16 with SSE2 (part of every x86_64 CPU);
-//! elsewhere a byte table does the same job more slowly.
+//! else 32 bytes at a time with AVX2; elsewhere a byte table does the same job, slower.
 
 /// What one 64-byte block holds: bit `i` stands for byte `64 * block + i`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,7 +65,7 @@ impl StructuralIndex {
             // SAFETY: the CPU has just been seen to support AVX2.
             return unsafe { avx2::build(bytes) };
         }
-        StructuralIndex::build_with(bytes, classify)
+        StructuralIndex::build_with(bytes, classify_bytes)
     }
 
     /// The index, classifying each block with `classify`. Always inlined, so that each
@@ -215,19 +214,6 @@ fn prefix_xor(mut bits: u64) -> u64 {
     bits
 }
 
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn classify(chunk: &[u8; 64]) -> RawMasks {
-    // SAFETY: SSE2 is part of the x86_64 baseline, so every x86_64 CPU has it.
-    unsafe { sse2::classify(chunk) }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-fn classify(chunk: &[u8; 64]) -> RawMasks {
-    classify_bytes(chunk)
-}
-
 /// Bit flags of [`CLASSES`].
 const QUOTE: u8 = 1;
 const BACKSLASH: u8 = 2;
@@ -269,41 +255,6 @@ fn classify_bytes(chunk: &[u8; 64]) -> RawMasks {
         masks.controls |= flag(CONTROL);
     }
     masks
-}
-
-#[cfg(target_arch = "x86_64")]
-mod sse2 {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8,
-    };
-
-    use super::RawMasks;
-
-    #[target_feature(enable = "sse2")]
-    fn mask(equal: __m128i, lane: usize) -> u64 {
-        u64::from(_mm_movemask_epi8(equal) as u16) << (lane * 16)
-    }
-
-    #[target_feature(enable = "sse2")]
-    pub(super) fn classify(chunk: &[u8; 64]) -> RawMasks {
-        let splat = |byte: u8| _mm_set1_epi8(byte as i8);
-        let mut masks = RawMasks::default();
-        for (lane, part) in chunk.chunks_exact(16).enumerate() {
-            // SAFETY: `part` is 16 readable bytes and this load has no alignment
-            // requirement.
-            let bytes = unsafe { _mm_loadu_si128(part.as_ptr().cast()) };
-            // `{` and `[` differ only in bit 0x20, as do `}` and `]`.
-            let folded = _mm_or_si128(bytes, splat(0x20));
-            masks.quotes |= mask(_mm_cmpeq_epi8(bytes, splat(b'"')), lane);
-            masks.backslashes |= mask(_mm_cmpeq_epi8(bytes, splat(b'\\')), lane);
-            masks.opens |= mask(_mm_cmpeq_epi8(folded, splat(b'{')), lane);
-            masks.closes |= mask(_mm_cmpeq_epi8(folded, splat(b'}')), lane);
-            let below_space = _mm_cmpeq_epi8(_mm_min_epu8(bytes, splat(0x1f)), bytes);
-            masks.controls |= mask(below_space, lane);
-        }
-        masks
-    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -458,7 +409,6 @@ mod tests {
                 *byte = (start + i) as u8;
             }
             let expected = classify_bytes(&chunk);
-            assert_eq!(classify(&chunk), expected, "bytes {start}..");
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU has just been seen to support AVX2.
