@@ -64,8 +64,11 @@ struct Walker<'t, 'a> {
     index: &'t StructuralIndex,
     bytes: &'a [u8],
     text: &'a str,
+    /// The byte being decoded, inside a string with escapes (the rest of the walk passes
+    /// positions along instead).
     pos: usize,
     flat: FlatEvent<'a>,
+    /// Why the walk stopped, once it has.
     failure: Cell<EventJsonError>,
 }
 

@@ -30,9 +30,7 @@ impl KeyHead {
         };
         KeyHead { len, word }
     }
-}
 
-impl KeyHead {
     /// Where the key starts probing a node's slot table of `2^bits` slots.
     #[inline]
     fn slot(self, bits: u32) -> usize {
@@ -48,9 +46,10 @@ struct Child {
     node: u32,
 }
 
-/// One node: its children are found through a small open-addressing table of their key
-/// heads (one multiply and usually one comparison, however many children), kept at most
-/// half full so that a miss ends at an empty slot quickly.
+/// One node: a key is first checked against a one-word filter of its children's lengths
+/// and first bytes, then found through a small open-addressing table of their key heads
+/// (one multiply and usually one comparison, however many children), kept at most half
+/// full so that a miss ends at an empty slot quickly.
 #[derive(Debug, Clone)]
 struct PathNode {
     children: Vec<Child>,
