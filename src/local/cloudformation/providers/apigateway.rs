@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider, ready};
+use super::{BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider};
 use crate::local::apigateway::{ApiGatewayError, ApiMethod, mapping};
 
 pub struct RestApiProvider;
@@ -147,15 +147,6 @@ impl ResourceProvider for ResourceProviderImpl {
                 .map_err(refused)?;
             Ok(provisioned(id.clone(), &[("ResourceId", &id)]))
         })
-    }
-    fn update<'a>(
-        &'a self,
-        _context: &'a ProviderContext,
-        current: &'a Provisioned,
-        _old: &'a Value,
-        _new: &'a Value,
-    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
-        ready(Ok(current.clone()))
     }
     fn delete<'a>(
         &'a self,
@@ -333,15 +324,6 @@ impl ResourceProvider for DeploymentProvider {
             }
             Ok(provisioned(id.clone(), &[("DeploymentId", &id)]))
         })
-    }
-    fn update<'a>(
-        &'a self,
-        _context: &'a ProviderContext,
-        current: &'a Provisioned,
-        _old: &'a Value,
-        _new: &'a Value,
-    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
-        ready(Ok(current.clone()))
     }
     fn delete<'a>(
         &'a self,

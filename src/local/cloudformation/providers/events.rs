@@ -77,16 +77,6 @@ impl ResourceProvider for EventBusProvider {
             })
         })
     }
-    fn update<'a>(
-        &'a self,
-        _context: &'a ProviderContext,
-        current: &'a Provisioned,
-        _old: &'a Value,
-        _new: &'a Value,
-    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
-        // Description, policy and tags are recorded in the stack.
-        super::ready(Ok(current.clone()))
-    }
     fn delete<'a>(
         &'a self,
         context: &'a ProviderContext,

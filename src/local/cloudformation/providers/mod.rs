@@ -177,13 +177,18 @@ pub trait ResourceProvider: Send + Sync {
         properties: &'a Value,
     ) -> BoxFuture<'a, Result<Provisioned, ProviderError>>;
     /// Change the resource in place; only called when no replacement property changed.
+    /// By default nothing changes: for types whose every real change is a replacement, or
+    /// whose other properties are only recorded in the stack.
     fn update<'a>(
         &'a self,
         context: &'a ProviderContext,
         current: &'a Provisioned,
         old: &'a Value,
         new: &'a Value,
-    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>>;
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        let _ = (context, old, new);
+        ready(Ok(current.clone()))
+    }
     fn delete<'a>(
         &'a self,
         context: &'a ProviderContext,
