@@ -6,6 +6,8 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 
+use smallvec::SmallVec;
+
 use super::leaf::Leaf;
 
 /// One leaf at a known path.
@@ -143,10 +145,14 @@ impl<'a> FlatEvent<'a> {
     }
 }
 
+/// A trail accumulated along a pattern: events rarely nest arrays of objects more than a
+/// few deep, so it stays on the stack.
+pub(crate) type Trail = SmallVec<[Membership; 4]>;
+
 /// Add a leaf's trail to the trail accumulated so far, or `None` if they disagree on the
 /// element of some array.
-pub(crate) fn merge_trails(so_far: &[Membership], trail: &[Membership]) -> Option<Vec<Membership>> {
-    let mut merged = so_far.to_vec();
+pub(crate) fn merge_trails(so_far: &[Membership], trail: &[Membership]) -> Option<Trail> {
+    let mut merged = Trail::from_slice(so_far);
     for &(array, index) in trail {
         match so_far.iter().find(|(a, _)| *a == array) {
             Some((_, i)) if *i != index => return None,

@@ -8,6 +8,7 @@
 
 use rustc_hash::FxHashMap;
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use super::event_pattern::EventPattern;
 use super::flat_event::{FlatEvent, Membership, merge_trails};
@@ -15,7 +16,7 @@ use super::json_walk::{self, EventJsonError};
 use super::operator::Operator;
 use super::parse::Field;
 use super::path_tree::PathTree;
-use super::value_index::ValueIndex;
+use super::value_index::{Reached, ValueIndex};
 use super::value_walk;
 
 /// The shape of one field, for sharing states between patterns.
@@ -27,14 +28,16 @@ struct Transition {
     index: ValueIndex,
     /// States reached when the event has no leaf at `path` (`{"exists": false}`).
     when_absent: Vec<u32>,
-    shared: FxHashMap<FieldShape, u32>,
 }
 
+/// Most states are reached by one rule's own value and test one more field, or none: their
+/// one transition and their accepted key sit inline, so reaching such a state costs one
+/// trip to memory rather than three.
 #[derive(Debug, Clone, Default)]
 struct State {
-    transitions: Vec<Transition>,
+    transitions: SmallVec<[Transition; 1]>,
     /// Keys (by index) whose pattern is complete here.
-    accepts: Vec<u32>,
+    accepts: SmallVec<[u32; 2]>,
 }
 
 /// Patterns keyed by `K` (a rule id), matched all at once.
@@ -44,6 +47,9 @@ pub struct Matcher<K> {
     paths: FxHashMap<String, u32>,
     tree: PathTree,
     states: Vec<State>,
+    /// The state each (state, path, field shape) step leads to, so that patterns sharing a
+    /// step share its state. Only `add` reads it; matching never does.
+    steps: FxHashMap<(u32, u32, FieldShape), u32>,
 }
 
 impl<K: Clone> Default for Matcher<K> {
@@ -59,6 +65,7 @@ impl<K: Clone> Matcher<K> {
             paths: FxHashMap::default(),
             tree: PathTree::default(),
             states: vec![State::default()],
+            steps: FxHashMap::default(),
         }
     }
 
@@ -101,32 +108,31 @@ impl<K: Clone> Matcher<K> {
     /// The state after `field` from `from`, creating it unless an equal field is there.
     fn step(&mut self, from: u32, field: &Field) -> u32 {
         let path = self.path_id(&field.path);
-        let shape: FieldShape = (field.operators.clone(), field.absent_ok);
+        let step = (from, path, (field.operators.clone(), field.absent_ok));
+        if let Some(&existing) = self.steps.get(&step) {
+            return existing;
+        }
         let new_state = self.states.len() as u32;
-        let state = &mut self.states[from as usize];
-        let at = match state.transitions.iter().position(|t| t.path == path) {
+        let transitions = &mut self.states[from as usize].transitions;
+        let at = match transitions.iter().position(|t| t.path == path) {
             Some(at) => at,
             None => {
-                state.transitions.push(Transition {
+                transitions.push(Transition {
                     path,
                     index: ValueIndex::default(),
                     when_absent: Vec::new(),
-                    shared: FxHashMap::default(),
                 });
-                state.transitions.len() - 1
+                transitions.len() - 1
             }
         };
-        let transition = &mut state.transitions[at];
-        if let Some(&existing) = transition.shared.get(&shape) {
-            return existing;
-        }
+        let transition = &mut transitions[at];
         for operator in &field.operators {
             transition.index.add(operator, new_state);
         }
         if field.absent_ok {
             transition.when_absent.push(new_state);
         }
-        transition.shared.insert(shape, new_state);
+        self.steps.insert(step, new_state);
         self.states.push(State::default());
         new_state
     }
@@ -159,11 +165,11 @@ impl<K: Clone> Matcher<K> {
         !self.run(&flat).is_empty()
     }
 
-    fn run(&self, flat: &FlatEvent<'_>) -> Vec<u32> {
+    fn run(&self, flat: &FlatEvent<'_>) -> Accepted {
         let mut walk = Walk {
             flat,
-            accepted: Vec::new(),
-            reached: Vec::new(),
+            accepted: SmallVec::new(),
+            reached: Reached::new(),
         };
         self.visit(0, &[], &mut walk);
         walk.accepted
@@ -219,9 +225,12 @@ impl<K: Clone> Matcher<K> {
     }
 }
 
-/// Scratch space for one event's walk through the automaton.
+/// Scratch space for one event's walk through the automaton, on the stack: an event
+/// reaches few states, and a heap allocation per event would cost more than the walk.
 struct Walk<'f, 'a> {
     flat: &'f FlatEvent<'a>,
-    accepted: Vec<u32>,
-    reached: Vec<u32>,
+    accepted: Accepted,
+    reached: Reached,
 }
+
+type Accepted = SmallVec<[u32; 16]>;

@@ -14,6 +14,10 @@ use super::operator::Operator;
 /// no second trip to memory (with thousands of rules that trip is a cache miss).
 type Targets = SmallVec<[u32; 2]>;
 
+/// The states one lookup reaches, appended to the caller's list: kept on the stack, as an
+/// event reaches few states.
+pub(crate) type Reached = SmallVec<[u32; 32]>;
+
 #[derive(Debug, Clone, Default)]
 struct Affixes {
     by_operand: FxHashMap<Box<str>, Targets>,
@@ -32,7 +36,7 @@ impl Affixes {
         }
     }
 
-    fn prefixes_of(&self, value: &str, out: &mut Vec<u32>) {
+    fn prefixes_of(&self, value: &str, out: &mut Reached) {
         for &len in &self.lengths {
             if len > value.len() {
                 break;
@@ -43,7 +47,7 @@ impl Affixes {
         }
     }
 
-    fn suffixes_of(&self, value: &str, out: &mut Vec<u32>) {
+    fn suffixes_of(&self, value: &str, out: &mut Reached) {
         for &len in &self.lengths {
             if len > value.len() {
                 break;
@@ -60,9 +64,18 @@ impl Affixes {
     }
 }
 
+/// The tests of one transition. Exact strings are what almost every rule uses, so they sit
+/// in the transition itself; everything else is boxed. With thousands of rules the
+/// transitions are spread over more memory than the CPU caches hold, and each cache line
+/// a lookup touches is another wait.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ValueIndex {
     strings: FxHashMap<Box<str>, Targets>,
+    other: Option<Box<OtherTests>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct OtherTests {
     numbers: FxHashMap<i64, Targets>,
     number_texts: FxHashMap<Box<str>, Targets>,
     trues: Targets,
@@ -86,6 +99,28 @@ impl ValueIndex {
                 .entry(s.as_str().into())
                 .or_default()
                 .push(target),
+            other => self.other.get_or_insert_default().add(other, target),
+        }
+    }
+
+    /// Append the states this leaf leads to (possibly with repeats).
+    #[inline]
+    pub(crate) fn lookup(&self, leaf: &Leaf<'_>, out: &mut Reached) {
+        if let Leaf::Str(text) = leaf
+            && !self.strings.is_empty()
+            && let Some(targets) = self.strings.get(text.as_ref())
+        {
+            out.extend_from_slice(targets);
+        }
+        if let Some(other) = &self.other {
+            other.lookup(leaf, out);
+        }
+    }
+}
+
+impl OtherTests {
+    fn add(&mut self, operator: &Operator, target: u32) {
+        match operator {
             Operator::ExactNumber { micros, text } => {
                 if let Some(m) = micros {
                     self.numbers.entry(*m).or_default().push(target);
@@ -118,13 +153,9 @@ impl ValueIndex {
         }
     }
 
-    /// Append the states this leaf leads to (possibly with repeats).
-    pub(crate) fn lookup(&self, leaf: &Leaf<'_>, out: &mut Vec<u32>) {
+    fn lookup(&self, leaf: &Leaf<'_>, out: &mut Reached) {
         match leaf {
             Leaf::Str(text) => {
-                if let Some(targets) = self.strings.get(text.as_ref()) {
-                    out.extend_from_slice(targets);
-                }
                 self.prefixes.prefixes_of(text, out);
                 self.suffixes.suffixes_of(text, out);
                 let folding = !self.folded.is_empty()
