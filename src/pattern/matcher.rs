@@ -16,7 +16,7 @@ use super::json_walk::{self, EventJsonError};
 use super::operator::Operator;
 use super::parse::Field;
 use super::path_tree::PathTree;
-use super::value_index::{Reached, ValueIndex};
+use super::value_index::{Reached, ValueIndex, append};
 use super::value_walk;
 
 /// The shape of one field, for sharing states between patterns.
@@ -178,7 +178,7 @@ impl<K: Clone> Matcher<K> {
     /// Depth-first from `state_id`: a pattern has few fields, so the recursion is shallow.
     fn visit(&self, state_id: u32, membership: &[Membership], walk: &mut Walk<'_, '_>) {
         let state = &self.states[state_id as usize];
-        walk.accepted.extend_from_slice(&state.accepts);
+        append(&mut walk.accepted, &state.accepts);
         for transition in &state.transitions {
             let mut any_leaf = false;
             for leaf in walk.flat.group(transition.path) {

@@ -18,6 +18,15 @@ type Targets = SmallVec<[u32; 2]>;
 /// event reaches few states.
 pub(crate) type Reached = SmallVec<[u32; 32]>;
 
+/// Append `targets` to `out`. SmallVec's `extend_from_slice` is a general insert (reserve,
+/// then move the tail), which costs more than these lists of zero or one state.
+#[inline(always)]
+pub(crate) fn append<A: smallvec::Array<Item = u32>>(out: &mut SmallVec<A>, targets: &[u32]) {
+    for &target in targets {
+        out.push(target);
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct Affixes {
     by_operand: FxHashMap<Box<str>, Targets>,
@@ -42,7 +51,7 @@ impl Affixes {
                 break;
             }
             if let Some(targets) = value.get(..len).and_then(|p| self.by_operand.get(p)) {
-                out.extend_from_slice(targets);
+                append(out, targets);
             }
         }
     }
@@ -54,7 +63,7 @@ impl Affixes {
             }
             let tail = value.get(value.len() - len..);
             if let Some(targets) = tail.and_then(|s| self.by_operand.get(s)) {
-                out.extend_from_slice(targets);
+                append(out, targets);
             }
         }
     }
@@ -110,7 +119,7 @@ impl ValueIndex {
             && !self.strings.is_empty()
             && let Some(targets) = self.strings.get(text.as_ref())
         {
-            out.extend_from_slice(targets);
+            append(out, targets);
         }
         if let Some(other) = &self.other {
             other.lookup(leaf, out);
@@ -164,7 +173,7 @@ impl OtherTests {
                 if folding {
                     let lower = text.to_lowercase();
                     if let Some(targets) = self.folded.get(lower.as_str()) {
-                        out.extend_from_slice(targets);
+                        append(out, targets);
                     }
                     self.folded_prefixes.prefixes_of(&lower, out);
                     self.folded_suffixes.suffixes_of(&lower, out);
@@ -172,20 +181,20 @@ impl OtherTests {
             }
             Leaf::Num { text, micros } => {
                 if let Some(targets) = micros.and_then(|m| self.numbers.get(&m)) {
-                    out.extend_from_slice(targets);
+                    append(out, targets);
                 }
                 if let Some(targets) = self.number_texts.get(text.as_ref()) {
-                    out.extend_from_slice(targets);
+                    append(out, targets);
                 }
             }
-            Leaf::Bool(true) => out.extend_from_slice(&self.trues),
-            Leaf::Bool(false) => out.extend_from_slice(&self.falses),
-            Leaf::Null => out.extend_from_slice(&self.nulls),
+            Leaf::Bool(true) => append(out, &self.trues),
+            Leaf::Bool(false) => append(out, &self.falses),
+            Leaf::Null => append(out, &self.nulls),
         }
-        out.extend_from_slice(&self.any);
+        append(out, &self.any);
         for (operator, targets) in &self.scanned {
             if operator.matches(leaf) {
-                out.extend_from_slice(targets);
+                append(out, targets);
             }
         }
     }
