@@ -455,3 +455,136 @@ fn raw_json_walk_decodes_escaped_keys_and_skips_what_no_rule_names() {
     let parsed: Value = serde_json::from_str(event).unwrap();
     assert_eq!(matcher.matches(&parsed), ["src"]);
 }
+
+/// The text walk must read any well-formed event as serde_json does: whitespace anywhere
+/// between tokens (or none), escapes in keys and values, strings across the 64-byte blocks
+/// of the structural index, numbers, literals, nested objects and arrays, dotted keys.
+#[test]
+fn text_walk_agrees_with_the_parsed_event_on_generated_layouts() {
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    const KEYS: [&str; 9] = [
+        "\"status\"",
+        "\"st\\u0061tus\"",
+        "\"sku\"",
+        "\"lines\"",
+        "\"customer\"",
+        "\"customer.tier\"",
+        "\"tier\"",
+        "\"note\"",
+        "\"a-rather-long-key-name-that-will-cross-a-block-edge-sooner-or-later\"",
+    ];
+    const STRINGS: [&str; 9] = [
+        "\"PAID\"",
+        "\"P\\u0041ID\"",
+        "\"gold\"",
+        "\"go\\\"ld\"",
+        "\"\\\\\"",
+        "\"\"",
+        "\"caf\\u00e9 au lait, with a long tail that crosses the next block edge\"",
+        "\"SKU-1\"",
+        "\"}]{[\"",
+    ];
+    const SCALARS: [&str; 7] = ["1", "-2.5e1", "0.0", "true", "false", "null", "25"];
+    const SPACE: [&str; 5] = ["", " ", "  ", "\n\t", "\r\n  "];
+
+    fn value(next: &mut dyn FnMut(usize) -> usize, depth: usize, out: &mut String) {
+        let ws = |next: &mut dyn FnMut(usize) -> usize, out: &mut String| {
+            out.push_str(SPACE[next(SPACE.len())])
+        };
+        match next(if depth < 3 { 4 } else { 2 }) {
+            0 => out.push_str(STRINGS[next(STRINGS.len())]),
+            1 => out.push_str(SCALARS[next(SCALARS.len())]),
+            2 => {
+                out.push('[');
+                for i in 0..next(4) {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    ws(next, out);
+                    value(next, depth + 1, out);
+                    ws(next, out);
+                }
+                out.push(']');
+            }
+            _ => {
+                out.push('{');
+                let mut used = Vec::new();
+                for _ in 0..next(5) {
+                    let key = KEYS[next(KEYS.len())];
+                    // Duplicate keys are out: serde_json keeps the last, the walk all.
+                    let key = if key == "\"st\\u0061tus\"" && used.contains(&"\"status\"") {
+                        "\"status\""
+                    } else if key == "\"status\"" && used.contains(&"\"st\\u0061tus\"") {
+                        "\"st\\u0061tus\""
+                    } else {
+                        key
+                    };
+                    if used.contains(&key) {
+                        continue;
+                    }
+                    if !used.is_empty() {
+                        out.push(',');
+                    }
+                    used.push(key);
+                    ws(next, out);
+                    out.push_str(key);
+                    ws(next, out);
+                    out.push(':');
+                    ws(next, out);
+                    value(next, depth + 1, out);
+                    ws(next, out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    let patterns = [
+        r#"{"detail": {"status": ["PAID"]}}"#,
+        r#"{"detail": {"customer": {"tier": ["gold", "go\"ld"]}}}"#,
+        r#"{"detail": {"lines": {"sku": [{"prefix": "SKU"}], "status": [{"exists": true}]}}}"#,
+        r#"{"detail": {"note": [{"numeric": [">", 0]}]}}"#,
+        r#"{"detail": {"note": [null, true, "\\"]}}"#,
+        r#"{"detail": {"status": [{"exists": false}], "tier": [{"anything-but": "x"}]}}"#,
+        r#"{"detail": {"a-rather-long-key-name-that-will-cross-a-block-edge-sooner-or-later": [{"suffix": "edge"}, "", {"wildcard": "caf*"}]}}"#,
+        r#"{"detail": {"lines": {"customer": {"tier": [{"equals-ignore-case": "GOLD"}]}}}}"#,
+    ];
+    let mut matcher = Matcher::new();
+    for (i, pattern) in patterns.iter().enumerate() {
+        matcher.add(i, &EventPattern::parse(pattern).unwrap());
+    }
+    let mut matched = 0;
+    for _ in 0..2_000 {
+        let mut detail = String::new();
+        while !detail.starts_with('{') {
+            detail.clear();
+            value(&mut next, 0, &mut detail);
+        }
+        let text = format!(
+            "{}{{{}\"source\"{}:{}\"x\",{}\"detail\"{}:{}{detail}{}}}{}",
+            SPACE[next(SPACE.len())],
+            SPACE[next(SPACE.len())],
+            SPACE[next(SPACE.len())],
+            SPACE[next(SPACE.len())],
+            SPACE[next(SPACE.len())],
+            SPACE[next(SPACE.len())],
+            SPACE[next(SPACE.len())],
+            SPACE[next(SPACE.len())],
+            SPACE[next(SPACE.len())],
+        );
+        let parsed: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let by_value = matcher.matches(&parsed);
+        assert_eq!(matcher.matches_json(&text).unwrap(), by_value, "{text}");
+        matched += by_value.len();
+    }
+    assert!(
+        matched > 300,
+        "only {matched} matches: the workload proves little"
+    );
+}
