@@ -122,36 +122,89 @@ impl<'a> Walker<'_, 'a> {
         Ok(())
     }
 
-    /// The object whose `{` is at `at`.
+    /// The object whose `{` is at `at`. Its quotes come from a
+    /// [`Quotes`](super::structural::Quotes) cursor: the end of a key, and where a string
+    /// value starts and ends, are bit operations on a register, so each member does not
+    /// wait for the bytes of the one before to be read. Those bytes (`:`, `,`,
+    /// whitespace) are checked all the same, beside the cursor.
     fn object(&mut self, node: u32, depth: usize, at: usize) -> Result<usize, Failed> {
         if depth > MAX_DEPTH {
             return Err(self.fail(at, "nesting is too deep"));
         }
-        let mut at = self.skip_ws(at + 1);
-        if self.byte(at) == b'}' {
-            return Ok(at + 1);
+        let first = self.skip_ws(at + 1);
+        match self.byte(first) {
+            b'}' => return Ok(first + 1),
+            b'"' => {}
+            _ => return Err(self.fail(first, "expected a key")),
         }
+        let mut quotes = self.index.quotes_from(first + 1);
+        let mut open = first;
         loop {
-            if self.byte(at) != b'"' {
-                return Err(self.fail(at, "expected a key"));
-            }
-            let (child, after_key) = self.key(node, at)?;
-            at = self.skip_ws(after_key);
-            if self.byte(at) != b':' {
-                return Err(self.fail(at, "expected `:`"));
-            }
-            at = self.skip_ws(at + 1);
-            at = match child {
-                Some(child) => self.member(child, depth + 1, at)?,
-                None => self.skip_value(at)?,
+            // Every opening quote has a closing one: `flatten` refused unterminated text.
+            let close = self
+                .index
+                .next_quote(&mut quotes)
+                .ok_or_else(|| self.fail(open, "unterminated string"))?;
+            let child = self.key(node, open, close)?;
+            let value = self.colon(close + 1)?;
+            let end = if self.byte(value) == b'"' {
+                // Only `:` and whitespace lie between: the next quote opens this value.
+                let value_open = self.index.next_quote(&mut quotes);
+                debug_assert_eq!(value_open, Some(value));
+                let value_close = self
+                    .index
+                    .next_quote(&mut quotes)
+                    .ok_or_else(|| self.fail(value, "unterminated string"))?;
+                if let Some(path) = child.and_then(|child| self.tree.path(child)) {
+                    self.string_leaf(path, value, value_close)?;
+                }
+                value_close + 1
+            } else {
+                let end = match child {
+                    Some(child) => self.member(child, depth + 1, value)?,
+                    None => self.skip_value(value)?,
+                };
+                quotes = self.index.quotes_from(end);
+                end
             };
-            at = self.skip_ws(at);
-            match self.byte(at) {
-                b',' => at = self.skip_ws(at + 1),
-                b'}' => return Ok(at + 1),
-                _ => return Err(self.fail(at, "expected `,` or `}`")),
+            let separator = self.skip_ws(end);
+            match self.byte(separator) {
+                b',' => {
+                    let next = self.skip_ws(separator + 1);
+                    if self.byte(next) != b'"' {
+                        return Err(self.fail(next, "expected a key"));
+                    }
+                    // Only `,` and whitespace lie between: the next quote is this one.
+                    let key_open = self.index.next_quote(&mut quotes);
+                    debug_assert_eq!(key_open, Some(next));
+                    open = key_open.unwrap_or(next);
+                }
+                b'}' => return Ok(separator + 1),
+                _ => return Err(self.fail(separator, "expected `,` or `}`")),
             }
         }
+    }
+
+    /// The value after the `:` that should follow a key ending at `at`.
+    #[inline(always)]
+    fn colon(&self, at: usize) -> Result<usize, Failed> {
+        let at = self.skip_ws(at);
+        if self.byte(at) != b':' {
+            return Err(self.fail(at, "expected `:`"));
+        }
+        Ok(self.skip_ws(at + 1))
+    }
+
+    /// The string leaf whose quotes are at `open` and `close`, stored at `path`.
+    #[inline(always)]
+    fn string_leaf(&mut self, path: u32, open: usize, close: usize) -> Result<(), Failed> {
+        if self.index.is_plain(open + 1, close) {
+            self.flat.push_str(path, &self.text[open + 1..close]);
+        } else {
+            let text = self.unescaped_string(open)?;
+            self.flat.push(path, Leaf::Str(text));
+        }
+        Ok(())
     }
 
     /// The array whose `[` is at `at`.
@@ -200,18 +253,12 @@ impl<'a> Walker<'_, 'a> {
         match first {
             b'{' => self.skip_value(at),
             b'"' => {
-                let start = at + 1;
-                match self.index.plain_string_end(start) {
-                    Some(end) => {
-                        self.flat.push_str(path, &self.text[start..end]);
-                        Ok(end + 1)
-                    }
-                    None => {
-                        let text = self.unescaped_string(at)?;
-                        self.flat.push(path, Leaf::Str(text));
-                        Ok(self.pos)
-                    }
-                }
+                let close = self
+                    .index
+                    .string_end(at + 1)
+                    .ok_or_else(|| self.fail(at, "unterminated string"))?;
+                self.string_leaf(path, at, close)?;
+                Ok(close + 1)
             }
             b't' => {
                 let end = self.literal(at, "true")?;
@@ -278,21 +325,19 @@ impl<'a> Walker<'_, 'a> {
         Ok(end)
     }
 
-    /// The path-tree child that the key whose `"` is at `at` leads to from `node`, and the
-    /// position just past the key.
+    /// The path-tree child that the key whose quotes are at `open` and `close` leads to
+    /// from `node`.
     #[inline(always)]
-    fn key(&mut self, node: u32, at: usize) -> Result<(Option<u32>, usize), Failed> {
-        let start = at + 1;
-        if let Some(end) = self.index.plain_string_end(start) {
-            let head = || KeyHead::within(self.bytes, start, end);
-            let child = self.tree.descend(node, &self.bytes[start..end], head);
-            return Ok((child, end + 1));
+    fn key(&mut self, node: u32, open: usize, close: usize) -> Result<Option<u32>, Failed> {
+        let start = open + 1;
+        if self.index.is_plain(start, close) {
+            let head = || KeyHead::within(self.bytes, start, close);
+            return Ok(self.tree.descend(node, &self.bytes[start..close], head));
         }
-        let key = self.unescaped_string(at)?;
-        let child = self
+        let key = self.unescaped_string(open)?;
+        Ok(self
             .tree
-            .descend(node, key.as_bytes(), || KeyHead::of(key.as_bytes()));
-        Ok((child, self.pos))
+            .descend(node, key.as_bytes(), || KeyHead::of(key.as_bytes())))
     }
 
     /// The string whose `"` is at `at`, which has escapes (or a control character, an

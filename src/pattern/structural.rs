@@ -31,6 +31,15 @@ struct RawMasks {
     controls: u64,
 }
 
+/// A cursor over the quotes of the text from some position on: the bits of the current
+/// block not yet passed, in a register. Stepping from quote to quote is then a bit
+/// operation rather than a load that waits for the previous position.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Quotes {
+    block: usize,
+    bits: u64,
+}
+
 /// The structural bits of one event text.
 #[derive(Debug, Default)]
 pub(crate) struct StructuralIndex {
@@ -120,6 +129,41 @@ impl StructuralIndex {
     pub(crate) fn plain_string_end(&self, from: usize) -> Option<usize> {
         let stop = self.next(from, |b| b.quotes | b.specials)?;
         (self.blocks[stop / 64].quotes >> (stop % 64) & 1 == 1).then_some(stop)
+    }
+
+    /// The quotes at or after `from`.
+    #[inline(always)]
+    pub(crate) fn quotes_from(&self, from: usize) -> Quotes {
+        let block = from / 64;
+        let bits = self
+            .blocks
+            .get(block)
+            .map_or(0, |b| b.quotes & (!0u64 << (from % 64)));
+        Quotes { block, bits }
+    }
+
+    /// The next quote of `quotes`, which then moves past it.
+    #[inline(always)]
+    pub(crate) fn next_quote(&self, quotes: &mut Quotes) -> Option<usize> {
+        while quotes.bits == 0 {
+            quotes.block += 1;
+            quotes.bits = self.blocks.get(quotes.block)?.quotes;
+        }
+        let at = quotes.block * 64 + quotes.bits.trailing_zeros() as usize;
+        quotes.bits &= quotes.bits - 1;
+        Some(at)
+    }
+
+    /// Whether the string from `from` up to its closing quote at `end` is plain (no
+    /// backslash, no control character).
+    #[inline(always)]
+    pub(crate) fn is_plain(&self, from: usize, end: usize) -> bool {
+        if from / 64 == end / 64 {
+            let span = (!0u64 << (from % 64)) & !(!0u64 << (end % 64));
+            self.blocks[end / 64].specials & span == 0
+        } else {
+            self.plain_string_end(from) == Some(end)
+        }
     }
 
     /// Just past the bracket that closes the object or array opening at `from`, or `None`
@@ -347,6 +391,32 @@ mod tests {
             assert_eq!(index.plain_string_end(pad + 1), None);
             assert_eq!(index.plain_string_end(end + 2), None);
             assert!(!index.unterminated());
+        }
+    }
+
+    #[test]
+    fn the_quote_cursor_steps_through_every_unescaped_quote_across_block_edges() {
+        for pad in 0..140 {
+            let text = format!(
+                r#"{}{{"k": "v\"w", "long": "{}", "": "\\"}}"#,
+                " ".repeat(pad),
+                "x".repeat(pad % 67)
+            );
+            let index = index(&text);
+            let expected: Vec<usize> = text
+                .char_indices()
+                .filter(|&(at, c)| c == '"' && index.string_end(at) == Some(at))
+                .map(|(at, _)| at)
+                .collect();
+            assert_eq!(expected.len(), 12, "{text}");
+            let mut quotes = index.quotes_from(pad);
+            let stepped: Vec<usize> =
+                std::iter::from_fn(|| index.next_quote(&mut quotes)).collect();
+            assert_eq!(stepped, expected, "{text}");
+            for pair in expected.chunks(2) {
+                let plain = !text[pair[0] + 1..pair[1]].contains('\\');
+                assert_eq!(index.is_plain(pair[0] + 1, pair[1]), plain, "{text}");
+            }
         }
     }
 
