@@ -27,6 +27,47 @@ impl NumberError {
 
 /// Parse a JSON number's text into millionths, exactly (no floating point, no allocation).
 pub(crate) fn micros(text: &str) -> Result<i64, NumberError> {
+    plain_micros(text.as_bytes()).unwrap_or_else(|| any_micros(text))
+}
+
+/// The common case, a plain decimal with at most ten integer and six fraction digits: it
+/// fits an `i64` as it is read. `None` leaves anything else to [`any_micros`].
+#[inline]
+fn plain_micros(bytes: &[u8]) -> Option<Result<i64, NumberError>> {
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, bytes),
+    };
+    let whole = digits
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    if whole == 0 || whole > 10 {
+        return None;
+    }
+    let fraction: &[u8] = match &digits[whole..] {
+        [] => &[],
+        [b'.', fraction @ ..]
+            if (1..=6).contains(&fraction.len()) && fraction.iter().all(u8::is_ascii_digit) =>
+        {
+            fraction
+        }
+        _ => return None,
+    };
+    let value = digits[..whole]
+        .iter()
+        .chain(fraction)
+        .fold(0i64, |value, digit| value * 10 + i64::from(digit - b'0'));
+    let value = value * 10i64.pow(6 - fraction.len() as u32);
+    Some(match (value > LIMIT_MICROS, negative) {
+        (true, _) => Err(NumberError::OutOfRange),
+        (false, true) => Ok(-value),
+        (false, false) => Ok(value),
+    })
+}
+
+/// Any number: exponents, more digits than fit, trailing zeros past six decimals.
+fn any_micros(text: &str) -> Result<i64, NumberError> {
     let bytes = text.as_bytes();
     let (negative, rest) = match bytes.first() {
         Some(b'-') => (true, &bytes[1..]),
@@ -158,6 +199,38 @@ mod tests {
             Err(NumberError::TooPrecise)
         );
         assert_eq!(micros("0e9223372036854775807"), Ok(0));
+    }
+
+    #[test]
+    fn plain_decimals_read_as_the_general_path_reads_them() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut plain = 0;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            if next(3) == 0 {
+                text.push('-');
+            }
+            for _ in 0..next(12) {
+                text.push(char::from(b'0' + next(10) as u8));
+            }
+            if next(2) == 0 {
+                text.push('.');
+                for _ in 0..next(8) {
+                    text.push(char::from(b'0' + next(10) as u8));
+                }
+            }
+            if let Some(fast) = plain_micros(text.as_bytes()) {
+                plain += 1;
+                assert_eq!(fast, any_micros(&text), "{text}");
+            }
+        }
+        assert!(plain > 5_000, "{plain}");
     }
 
     #[test]
