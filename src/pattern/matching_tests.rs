@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::test_rng::below_from;
 use super::{EventPattern, Matcher};
 
 fn event(detail: Value) -> Value {
@@ -368,13 +369,7 @@ fn matches_json_rejects_broken_events_and_handles_escapes() {
 /// Many patterns sharing states in one automaton must answer exactly as each pattern alone.
 #[test]
 fn one_automaton_agrees_with_patterns_one_by_one() {
-    let mut seed = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut next = below_from(0x2545_F491_4F6C_DD1D);
     let fields = ["status", "tier", "total", "sku", "region"];
     let values = [r#""a""#, r#""b""#, r#""ab""#, "1", "2.0", "true", "null"];
     let tests = [
@@ -461,13 +456,7 @@ fn raw_json_walk_decodes_escaped_keys_and_skips_what_no_rule_names() {
 /// of the structural index, numbers, literals, nested objects and arrays, dotted keys.
 #[test]
 fn text_walk_agrees_with_the_parsed_event_on_generated_layouts() {
-    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut next = below_from(0x9E37_79B9_7F4A_7C15);
     const KEYS: [&str; 9] = [
         "\"status\"",
         "\"st\\u0061tus\"",

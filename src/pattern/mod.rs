@@ -37,3 +37,5 @@ pub use test_event::{REQUIRED_EVENT_FIELDS, TestEventError, validate_test_event}
 mod error_tests;
 #[cfg(test)]
 mod matching_tests;
+#[cfg(test)]
+mod test_rng;

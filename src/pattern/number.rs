@@ -203,13 +203,7 @@ mod tests {
 
     #[test]
     fn plain_decimals_read_as_the_general_path_reads_them() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = crate::pattern::test_rng::below_from(0x2545_F491_4F6C_DD1D);
         let mut plain = 0;
         for _ in 0..20_000 {
             let mut text = String::new();
