@@ -37,7 +37,7 @@ struct Transition {
 struct State {
     transitions: SmallVec<[Transition; 1]>,
     /// Keys (by index) whose pattern is complete here.
-    accepts: SmallVec<[u32; 2]>,
+    accepts: SmallVec<[u32; 4]>,
 }
 
 /// Patterns keyed by `K` (a rule id), matched all at once.
