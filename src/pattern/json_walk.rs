@@ -25,7 +25,7 @@ pub struct EventJsonError {
 /// Deeper nesting than this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 256;
 
-pub(crate) fn flatten<'a>(tree: &PathTree, text: &'a str) -> Result<FlatEvent<'a>, EventJsonError> {
+pub(crate) fn flatten<'a>(tree: &PathTree, text: &'a str) -> Result<Flattened<'a>, EventJsonError> {
     let index = StructuralIndex::build(text.as_bytes());
     if index.unterminated() {
         return Err(EventJsonError {
@@ -44,15 +44,42 @@ pub(crate) fn flatten<'a>(tree: &PathTree, text: &'a str) -> Result<FlatEvent<'a
             offset: 0,
             reason: "",
         }),
+        repeated_key: false,
     };
     match walker.event() {
+        Ok(()) if walker.repeated_key => Ok(Flattened::RepeatedKey),
         Ok(()) => {
             let mut flat = walker.flat;
             flat.finish();
-            Ok(flat)
+            Ok(Flattened::Leaves(flat))
         }
         Err(Failed) => Err(walker.failure.into_inner()),
     }
+}
+
+/// What a walk of the text found.
+pub(crate) enum Flattened<'a> {
+    Leaves(FlatEvent<'a>),
+    /// Some object may repeat a key, which the walk cannot settle as it goes: event-ruler,
+    /// EventBridge's matcher, keeps only the last of repeated keys ("When duplicate keys are
+    /// passed Ruler will only consider the final value in the document order"). Such an
+    /// event is rare (event-ruler calls it invalid), so it is parsed whole instead.
+    RepeatedKey,
+}
+
+/// The event parsed whole, for the rare event the walk leaves to it.
+pub(crate) fn parse(text: &str) -> Result<serde_json::Value, EventJsonError> {
+    serde_json::from_str(text).map_err(|error| {
+        let line_start: usize = text
+            .split_inclusive('\n')
+            .take(error.line().saturating_sub(1))
+            .map(str::len)
+            .sum();
+        EventJsonError {
+            offset: (line_start + error.column().saturating_sub(1)).min(text.len()),
+            reason: "not valid JSON",
+        }
+    })
 }
 
 /// The walker stopped at malformed JSON; what and where are in [`Walker::failure`]. Kept
@@ -70,6 +97,8 @@ struct Walker<'t, 'a> {
     flat: FlatEvent<'a>,
     /// Why the walk stopped, once it has.
     failure: Cell<EventJsonError>,
+    /// Some object may repeat a key (see [`Walker::object`]).
+    repeated_key: bool,
 }
 
 impl<'a> Walker<'_, 'a> {
@@ -139,6 +168,11 @@ impl<'a> Walker<'_, 'a> {
         }
         let mut quotes = self.index.quotes_from(first + 1);
         let mut open = first;
+        // The path-tree children met so far, one bit each by their rank among siblings. A
+        // bit met twice means a repeated key, or (past 64 children, or for a dotted key,
+        // which reaches a grandchild) two keys sharing a bit; either way the event goes to
+        // the exact reading (see `Flattened::RepeatedKey`).
+        let mut seen = 0u64;
         loop {
             // Every opening quote has a closing one: `flatten` refused unterminated text.
             let close = self
@@ -146,6 +180,11 @@ impl<'a> Walker<'_, 'a> {
                 .next_quote(&mut quotes)
                 .ok_or_else(|| self.fail(open, "unterminated string"))?;
             let child = self.key(node, open, close)?;
+            if let Some(child) = child {
+                let bit = 1u64 << (self.tree.rank(child) % 64);
+                self.repeated_key |= seen & bit != 0;
+                seen |= bit;
+            }
             let value = self.colon(close + 1)?;
             let end = if self.byte(value) == b'"' {
                 // Only `:` and whitespace lie between: the next quote opens this value.

@@ -12,7 +12,7 @@ use smallvec::SmallVec;
 
 use super::event_pattern::EventPattern;
 use super::flat_event::{FlatEvent, Membership, merge_trails};
-use super::json_walk::{self, EventJsonError};
+use super::json_walk::{self, EventJsonError, Flattened};
 use super::operator::Operator;
 use super::parse::Field;
 use super::path_tree::PathTree;
@@ -86,6 +86,11 @@ impl<K: Clone> Matcher<K> {
         }
     }
 
+    #[cfg(test)]
+    pub(crate) fn path_tree(&self) -> &PathTree {
+        &self.tree
+    }
+
     /// Number of patterns added.
     pub fn len(&self) -> usize {
         self.keys.len()
@@ -146,8 +151,10 @@ impl<K: Clone> Matcher<K> {
     /// Like [`Matcher::matches`], straight from the event's JSON text: only the values some
     /// pattern names are decoded, the rest is skipped.
     pub fn matches_json(&self, event: &str) -> Result<Vec<K>, EventJsonError> {
-        let flat = json_walk::flatten(&self.tree, event)?;
-        Ok(self.keys_for(&flat))
+        match json_walk::flatten(&self.tree, event)? {
+            Flattened::Leaves(flat) => Ok(self.keys_for(&flat)),
+            Flattened::RepeatedKey => Ok(self.matches(&json_walk::parse(event)?)),
+        }
     }
 
     fn keys_for(&self, flat: &FlatEvent<'_>) -> Vec<K> {

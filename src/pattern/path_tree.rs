@@ -70,6 +70,8 @@ struct PathNode {
     /// event miss every child, and this rules them out before any hashing.
     filter: u64,
     path: Option<u32>,
+    /// This node's place among its parent's children.
+    rank: u32,
 }
 
 /// A key's bit in [`PathNode::filter`].
@@ -91,6 +93,7 @@ impl Default for PathNode {
             shortest_branch: usize::MAX,
             filter: 0,
             path: None,
+            rank: 0,
         }
     }
 }
@@ -185,7 +188,10 @@ impl PathTree {
                 Some(child) => child as usize,
                 None => {
                     let child = self.nodes.len();
-                    self.nodes.push(PathNode::default());
+                    self.nodes.push(PathNode {
+                        rank: self.nodes[node].children.len() as u32,
+                        ..PathNode::default()
+                    });
                     self.nodes[node].add_child(segment, child as u32);
                     child
                 }
@@ -238,6 +244,12 @@ impl PathTree {
 
     pub(crate) fn path(&self, node: u32) -> Option<u32> {
         self.nodes[node as usize].path
+    }
+
+    /// The place of `node` among its parent's children: siblings differ here, so a walk
+    /// can tell a repeated key from two different ones.
+    pub(crate) fn rank(&self, node: u32) -> u32 {
+        self.nodes[node as usize].rank
     }
 
     pub(crate) fn has_children(&self, node: u32) -> bool {
