@@ -20,6 +20,7 @@ mod operator;
 mod parse;
 mod path_tree;
 mod pattern_json;
+mod str_table;
 mod structural;
 pub mod template;
 mod test_event;

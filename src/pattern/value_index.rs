@@ -9,6 +9,7 @@ use smallvec::{SmallVec, smallvec};
 
 use super::leaf::Leaf;
 use super::operator::Operator;
+use super::str_table::StrTable;
 
 /// States reached by one operand value: almost always one, kept inline so that a hit costs
 /// no second trip to memory (with thousands of rules that trip is a cache miss).
@@ -29,17 +30,14 @@ pub(crate) fn append<A: smallvec::Array<Item = u32>>(out: &mut SmallVec<A>, targ
 
 #[derive(Debug, Clone, Default)]
 struct Affixes {
-    by_operand: FxHashMap<Box<str>, Targets>,
+    by_operand: StrTable<Targets>,
     /// Distinct operand lengths in bytes, ascending.
     lengths: Vec<usize>,
 }
 
 impl Affixes {
     fn add(&mut self, operand: &str, target: u32) {
-        self.by_operand
-            .entry(operand.into())
-            .or_default()
-            .push(target);
+        self.by_operand.entry(operand).push(target);
         if let Err(at) = self.lengths.binary_search(&operand.len()) {
             self.lengths.insert(at, operand.len());
         }
@@ -79,7 +77,7 @@ impl Affixes {
 /// a lookup touches is another wait.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ValueIndex {
-    strings: FxHashMap<Box<str>, Targets>,
+    strings: StrTable<Targets>,
     other: Option<Box<OtherTests>>,
 }
 
@@ -103,11 +101,7 @@ struct OtherTests {
 impl ValueIndex {
     pub(crate) fn add(&mut self, operator: &Operator, target: u32) {
         match operator {
-            Operator::ExactString(s) => self
-                .strings
-                .entry(s.as_str().into())
-                .or_default()
-                .push(target),
+            Operator::ExactString(s) => self.strings.entry(s).push(target),
             other => self.other.get_or_insert_default().add(other, target),
         }
     }
