@@ -65,22 +65,28 @@ impl Drop for StructuralIndex {
 impl StructuralIndex {
     pub(crate) fn build(bytes: &[u8]) -> StructuralIndex {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512bw") {
-            // SAFETY: the CPU has just been seen to support AVX-512BW.
-            return unsafe { avx512::build(bytes) };
+        if std::arch::is_x86_feature_detected!("pclmulqdq") {
+            if std::arch::is_x86_feature_detected!("avx512bw") {
+                // SAFETY: the CPU has just been seen to support AVX-512BW and PCLMULQDQ.
+                return unsafe { avx512::build(bytes) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has just been seen to support AVX2 and PCLMULQDQ.
+                return unsafe { avx2::build(bytes) };
+            }
         }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has just been seen to support AVX2.
-            return unsafe { avx2::build(bytes) };
-        }
-        StructuralIndex::build_with(bytes, classify_bytes)
+        StructuralIndex::build_with(bytes, classify_bytes, prefix_xor)
     }
 
-    /// The index, classifying each block with `classify`. Always inlined, so that each
-    /// caller gets a loop compiled for its own instruction set.
+    /// The index, classifying each block with `classify` and finding string interiors with
+    /// `prefix_xor`. Always inlined, so that each caller gets a loop compiled for its own
+    /// instruction set.
     #[inline(always)]
-    fn build_with(bytes: &[u8], classify: impl Fn(&[u8; 64]) -> RawMasks) -> StructuralIndex {
+    fn build_with(
+        bytes: &[u8],
+        classify: impl Fn(&[u8; 64]) -> RawMasks,
+        prefix_xor: impl Fn(u64) -> u64,
+    ) -> StructuralIndex {
         let mut blocks = SPARE_BLOCKS.take();
         blocks.clear();
         blocks.reserve(bytes.len().div_ceil(64));
@@ -88,14 +94,14 @@ impl StructuralIndex {
         let mut chunks = bytes.chunks_exact(64);
         for chunk in &mut chunks {
             let chunk: &[u8; 64] = chunk.try_into().expect("chunks_exact yields 64 bytes");
-            blocks.push(carry.block(classify(chunk)));
+            blocks.push(carry.block(classify(chunk), &prefix_xor));
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
             // Spaces are nothing to every mask, so padding with them changes no bit.
             let mut padded = [b' '; 64];
             padded[..rest.len()].copy_from_slice(rest);
-            blocks.push(carry.block(classify(&padded)));
+            blocks.push(carry.block(classify(&padded), &prefix_xor));
         }
         StructuralIndex {
             blocks,
@@ -208,7 +214,8 @@ struct Carry {
 }
 
 impl Carry {
-    fn block(&mut self, raw: RawMasks) -> Block {
+    #[inline(always)]
+    fn block(&mut self, raw: RawMasks, prefix_xor: &impl Fn(u64) -> u64) -> Block {
         let escaped = self.escaped(raw.backslashes);
         let quotes = raw.quotes & !escaped;
         // Bit i is set when an odd number of quotes sit at or before i: inside a string,
@@ -247,6 +254,7 @@ impl Carry {
     }
 }
 
+/// Bit `i` of the result is the parity of bits `0..=i`: the portable way, six shifts.
 #[inline]
 fn prefix_xor(mut bits: u64) -> u64 {
     bits ^= bits << 1;
@@ -302,17 +310,35 @@ fn classify_bytes(chunk: &[u8; 64]) -> RawMasks {
 }
 
 #[cfg(target_arch = "x86_64")]
+mod clmul {
+    use std::arch::x86_64::{
+        _mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x, _mm_set1_epi8,
+    };
+
+    /// [`super::prefix_xor`] in one carry-less multiplication by all ones, as simdjson does.
+    #[target_feature(enable = "pclmulqdq")]
+    pub(super) fn prefix_xor(bits: u64) -> u64 {
+        let product = _mm_clmulepi64_si128(_mm_set_epi64x(0, bits as i64), _mm_set1_epi8(-1), 0);
+        _mm_cvtsi128_si64(product) as u64
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::{
         __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8,
         _mm256_or_si256, _mm256_set1_epi8,
     };
 
-    use super::{RawMasks, StructuralIndex};
+    use super::{RawMasks, StructuralIndex, clmul};
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,pclmulqdq")]
     pub(super) fn build(bytes: &[u8]) -> StructuralIndex {
-        StructuralIndex::build_with(bytes, |chunk| classify(chunk))
+        StructuralIndex::build_with(
+            bytes,
+            |chunk| classify(chunk),
+            |bits| clmul::prefix_xor(bits),
+        )
     }
 
     #[target_feature(enable = "avx2")]
@@ -348,11 +374,15 @@ mod avx512 {
         _mm512_set1_epi8,
     };
 
-    use super::{RawMasks, StructuralIndex};
+    use super::{RawMasks, StructuralIndex, clmul};
 
-    #[target_feature(enable = "avx512bw")]
+    #[target_feature(enable = "avx512bw,pclmulqdq")]
     pub(super) fn build(bytes: &[u8]) -> StructuralIndex {
-        StructuralIndex::build_with(bytes, |chunk| classify(chunk))
+        StructuralIndex::build_with(
+            bytes,
+            |chunk| classify(chunk),
+            |bits| clmul::prefix_xor(bits),
+        )
     }
 
     /// A whole block at once: AVX-512 comparisons give the 64-bit masks directly.
@@ -469,6 +499,25 @@ mod tests {
         assert_eq!(index.plain_string_end(5), Some(end));
         assert!(!index.unterminated());
         assert!(StructuralIndex::build(br#"{"a": "b}"#).unterminated());
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn carry_less_prefix_xor_agrees_with_the_shifts() {
+        if !std::arch::is_x86_feature_detected!("pclmulqdq") {
+            return;
+        }
+        let mut next = crate::pattern::test_rng::below_from(0x9E37_79B9_7F4A_7C15);
+        let words = (0..64).map(|bit| 1u64 << bit).chain([0, !0, 1 << 63 | 1]);
+        let random = (0..1_000).map(|_| (next(1 << 32) as u64) << 32 | next(1 << 32) as u64);
+        for bits in words.chain(random) {
+            // SAFETY: the CPU has just been seen to support PCLMULQDQ.
+            assert_eq!(
+                unsafe { clmul::prefix_xor(bits) },
+                prefix_xor(bits),
+                "{bits:#x}"
+            );
+        }
     }
 
     #[test]
