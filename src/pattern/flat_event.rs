@@ -82,24 +82,46 @@ impl<'a> FlatEvent<'a> {
 
     #[inline]
     pub(crate) fn push(&mut self, path: u32, leaf: Leaf<'a>) {
-        let trail_start = self.trails.len() as u32;
-        self.trails.extend_from_slice(&self.open);
-        self.leaves.push(FlatLeaf {
-            path,
-            leaf,
-            trail_start,
-            trail_len: self.open.len() as u32,
-        });
+        self.push_with(path, || leaf);
     }
 
     #[inline]
     pub(crate) fn push_str(&mut self, path: u32, text: &'a str) {
-        self.push(path, Leaf::Str(Cow::Borrowed(text)));
+        self.push_with(path, || Leaf::Str(Cow::Borrowed(text)));
     }
 
     #[inline]
     pub(crate) fn push_number(&mut self, path: u32, text: &'a str) {
-        self.push(path, Leaf::number(Cow::Borrowed(text)));
+        self.push_with(path, || Leaf::number(Cow::Borrowed(text)));
+    }
+
+    /// Add the leaf `make` builds. `Vec::push` holds a leaf built beforehand on the stack
+    /// across its growth check, written there in 8-byte pieces and read back 16 bytes at a
+    /// time: the read waits for the writes to reach the cache, on every leaf. Here every
+    /// call that might grow a buffer comes first, and the leaf is built in its slot.
+    #[inline(always)]
+    fn push_with(&mut self, path: u32, make: impl FnOnce() -> Leaf<'a>) {
+        let trail_start = self.trails.len() as u32;
+        // A trail is a member or two: a loop beats a call to memcpy.
+        for &membership in &self.open {
+            self.trails.push(membership);
+        }
+        if self.leaves.len() == self.leaves.capacity() {
+            self.leaves.reserve(16);
+        }
+        let len = self.leaves.len();
+        let leaf = FlatLeaf {
+            path,
+            leaf: make(),
+            trail_start,
+            trail_len: self.open.len() as u32,
+        };
+        // SAFETY: the capacity exceeds `len`, so the slot is allocated, and it is written
+        // whole before the length covers it.
+        unsafe {
+            self.leaves.as_mut_ptr().add(len).write(leaf);
+            self.leaves.set_len(len + 1);
+        }
     }
 
     /// A fresh id for an array about to be walked.

@@ -64,6 +64,7 @@ fn same_short(stored: &[u8; INLINE], text: &[u8]) -> bool {
     }
 }
 
+#[inline]
 fn hash(text: &[u8]) -> u64 {
     let mut hasher = FxHasher::default();
     hasher.write(text);
