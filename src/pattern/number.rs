@@ -38,27 +38,38 @@ fn plain_micros(bytes: &[u8]) -> Option<Result<i64, NumberError>> {
         Some((b'-', rest)) => (true, rest),
         _ => (false, bytes),
     };
-    let whole = digits
-        .iter()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(digits.len());
-    if whole == 0 || whole > 10 {
+    let mut value = 0i64;
+    let mut at = 0;
+    while let Some(digit @ b'0'..=b'9') = digits.get(at) {
+        if at == 10 {
+            return None;
+        }
+        value = value * 10 + i64::from(digit - b'0');
+        at += 1;
+    }
+    if at == 0 {
         return None;
     }
-    let fraction: &[u8] = match &digits[whole..] {
-        [] => &[],
-        [b'.', fraction @ ..]
-            if (1..=6).contains(&fraction.len()) && fraction.iter().all(u8::is_ascii_digit) =>
-        {
-            fraction
+    let mut fraction = 0;
+    if let Some(&byte) = digits.get(at) {
+        if byte != b'.' {
+            return None;
         }
-        _ => return None,
-    };
-    let value = digits[..whole]
-        .iter()
-        .chain(fraction)
-        .fold(0i64, |value, digit| value * 10 + i64::from(digit - b'0'));
-    let value = value * 10i64.pow(6 - fraction.len() as u32);
+        at += 1;
+        while let Some(digit @ b'0'..=b'9') = digits.get(at) {
+            if fraction == 6 {
+                return None;
+            }
+            value = value * 10 + i64::from(digit - b'0');
+            at += 1;
+            fraction += 1;
+        }
+        if at != digits.len() || fraction == 0 {
+            return None;
+        }
+    }
+    const SCALE: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+    let value = value * SCALE[fraction];
     Some(match (value > LIMIT_MICROS, negative) {
         (true, _) => Err(NumberError::OutOfRange),
         (false, true) => Ok(-value),
@@ -210,12 +221,12 @@ mod tests {
             if next(3) == 0 {
                 text.push('-');
             }
-            for _ in 0..next(12) {
+            for _ in 0..next(30) {
                 text.push(char::from(b'0' + next(10) as u8));
             }
             if next(2) == 0 {
                 text.push('.');
-                for _ in 0..next(8) {
+                for _ in 0..next(30) {
                     text.push(char::from(b'0' + next(10) as u8));
                 }
             }
@@ -224,7 +235,7 @@ mod tests {
                 assert_eq!(fast, any_micros(&text), "{text}");
             }
         }
-        assert!(plain > 5_000, "{plain}");
+        assert!(plain > 3_000, "{plain}");
     }
 
     #[test]
