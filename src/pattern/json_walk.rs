@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use super::flat_event::FlatEvent;
 use super::leaf::Leaf;
-use super::path_tree::{KeyHead, PathTree, ROOT};
+use super::path_tree::{KeyHead, Node, PathTree, ROOT};
 use super::structural::StructuralIndex;
 
 /// An event that is not a well-formed JSON object.
@@ -82,6 +82,21 @@ pub(crate) fn parse(text: &str) -> Result<serde_json::Value, EventJsonError> {
     })
 }
 
+/// The byte at `at`, or 0 past the end (which no JSON token starts with).
+#[inline(always)]
+fn byte(bytes: &[u8], at: usize) -> u8 {
+    bytes.get(at).copied().unwrap_or(0)
+}
+
+/// The first byte at or after `at` that is not whitespace.
+#[inline(always)]
+fn skip_ws(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(at) {
+        at += 1;
+    }
+    at
+}
+
 /// The walker stopped at malformed JSON; what and where are in [`Walker::failure`]. Kept
 /// apart from the error itself so that every `Result` on the hot path fits in a register.
 struct Failed;
@@ -120,19 +135,14 @@ impl<'a> Walker<'_, 'a> {
         self.fail(self.pos, reason)
     }
 
-    /// The byte at `at`, or 0 past the end (which no JSON token starts with).
     #[inline(always)]
     fn byte(&self, at: usize) -> u8 {
-        self.bytes.get(at).copied().unwrap_or(0)
+        byte(self.bytes, at)
     }
 
-    /// The first byte at or after `at` that is not whitespace.
     #[inline(always)]
-    fn skip_ws(&self, mut at: usize) -> usize {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(at) {
-            at += 1;
-        }
-        at
+    fn skip_ws(&self, at: usize) -> usize {
+        skip_ws(self.bytes, at)
     }
 
     // Every step below takes the position of its first byte and returns the position just
@@ -160,13 +170,17 @@ impl<'a> Walker<'_, 'a> {
         if depth > MAX_DEPTH {
             return Err(self.fail(at, "nesting is too deep"));
         }
-        let first = self.skip_ws(at + 1);
-        match self.byte(first) {
+        // Copies of the walker's shared parts: they stay in registers across the calls
+        // below, which could otherwise change them as far as the compiler knows.
+        let (bytes, index, tree) = (self.bytes, self.index, self.tree);
+        let here = tree.node(node);
+        let first = skip_ws(bytes, at + 1);
+        match byte(bytes, first) {
             b'}' => return Ok(first + 1),
             b'"' => {}
             _ => return Err(self.fail(first, "expected a key")),
         }
-        let mut quotes = self.index.quotes_from(first + 1);
+        let mut quotes = index.quotes_from(first + 1);
         let mut open = first;
         // The path-tree children met so far, one bit each by their rank among siblings. A
         // bit met twice means a repeated key, or (past 64 children, or for a dotted key,
@@ -175,26 +189,24 @@ impl<'a> Walker<'_, 'a> {
         let mut seen = 0u64;
         loop {
             // Every opening quote has a closing one: `flatten` refused unterminated text.
-            let close = self
-                .index
+            let close = index
                 .next_quote(&mut quotes)
                 .ok_or_else(|| self.fail(open, "unterminated string"))?;
-            let child = self.key(node, open, close)?;
+            let child = self.key(here, open, close)?;
             if let Some(child) = child {
-                let bit = 1u64 << (self.tree.rank(child) % 64);
+                let bit = 1u64 << (tree.rank(child) % 64);
                 self.repeated_key |= seen & bit != 0;
                 seen |= bit;
             }
             let value = self.colon(close + 1)?;
-            let end = if self.byte(value) == b'"' {
+            let end = if byte(bytes, value) == b'"' {
                 // Only `:` and whitespace lie between: the next quote opens this value.
-                let value_open = self.index.next_quote(&mut quotes);
+                let value_open = index.next_quote(&mut quotes);
                 debug_assert_eq!(value_open, Some(value));
-                let value_close = self
-                    .index
+                let value_close = index
                     .next_quote(&mut quotes)
                     .ok_or_else(|| self.fail(value, "unterminated string"))?;
-                if let Some(path) = child.and_then(|child| self.tree.path(child)) {
+                if let Some(path) = child.and_then(|child| tree.path(child)) {
                     self.string_leaf(path, value, value_close)?;
                 }
                 value_close + 1
@@ -203,18 +215,18 @@ impl<'a> Walker<'_, 'a> {
                     Some(child) => self.member(child, depth + 1, value)?,
                     None => self.skip_value(value)?,
                 };
-                quotes = self.index.quotes_from(end);
+                quotes = index.quotes_from(end);
                 end
             };
-            let separator = self.skip_ws(end);
-            match self.byte(separator) {
+            let separator = skip_ws(bytes, end);
+            match byte(bytes, separator) {
                 b',' => {
-                    let next = self.skip_ws(separator + 1);
-                    if self.byte(next) != b'"' {
+                    let next = skip_ws(bytes, separator + 1);
+                    if byte(bytes, next) != b'"' {
                         return Err(self.fail(next, "expected a key"));
                     }
                     // Only `,` and whitespace lie between: the next quote is this one.
-                    let key_open = self.index.next_quote(&mut quotes);
+                    let key_open = index.next_quote(&mut quotes);
                     debug_assert_eq!(key_open, Some(next));
                     open = key_open.unwrap_or(next);
                 }
@@ -367,16 +379,14 @@ impl<'a> Walker<'_, 'a> {
     /// The path-tree child that the key whose quotes are at `open` and `close` leads to
     /// from `node`.
     #[inline(always)]
-    fn key(&mut self, node: u32, open: usize, close: usize) -> Result<Option<u32>, Failed> {
+    fn key(&mut self, node: Node<'_>, open: usize, close: usize) -> Result<Option<u32>, Failed> {
         let start = open + 1;
         if self.index.is_plain(start, close) {
             let head = || KeyHead::within(self.bytes, start, close);
-            return Ok(self.tree.descend(node, &self.bytes[start..close], head));
+            return Ok(node.descend(&self.bytes[start..close], head));
         }
         let key = self.unescaped_string(open)?;
-        Ok(self
-            .tree
-            .descend(node, key.as_bytes(), || KeyHead::of(key.as_bytes())))
+        Ok(node.descend(key.as_bytes(), || KeyHead::of(key.as_bytes())))
     }
 
     /// The string whose `"` is at `at`, which has escapes (or a control character, an

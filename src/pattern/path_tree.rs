@@ -162,6 +162,30 @@ impl PathNode {
     }
 }
 
+/// One node of a [`PathTree`].
+#[derive(Clone, Copy)]
+pub(crate) struct Node<'t> {
+    tree: &'t PathTree,
+    here: &'t PathNode,
+}
+
+impl Node<'_> {
+    /// The child an event key (which may itself contain dots) leads to; `head` gives the
+    /// key's [`KeyHead`], asked for only if some child may match.
+    #[inline(always)]
+    pub(crate) fn descend(self, key: &[u8], head: impl FnOnce() -> KeyHead) -> Option<u32> {
+        if self.here.filter & filter_bit(key) != 0
+            && let Some(child) = self.here.child(key, head())
+        {
+            return Some(child);
+        }
+        if self.here.may_be_dotted(key) {
+            return self.tree.descend_dotted(self.here, key);
+        }
+        None
+    }
+}
+
 /// Segment tree with the path id at each node that ends a pattern path.
 #[derive(Debug, Clone)]
 pub(crate) struct PathTree {
@@ -220,16 +244,16 @@ impl PathTree {
         key: &[u8],
         head: impl FnOnce() -> KeyHead,
     ) -> Option<u32> {
-        let here = &self.nodes[node as usize];
-        if here.filter & filter_bit(key) != 0
-            && let Some(child) = here.child(key, head())
-        {
-            return Some(child);
+        self.node(node).descend(key, head)
+    }
+
+    /// Node `node`, looked up once for all the keys of an object.
+    #[inline(always)]
+    pub(crate) fn node(&self, node: u32) -> Node<'_> {
+        Node {
+            tree: self,
+            here: &self.nodes[node as usize],
         }
-        if here.may_be_dotted(key) {
-            return self.descend_dotted(here, key);
-        }
-        None
     }
 
     /// Pattern segments never hold a dot, so only a key that misses can be dotted, and then
