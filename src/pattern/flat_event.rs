@@ -97,8 +97,9 @@ impl<'a> FlatEvent<'a> {
 
     /// Add the leaf `make` builds. `Vec::push` holds a leaf built beforehand on the stack
     /// across its growth check, written there in 8-byte pieces and read back 16 bytes at a
-    /// time: the read waits for the writes to reach the cache, on every leaf. Here every
-    /// call that might grow a buffer comes first, and the leaf is built in its slot.
+    /// time, which the CPU cannot forward from the pending writes: it waits, on every
+    /// leaf. Here every call that might grow a buffer comes first, and the leaf is built
+    /// in its slot.
     #[inline(always)]
     fn push_with(&mut self, path: u32, make: impl FnOnce() -> Leaf<'a>) {
         let trail_start = self.trails.len() as u32;

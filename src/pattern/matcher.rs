@@ -31,8 +31,8 @@ struct Transition {
 }
 
 /// Most states are reached by one rule's own value and test one more field, or none: their
-/// one transition and their accepted key sit inline, so reaching such a state costs one
-/// trip to memory rather than three.
+/// one transition and their accepted keys (up to four) sit inline, so reaching such a
+/// state costs one trip to memory rather than three.
 #[derive(Debug, Clone, Default)]
 struct State {
     transitions: SmallVec<[Transition; 1]>,
