@@ -198,11 +198,11 @@ impl<'a> Walker<'_, 'a> {
                 self.repeated_key |= seen & bit != 0;
                 seen |= bit;
             }
-            let value = self.colon(close + 1)?;
+            let value = self.colon(bytes, close + 1)?;
             let end = if byte(bytes, value) == b'"' {
                 // Only `:` and whitespace lie between: the next quote opens this value.
-                let value_open = index.next_quote(&mut quotes);
-                debug_assert_eq!(value_open, Some(value));
+                debug_assert_eq!(index.next_quote(&mut quotes.clone()), Some(value));
+                index.pass_quote(&mut quotes);
                 let value_close = index
                     .next_quote(&mut quotes)
                     .ok_or_else(|| self.fail(value, "unterminated string"))?;
@@ -225,7 +225,9 @@ impl<'a> Walker<'_, 'a> {
                     if byte(bytes, next) != b'"' {
                         return Err(self.fail(next, "expected a key"));
                     }
-                    // Only `,` and whitespace lie between: the next quote is this one.
+                    // Only `,` and whitespace lie between: the next quote is this one. Its
+                    // place is taken from the cursor, not from `next`, so that the key's
+                    // bytes can be read without waiting for the bytes before them.
                     let key_open = index.next_quote(&mut quotes);
                     debug_assert_eq!(key_open, Some(next));
                     open = key_open.unwrap_or(next);
@@ -236,14 +238,14 @@ impl<'a> Walker<'_, 'a> {
         }
     }
 
-    /// The value after the `:` that should follow a key ending at `at`.
+    /// The value after the `:` that should follow a key ending at `at` in `bytes`.
     #[inline(always)]
-    fn colon(&self, at: usize) -> Result<usize, Failed> {
-        let at = self.skip_ws(at);
-        if self.byte(at) != b':' {
+    fn colon(&self, bytes: &[u8], at: usize) -> Result<usize, Failed> {
+        let at = skip_ws(bytes, at);
+        if byte(bytes, at) != b':' {
             return Err(self.fail(at, "expected `:`"));
         }
-        Ok(self.skip_ws(at + 1))
+        Ok(skip_ws(bytes, at + 1))
     }
 
     /// The string leaf whose quotes are at `open` and `close`, stored at `path`.
@@ -380,10 +382,11 @@ impl<'a> Walker<'_, 'a> {
     /// from `node`.
     #[inline(always)]
     fn key(&mut self, node: Node<'_>, open: usize, close: usize) -> Result<Option<u32>, Failed> {
+        let (bytes, index) = (self.bytes, self.index);
         let start = open + 1;
-        if self.index.is_plain(start, close) {
-            let head = || KeyHead::within(self.bytes, start, close);
-            return Ok(node.descend(&self.bytes[start..close], head));
+        if index.is_plain(start, close) {
+            let head = || KeyHead::within(bytes, start, close);
+            return Ok(node.descend(&bytes[start..close], head));
         }
         let key = self.unescaped_string(open)?;
         Ok(node.descend(key.as_bytes(), || KeyHead::of(key.as_bytes())))

@@ -160,6 +160,19 @@ impl StructuralIndex {
         Some(at)
     }
 
+    /// Move `quotes` past its next quote, whose place the caller already knows.
+    #[inline(always)]
+    pub(crate) fn pass_quote(&self, quotes: &mut Quotes) {
+        while quotes.bits == 0 {
+            quotes.block += 1;
+            match self.blocks.get(quotes.block) {
+                Some(block) => quotes.bits = block.quotes,
+                None => return,
+            }
+        }
+        quotes.bits &= quotes.bits - 1;
+    }
+
     /// Whether the string from `from` up to its closing quote at `end` is plain (no
     /// backslash, no control character).
     #[inline(always)]
