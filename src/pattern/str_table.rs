@@ -30,6 +30,13 @@ impl Key {
         }
     }
 
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Key::Heap(key) => key,
+        }
+    }
+
     #[inline(always)]
     fn is(&self, text: &[u8]) -> bool {
         match self {
@@ -103,15 +110,6 @@ impl<V> StrTable<V> {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.table.is_empty()
-    }
-}
-
-impl Key {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            Key::Heap(key) => key,
-        }
     }
 }
 
