@@ -44,6 +44,9 @@ pub(crate) struct Quotes {
 #[derive(Debug, Default)]
 pub(crate) struct StructuralIndex {
     blocks: Vec<Block>,
+    /// No string of the text has a backslash or a control character: every string is
+    /// plain, which is most events, and nothing needs checking per string.
+    all_plain: bool,
     /// The text ends inside a string.
     unterminated: bool,
 }
@@ -91,20 +94,26 @@ impl StructuralIndex {
         blocks.clear();
         blocks.reserve(bytes.len().div_ceil(64));
         let mut carry = Carry::default();
+        let mut specials = 0;
         let mut chunks = bytes.chunks_exact(64);
         for chunk in &mut chunks {
             let chunk: &[u8; 64] = chunk.try_into().expect("chunks_exact yields 64 bytes");
-            blocks.push(carry.block(classify(chunk), &prefix_xor));
+            let block = carry.block(classify(chunk), &prefix_xor);
+            specials |= block.specials;
+            blocks.push(block);
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
             // Spaces are nothing to every mask, so padding with them changes no bit.
             let mut padded = [b' '; 64];
             padded[..rest.len()].copy_from_slice(rest);
-            blocks.push(carry.block(classify(&padded), &prefix_xor));
+            let block = carry.block(classify(&padded), &prefix_xor);
+            specials |= block.specials;
+            blocks.push(block);
         }
         StructuralIndex {
             blocks,
+            all_plain: specials == 0,
             unterminated: carry.in_string,
         }
     }
@@ -177,6 +186,9 @@ impl StructuralIndex {
     /// backslash, no control character).
     #[inline(always)]
     pub(crate) fn is_plain(&self, from: usize, end: usize) -> bool {
+        if self.all_plain {
+            return true;
+        }
         if from / 64 == end / 64 {
             let span = (!0u64 << (from % 64)) & !(!0u64 << (end % 64));
             self.blocks[end / 64].specials & span == 0
