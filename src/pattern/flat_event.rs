@@ -1,5 +1,5 @@
 //! An event reduced to what matching needs: the leaves at the field paths some pattern
-//! names, sorted by path, each with its "array trail" (which element of which array of
+//! names, chained by path, each with its "array trail" (which element of which array of
 //! objects it sits in). EventBridge requires the fields one pattern matches inside an array
 //! of objects to come from the same element; the trails let the matcher check that.
 
@@ -13,10 +13,22 @@ use super::leaf::Leaf;
 /// One leaf at a known path.
 #[derive(Debug, Clone)]
 pub(crate) struct FlatLeaf<'a> {
-    pub(crate) path: u32,
     pub(crate) leaf: Leaf<'a>,
     trail_start: u32,
     trail_len: u32,
+    /// The next leaf at the same path, or [`NO_LEAF`].
+    next: u32,
+}
+
+const NO_LEAF: u32 = u32::MAX;
+
+/// The first and last leaf of this event at one path; a head whose stamp is not the
+/// event's is left from an earlier event and means none.
+#[derive(Debug, Clone, Copy, Default)]
+struct Head {
+    stamp: u64,
+    first: u32,
+    last: u32,
 }
 
 /// `(array id, element index)` for each enclosing array whose element is an object or array.
@@ -30,14 +42,40 @@ pub(crate) struct FlatEvent<'a> {
     trails: Vec<Membership>,
     open: Vec<Membership>,
     next_array: u32,
-    sorted: bool,
+    /// Per path id, where its leaves are: finding them costs the same however many
+    /// leaves the event has, and leaves walked late join their path's chain.
+    heads: Vec<Head>,
+    stamp: u64,
 }
 
-type Buffers = (Vec<FlatLeaf<'static>>, Vec<Membership>, Vec<Membership>);
+/// The leaves at one path: [`FlatEvent::next_in`] steps through them.
+pub(crate) struct Group {
+    at: u32,
+}
+
+/// Every head in `heads` has a stamp no later than `stamp`, which travels with them.
+#[derive(Default)]
+struct Buffers {
+    leaves: Vec<FlatLeaf<'static>>,
+    trails: Vec<Membership>,
+    open: Vec<Membership>,
+    heads: Vec<Head>,
+    /// The stamp of the last event: each event takes the next, which makes every head
+    /// left in `heads` stale at once.
+    stamp: u64,
+}
 
 thread_local! {
     /// The buffers of the last event this thread dropped.
-    static SPARE: Cell<Buffers> = const { Cell::new((Vec::new(), Vec::new(), Vec::new())) };
+    static SPARE: Cell<Buffers> = const {
+        Cell::new(Buffers {
+            leaves: Vec::new(),
+            trails: Vec::new(),
+            open: Vec::new(),
+            heads: Vec::new(),
+            stamp: 0,
+        })
+    };
 }
 
 /// An empty vector of leaves of any lifetime in the allocation of `leaves`: collecting a
@@ -52,31 +90,40 @@ fn recycle<'from, 'to>(mut leaves: Vec<FlatLeaf<'from>>) -> Vec<FlatLeaf<'to>> {
 
 impl Drop for FlatEvent<'_> {
     fn drop(&mut self) {
-        let leaves = recycle(std::mem::take(&mut self.leaves));
-        let buffers = (
-            leaves,
-            std::mem::take(&mut self.trails),
-            std::mem::take(&mut self.open),
-        );
+        let buffers = Buffers {
+            leaves: recycle(std::mem::take(&mut self.leaves)),
+            trails: std::mem::take(&mut self.trails),
+            open: std::mem::take(&mut self.open),
+            heads: std::mem::take(&mut self.heads),
+            stamp: self.stamp,
+        };
         // During thread teardown the spare may already be gone; then the buffers are freed.
         let _ = SPARE.try_with(|spare| spare.set(buffers));
     }
 }
 
-/// Up to this many leaves, finding a path's leaves by scanning beats sorting.
-const SCAN_LEAVES: usize = 24;
-
 impl<'a> FlatEvent<'a> {
-    pub(crate) fn new() -> FlatEvent<'a> {
-        let (leaves, mut trails, mut open) = SPARE.take();
+    /// An empty event for leaves at path ids below `paths`.
+    pub(crate) fn new(paths: usize) -> FlatEvent<'a> {
+        let Buffers {
+            leaves,
+            mut trails,
+            mut open,
+            mut heads,
+            stamp,
+        } = SPARE.take();
         trails.clear();
         open.clear();
+        if heads.len() < paths {
+            heads.resize(paths, Head::default());
+        }
         FlatEvent {
             leaves: recycle(leaves),
             trails,
             open,
             next_array: 0,
-            sorted: false,
+            heads,
+            stamp: stamp + 1,
         }
     }
 
@@ -111,17 +158,32 @@ impl<'a> FlatEvent<'a> {
             self.leaves.reserve(16);
         }
         let len = self.leaves.len();
+        let at = len as u32;
+        let head = &mut self.heads[path as usize];
+        let before = if head.stamp == self.stamp {
+            Some(std::mem::replace(&mut head.last, at))
+        } else {
+            *head = Head {
+                stamp: self.stamp,
+                first: at,
+                last: at,
+            };
+            None
+        };
         let leaf = FlatLeaf {
-            path,
             leaf: make(),
             trail_start,
             trail_len: self.open.len() as u32,
+            next: NO_LEAF,
         };
         // SAFETY: the capacity exceeds `len`, so the slot is allocated, and it is written
         // whole before the length covers it.
         unsafe {
             self.leaves.as_mut_ptr().add(len).write(leaf);
             self.leaves.set_len(len + 1);
+        }
+        if let Some(before) = before {
+            self.leaves[before as usize].next = at;
         }
     }
 
@@ -140,26 +202,43 @@ impl<'a> FlatEvent<'a> {
         self.open.pop();
     }
 
-    /// Call once after the walk: many leaves are sorted by path for binary search; a few
-    /// are cheaper to scan.
-    pub(crate) fn finish(&mut self) {
-        self.sorted = self.leaves.len() > SCAN_LEAVES;
-        if self.sorted {
-            self.leaves.sort_unstable_by_key(|leaf| leaf.path);
+    /// The arrays (and elements) the walk is inside now.
+    pub(crate) fn open_trail(&self) -> &[Membership] {
+        &self.open
+    }
+
+    /// Resume walking inside `trail`, where a value put aside was met.
+    pub(crate) fn reopen(&mut self, trail: &[Membership]) {
+        self.open.clear();
+        self.open.extend_from_slice(trail);
+    }
+
+    /// The leaves at `path`, to step through with [`FlatEvent::next_in`].
+    #[inline]
+    pub(crate) fn group(&self, path: u32) -> Group {
+        let head = self.heads[path as usize];
+        Group {
+            at: if head.stamp == self.stamp {
+                head.first
+            } else {
+                NO_LEAF
+            },
         }
     }
 
-    /// The leaves at one path.
+    /// The index of the next leaf of `group`.
     #[inline]
-    pub(crate) fn group(&self, path: u32) -> impl Iterator<Item = &FlatLeaf<'a>> {
-        let range = if self.sorted {
-            let start = self.leaves.partition_point(|leaf| leaf.path < path);
-            let end = start + self.leaves[start..].partition_point(|leaf| leaf.path == path);
-            &self.leaves[start..end]
-        } else {
-            &self.leaves[..]
-        };
-        range.iter().filter(move |leaf| leaf.path == path)
+    pub(crate) fn next_in(&self, group: &mut Group) -> Option<usize> {
+        let at = group.at;
+        if at == NO_LEAF {
+            return None;
+        }
+        group.at = self.leaves[at as usize].next;
+        Some(at as usize)
+    }
+
+    pub(crate) fn leaf(&self, at: usize) -> &FlatLeaf<'a> {
+        &self.leaves[at]
     }
 
     pub(crate) fn trail(&self, leaf: &FlatLeaf<'_>) -> &[Membership] {
@@ -194,10 +273,10 @@ mod tests {
     fn recycling_keeps_the_allocation() {
         let mut leaves: Vec<FlatLeaf<'static>> = Vec::with_capacity(40);
         leaves.push(FlatLeaf {
-            path: 0,
             leaf: Leaf::Null,
             trail_start: 0,
             trail_len: 0,
+            next: NO_LEAF,
         });
         let pointer = leaves.as_ptr() as usize;
         let text = String::from("short-lived");
@@ -206,10 +285,10 @@ mod tests {
         assert!(recycled.capacity() >= 40);
         assert_eq!(recycled.as_ptr() as usize, pointer);
         recycled.push(FlatLeaf {
-            path: 1,
             leaf: Leaf::Str(Cow::Borrowed(&text)),
             trail_start: 0,
             trail_len: 0,
+            next: NO_LEAF,
         });
         assert_eq!(recycled.len(), 1);
     }

@@ -9,7 +9,9 @@ use std::cell::Cell;
 
 use thiserror::Error;
 
-use super::flat_event::FlatEvent;
+use smallvec::SmallVec;
+
+use super::flat_event::{FlatEvent, Membership};
 use super::leaf::Leaf;
 use super::path_tree::{KeyHead, Node, PathTree, ROOT};
 use super::structural::StructuralIndex;
@@ -25,46 +27,111 @@ pub struct EventJsonError {
 /// Deeper nesting than this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 256;
 
-pub(crate) fn flatten<'a>(tree: &PathTree, text: &'a str) -> Result<Flattened<'a>, EventJsonError> {
+/// The leaves of `text` that the automaton's start state can test, and the values put
+/// aside for states reached later.
+pub(crate) fn flatten<'t, 'a>(
+    tree: &'t PathTree,
+    text: &'a str,
+) -> Result<(FlatEvent<'a>, Aside<'t, 'a>), Halt> {
     let index = StructuralIndex::build(text.as_bytes());
     if index.unterminated() {
-        return Err(EventJsonError {
+        return Err(Halt::Invalid(EventJsonError {
             offset: text.len(),
             reason: "unterminated string",
-        });
+        }));
     }
-    let mut walker = Walker {
-        tree,
-        index: &index,
-        bytes: text.as_bytes(),
-        text,
-        pos: 0,
-        flat: FlatEvent::new(),
-        failure: Cell::new(EventJsonError {
-            offset: 0,
-            reason: "",
-        }),
-        repeated_key: false,
-    };
+    let mut flat = FlatEvent::new(tree.path_count());
+    let mut walker = Walker::new(tree, &index, text, &mut flat, true);
     match walker.event() {
-        Ok(()) if walker.repeated_key => Ok(Flattened::RepeatedKey),
+        Ok(()) if walker.repeated_key => Err(Halt::RepeatedKey),
         Ok(()) => {
-            let mut flat = walker.flat;
-            flat.finish();
-            Ok(Flattened::Leaves(flat))
+            let regions = std::mem::take(&mut walker.put_aside);
+            let pending = regions.len();
+            let aside = Aside {
+                tree,
+                text,
+                index,
+                regions,
+                pending,
+            };
+            Ok((flat, aside))
         }
-        Err(Failed) => Err(walker.failure.into_inner()),
+        Err(Failed) => Err(Halt::Invalid(walker.failure.into_inner())),
     }
 }
 
-/// What a walk of the text found.
-pub(crate) enum Flattened<'a> {
-    Leaves(FlatEvent<'a>),
+/// Objects and arrays at lazy path-tree nodes (see [`PathTree::is_lazy`]), skipped by the
+/// first walk and walked only when a state the event reaches asks for a path inside them.
+/// Arrays of line items are most of an order event, and most rules that look into them
+/// first test a field outside (a tier, a status), which most events fail.
+pub(crate) struct Aside<'t, 'a> {
+    tree: &'t PathTree,
+    text: &'a str,
+    index: StructuralIndex,
+    regions: SmallVec<[Region; 2]>,
+    /// Regions not walked yet.
+    pending: usize,
+}
+
+/// One value put aside.
+struct Region {
+    node: u32,
+    /// Its node's lazy root: the regions of one root are walked together.
+    root: u32,
+    depth: usize,
+    at: usize,
+    /// The arrays the value sits in, as the walk left them.
+    trail: SmallVec<[Membership; 2]>,
+    walked: bool,
+}
+
+/// Why matching cannot go on from the text walk.
+#[derive(Debug)]
+pub(crate) enum Halt {
     /// Some object may repeat a key, which the walk cannot settle as it goes: event-ruler,
-    /// EventBridge's matcher, keeps only the last of repeated keys ("When duplicate keys are
-    /// passed Ruler will only consider the final value in the document order"). Such an
-    /// event is rare (event-ruler calls it invalid), so it is parsed whole instead.
+    /// EventBridge's matcher, keeps only the last of repeated keys ("When duplicate keys
+    /// are passed Ruler will only consider the final value in the document order"). Such
+    /// an event is rare (event-ruler calls it invalid), so it is parsed whole instead.
     RepeatedKey,
+    /// The text is not valid JSON where the walk read it.
+    Invalid(EventJsonError),
+}
+
+impl<'a> Aside<'_, 'a> {
+    /// Whether some value is still put aside.
+    #[inline(always)]
+    pub(crate) fn pending(&self) -> bool {
+        self.pending != 0
+    }
+
+    /// Walk, into `flat`, every value put aside that may hold leaves at `path`.
+    pub(crate) fn walk_for(&mut self, flat: &mut FlatEvent<'a>, path: u32) -> Result<(), Halt> {
+        let Some(root) = self.tree.lazy_root_of_path(path) else {
+            return Ok(());
+        };
+        let Aside {
+            tree,
+            text,
+            index,
+            regions,
+            pending,
+        } = self;
+        for region in regions.iter_mut().filter(|r| !r.walked && r.root == root) {
+            region.walked = true;
+            *pending -= 1;
+            flat.reopen(&region.trail);
+            let mut walker = Walker::new(tree, index, text, flat, false);
+            let walked = walker.member(region.node, region.depth, region.at);
+            if walked.is_err() {
+                return Err(Halt::Invalid(walker.failure.into_inner()));
+            }
+            if walker.repeated_key {
+                return Err(Halt::RepeatedKey);
+            }
+        }
+        flat.reopen(&[]);
+        Ok(())
+    }
 }
 
 /// The event parsed whole, for the rare event the walk leaves to it.
@@ -101,7 +168,7 @@ fn skip_ws(bytes: &[u8], mut at: usize) -> usize {
 /// apart from the error itself so that every `Result` on the hot path fits in a register.
 struct Failed;
 
-struct Walker<'t, 'a> {
+struct Walker<'t, 'f, 'a> {
     tree: &'t PathTree,
     index: &'t StructuralIndex,
     bytes: &'a [u8],
@@ -109,14 +176,59 @@ struct Walker<'t, 'a> {
     /// The byte being decoded, inside a string with escapes (the rest of the walk passes
     /// positions along instead).
     pos: usize,
-    flat: FlatEvent<'a>,
+    flat: &'f mut FlatEvent<'a>,
     /// Why the walk stopped, once it has.
     failure: Cell<EventJsonError>,
     /// Some object may repeat a key (see [`Walker::object`]).
     repeated_key: bool,
+    /// Whether values at lazy nodes are put aside (the first walk) or walked (later).
+    lazy: bool,
+    put_aside: SmallVec<[Region; 2]>,
 }
 
-impl<'a> Walker<'_, 'a> {
+impl<'t, 'f, 'a> Walker<'t, 'f, 'a> {
+    fn new(
+        tree: &'t PathTree,
+        index: &'t StructuralIndex,
+        text: &'a str,
+        flat: &'f mut FlatEvent<'a>,
+        lazy: bool,
+    ) -> Self {
+        Walker {
+            tree,
+            index,
+            bytes: text.as_bytes(),
+            text,
+            pos: 0,
+            flat,
+            failure: Cell::new(EventJsonError {
+                offset: 0,
+                reason: "",
+            }),
+            repeated_key: false,
+            lazy,
+            put_aside: SmallVec::new(),
+        }
+    }
+
+    /// Skip the object or array at `at`, at lazy `node`, keeping where it is for later.
+    fn put_aside(&mut self, node: u32, depth: usize, at: usize) -> Result<usize, Failed> {
+        let end = self
+            .index
+            .container_end(at)
+            .ok_or_else(|| self.fail(at, "unterminated object or array"))?;
+        let root = self.tree.lazy_root(node).unwrap_or(node);
+        self.put_aside.push(Region {
+            node,
+            root,
+            depth,
+            at,
+            trail: SmallVec::from_slice(self.flat.open_trail()),
+            walked: false,
+        });
+        Ok(end)
+    }
+
     /// Record why the walk stops at byte `at`.
     #[cold]
     fn fail(&self, at: usize, reason: &'static str) -> Failed {
@@ -294,6 +406,9 @@ impl<'a> Walker<'_, 'a> {
     fn member(&mut self, node: u32, depth: usize, at: usize) -> Result<usize, Failed> {
         let first = self.byte(at);
         match first {
+            b'{' | b'[' if self.lazy && self.tree.is_lazy(node) => {
+                return self.put_aside(node, depth, at);
+            }
             b'{' if self.tree.has_children(node) => return self.object(node, depth, at),
             b'[' => return self.array(node, depth, at),
             _ => {}

@@ -12,7 +12,7 @@ use smallvec::SmallVec;
 
 use super::event_pattern::EventPattern;
 use super::flat_event::{FlatEvent, Membership, merge_trails};
-use super::json_walk::{self, EventJsonError, Flattened};
+use super::json_walk::{self, Aside, EventJsonError, Halt};
 use super::operator::Operator;
 use super::parse::Field;
 use super::path_tree::PathTree;
@@ -47,6 +47,10 @@ pub struct Matcher<K> {
     paths: FxHashMap<String, u32>,
     tree: PathTree,
     states: Vec<State>,
+    /// Per state, the one key it accepts when that is all it does, else [`VISIT`]. With
+    /// thousands of rules most states reached are such ends, spread over more memory than
+    /// the caches hold; this dense list answers for them without touching the state.
+    sole_accepts: Vec<u32>,
     /// The state each (state, path, field shape) step leads to, so that patterns sharing a
     /// step share its state. Only `add` reads it; matching never does.
     steps: FxHashMap<(u32, u32, FieldShape), u32>,
@@ -65,6 +69,7 @@ impl<K: Clone> Matcher<K> {
             paths: FxHashMap::default(),
             tree: PathTree::default(),
             states: vec![State::default()],
+            sole_accepts: vec![VISIT],
             steps: FxHashMap::default(),
         }
     }
@@ -83,7 +88,20 @@ impl<K: Clone> Matcher<K> {
             if !accepts.contains(&key_index) {
                 accepts.push(key_index);
             }
+            self.note_shape(state);
         }
+    }
+
+    /// Keep `sole_accepts` current after `state` changed.
+    fn note_shape(&mut self, state: u32) {
+        let State {
+            transitions,
+            accepts,
+        } = &self.states[state as usize];
+        self.sole_accepts[state as usize] = match accepts[..] {
+            [key] if transitions.is_empty() => key,
+            _ => VISIT,
+        };
     }
 
     #[cfg(test)]
@@ -118,8 +136,15 @@ impl<K: Clone> Matcher<K> {
             return existing;
         }
         let new_state = self.states.len() as u32;
+        let known = self.states[from as usize]
+            .transitions
+            .iter()
+            .position(|t| t.path == path);
+        if known.is_none() && from == 0 {
+            self.tree.mark_eager(path);
+        }
         let transitions = &mut self.states[from as usize].transitions;
-        let at = match transitions.iter().position(|t| t.path == path) {
+        let at = match known {
             Some(at) => at,
             None => {
                 transitions.push(Transition {
@@ -139,26 +164,34 @@ impl<K: Clone> Matcher<K> {
         }
         self.steps.insert(step, new_state);
         self.states.push(State::default());
+        self.sole_accepts.push(VISIT);
+        self.note_shape(from);
         new_state
     }
 
     /// Keys of all patterns that match a parsed event, in the order they were added.
     pub fn matches(&self, event: &Value) -> Vec<K> {
-        let flat = value_walk::flatten(&self.tree, event);
-        self.keys_for(&flat)
+        let mut flat = value_walk::flatten(&self.tree, event);
+        match self.run(&mut flat, None) {
+            Ok(accepted) => self.keys_for(accepted),
+            Err(_) => unreachable!("a parsed event has nothing put aside"),
+        }
     }
 
     /// Like [`Matcher::matches`], straight from the event's JSON text: only the values some
     /// pattern names are decoded, the rest is skipped.
     pub fn matches_json(&self, event: &str) -> Result<Vec<K>, EventJsonError> {
-        match json_walk::flatten(&self.tree, event)? {
-            Flattened::Leaves(flat) => Ok(self.keys_for(&flat)),
-            Flattened::RepeatedKey => Ok(self.matches(&json_walk::parse(event)?)),
+        let walked = json_walk::flatten(&self.tree, event).and_then(|(mut flat, mut aside)| {
+            self.run(&mut flat, aside.pending().then_some(&mut aside))
+        });
+        match walked {
+            Ok(accepted) => Ok(self.keys_for(accepted)),
+            Err(Halt::RepeatedKey) => Ok(self.matches(&json_walk::parse(event)?)),
+            Err(Halt::Invalid(error)) => Err(error),
         }
     }
 
-    fn keys_for(&self, flat: &FlatEvent<'_>) -> Vec<K> {
-        let mut accepted = self.run(flat);
+    fn keys_for(&self, mut accepted: Accepted) -> Vec<K> {
         accepted.sort_unstable();
         accepted.dedup();
         accepted
@@ -168,28 +201,47 @@ impl<K: Clone> Matcher<K> {
     }
 
     pub(crate) fn any_match(&self, event: &Value) -> bool {
-        let flat = value_walk::flatten(&self.tree, event);
-        !self.run(&flat).is_empty()
+        let mut flat = value_walk::flatten(&self.tree, event);
+        self.run(&mut flat, None)
+            .is_ok_and(|accepted| !accepted.is_empty())
     }
 
-    fn run(&self, flat: &FlatEvent<'_>) -> Accepted {
+    fn run<'a>(
+        &self,
+        flat: &mut FlatEvent<'a>,
+        aside: Option<&mut Aside<'_, 'a>>,
+    ) -> Result<Accepted, Halt> {
         let mut walk = Walk {
             flat,
+            aside,
+            halt: None,
             accepted: SmallVec::new(),
             reached: Reached::new(),
         };
         self.visit(0, &[], &mut walk);
-        walk.accepted
+        match walk.halt {
+            Some(halt) => Err(halt),
+            None => Ok(walk.accepted),
+        }
     }
 
     /// Depth-first from `state_id`: a pattern has few fields, so the recursion is shallow.
-    fn visit(&self, state_id: u32, membership: &[Membership], walk: &mut Walk<'_, '_>) {
+    fn visit(&self, state_id: u32, membership: &[Membership], walk: &mut Walk<'_, '_, '_, '_>) {
         let state = &self.states[state_id as usize];
         append(&mut walk.accepted, &state.accepts);
         for transition in &state.transitions {
+            if let Some(aside) = walk.aside.as_deref_mut()
+                && aside.pending()
+                && let Err(halt) = aside.walk_for(walk.flat, transition.path)
+            {
+                walk.halt = Some(halt);
+                return;
+            }
+            let mut group = walk.flat.group(transition.path);
             let mut any_leaf = false;
-            for leaf in walk.flat.group(transition.path) {
+            while let Some(at) = walk.flat.next_in(&mut group) {
                 any_leaf = true;
+                let leaf = walk.flat.leaf(at);
                 // This level's reached states sit at walk.reached[base..end]; deeper levels
                 // push above `end` and truncate back before returning.
                 let base = walk.reached.len();
@@ -219,23 +271,45 @@ impl<K: Clone> Matcher<K> {
                     if walk.reached[base..at].contains(&next) {
                         continue;
                     }
-                    self.visit(next, next_membership, walk);
+                    self.enter(next, next_membership, walk);
+                    if walk.halt.is_some() {
+                        return;
+                    }
                 }
                 walk.reached.truncate(base);
             }
             if !any_leaf {
                 for &next in &transition.when_absent {
-                    self.visit(next, membership, walk);
+                    self.enter(next, membership, walk);
+                    if walk.halt.is_some() {
+                        return;
+                    }
                 }
             }
         }
     }
+
+    /// Reach `state`: a state that only accepts one key is answered from `sole_accepts`.
+    #[inline(always)]
+    fn enter(&self, state: u32, membership: &[Membership], walk: &mut Walk<'_, '_, '_, '_>) {
+        match self.sole_accepts[state as usize] {
+            VISIT => self.visit(state, membership, walk),
+            key => walk.accepted.push(key),
+        }
+    }
 }
+
+/// In `sole_accepts`: the state must be visited.
+const VISIT: u32 = u32::MAX;
 
 /// Scratch space for one event's walk through the automaton, on the stack: an event
 /// reaches few states, and a heap allocation per event would cost more than the walk.
-struct Walk<'f, 'a> {
-    flat: &'f FlatEvent<'a>,
+struct Walk<'f, 'r, 't, 'a> {
+    flat: &'f mut FlatEvent<'a>,
+    /// Values the text walk put aside, walked into `flat` when a state asks for a path in
+    /// them.
+    aside: Option<&'r mut Aside<'t, 'a>>,
+    halt: Option<Halt>,
     accepted: Accepted,
     reached: Reached,
 }

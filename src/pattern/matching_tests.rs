@@ -486,12 +486,12 @@ fn events_without_repeated_keys_stay_on_the_walk() {
         r#"{{"detail": {{{}, "customer": {{"id": "c7", "name": "n"}}}}}}"#,
         members.join(", ")
     );
-    let walked = super::json_walk::flatten(matcher.path_tree(), &event).unwrap();
-    assert!(matches!(walked, super::json_walk::Flattened::Leaves(_)));
+    let walked = super::json_walk::flatten(matcher.path_tree(), &event);
+    assert!(walked.is_ok());
     assert_eq!(matcher.matches_json(&event).unwrap(), [7]);
     let repeated = event.replace(r#""k7": "v""#, r#""k7": "v", "k7": "w""#);
-    let walked = super::json_walk::flatten(matcher.path_tree(), &repeated).unwrap();
-    assert!(matches!(walked, super::json_walk::Flattened::RepeatedKey));
+    let walked = super::json_walk::flatten(matcher.path_tree(), &repeated);
+    assert!(matches!(walked, Err(super::json_walk::Halt::RepeatedKey)));
     assert_eq!(
         matcher.matches_json(&repeated).unwrap(),
         Vec::<usize>::new()
@@ -626,4 +626,103 @@ fn text_walk_agrees_with_the_parsed_event_on_generated_layouts() {
         matched > 300,
         "only {matched} matches: the workload proves little"
     );
+}
+
+/// Values at paths that only later states test are put aside by the text walk and walked
+/// when a state asks for them. Whatever is put aside, walked late or never, and with array
+/// elements, nested objects, dotted and repeated keys inside, the answers must be those of
+/// the parsed event.
+#[test]
+fn values_put_aside_are_walked_when_a_state_asks() {
+    let mut next = below_from(0x51_7CC1_B727_220A);
+    const KINDS: [&str; 3] = ["\"a\"", "\"b\"", "\"c\""];
+    const SKUS: [&str; 4] = ["\"s1\"", "\"s2\"", "1", "[\"s1\", \"s3\"]"];
+    const LINE_KEYS: [&str; 7] = [
+        "\"sku\"",
+        "\"qty\"",
+        "\"meta\"",
+        "\"meta\"",
+        "\"meta.x\"",
+        "\"s\\u006bu\"",
+        "\"kind\"",
+    ];
+    let patterns = [
+        r#"{"detail": {"kind": ["a"], "lines": {"sku": ["s1"]}}}"#,
+        r#"{"detail": {"kind": ["a", "b"], "lines": {"sku": ["s2"], "qty": [{"numeric": [">", 1]}]}}}"#,
+        r#"{"detail": {"kind": ["b"], "lines": {"meta": {"x": [{"exists": true}]}}}}"#,
+        r#"{"detail": {"kind": ["c"], "lines": {"sku": [{"exists": false}]}}}"#,
+        r#"{"detail": {"kind": ["c"], "other": {"deep": {"y": [1, "s1"]}}}}"#,
+        r#"{"detail": {"kind": ["a"], "lines": {"meta": {"x": ["s3"]}, "sku": ["s1"]}}}"#,
+        // Each part's `meta` is put aside on its own, inside its element of `parts`.
+        r#"{"detail": {"parts": {"kind": ["k"], "meta": {"x": ["s1"]}}}}"#,
+        r#"{"detail": {"parts": {"kind": ["j"], "meta": {"x": [{"exists": false}]}}}}"#,
+    ];
+    let mut matcher = Matcher::new();
+    for (i, pattern) in patterns.iter().enumerate() {
+        matcher.add(i, &EventPattern::parse(pattern).unwrap());
+    }
+    let mut matched = 0;
+    let mut repeated = 0;
+    let array = |next: &mut dyn FnMut(usize) -> usize| {
+        let mut elements = Vec::new();
+        for _ in 0..next(4) {
+            let mut members = Vec::new();
+            for _ in 0..next(4) {
+                let key = LINE_KEYS[next(LINE_KEYS.len())];
+                let value = match key {
+                    "\"meta\"" => format!(r#"{{"x": {}}}"#, SKUS[next(SKUS.len())]),
+                    "\"qty\"" => next(4).to_string(),
+                    "\"kind\"" => ["\"k\"", "\"j\""][next(2)].to_string(),
+                    _ => SKUS[next(SKUS.len())].to_string(),
+                };
+                members.push(format!("{key}: {value}"));
+            }
+            elements.push(format!("{{{}}}", members.join(", ")));
+        }
+        elements.join(", ")
+    };
+    for _ in 0..3_000 {
+        let lines = array(&mut next);
+        let parts = array(&mut next);
+        let other = match next(3) {
+            0 => r#"{"deep": {"y": 1}}"#.to_string(),
+            1 => format!(r#"{{"deep": [{{"y": {}}}, 7]}}"#, SKUS[next(SKUS.len())]),
+            _ => "null".to_string(),
+        };
+        let text = format!(
+            r#"{{"source": "x", "detail": {{"kind": {}, "lines": [{lines}], "parts": [{parts}], "other": {other}}}}}"#,
+            KINDS[next(KINDS.len())],
+        );
+        let parsed: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let by_value = matcher.matches(&parsed);
+        assert_eq!(matcher.matches_json(&text).unwrap(), by_value, "{text}");
+        matched += by_value.len();
+        repeated += usize::from(text.contains(r#""sku": "s1", "sku""#));
+    }
+    assert!(
+        matched > 500,
+        "only {matched} matches: the workload proves little"
+    );
+    assert!(repeated > 0, "no line repeats a key");
+}
+
+/// A value put aside is checked only for balanced brackets until a state asks for it; then
+/// it is read in full, and broken JSON in it is an error as anywhere else.
+#[test]
+fn broken_json_put_aside_counts_once_it_is_walked() {
+    let mut matcher = Matcher::new();
+    matcher.add(
+        1,
+        &EventPattern::parse(r#"{"detail": {"kind": ["a"], "lines": {"sku": ["s1"]}}}"#).unwrap(),
+    );
+    let broken =
+        |kind: &str| format!(r#"{{"detail": {{"kind": "{kind}", "lines": [{{"sku": tru}}]}}}}"#);
+    assert_eq!(
+        matcher.matches_json(&broken("b")).unwrap(),
+        Vec::<i32>::new()
+    );
+    let error = matcher.matches_json(&broken("a")).unwrap_err();
+    assert_eq!(&broken("a")[error.offset..], "tru}]}}", "{error}");
+    let fine = r#"{"detail": {"kind": "a", "lines": [{"sku": "s2"}, {"sku": "s1"}]}}"#;
+    assert_eq!(matcher.matches_json(fine).unwrap(), [1]);
 }

@@ -72,6 +72,11 @@ struct PathNode {
     path: Option<u32>,
     /// This node's place among its parent's children.
     rank: u32,
+    parent: u32,
+    /// How many paths at or below this node the automaton's start state tests. Where
+    /// there are none the node is *lazy*: only some states reached later look below it,
+    /// so a walk may put its value aside until one of them asks (see [`PathTree::is_lazy`]).
+    eager_below: u32,
 }
 
 /// A key's bit in [`PathNode::filter`].
@@ -94,6 +99,8 @@ impl Default for PathNode {
             filter: 0,
             path: None,
             rank: 0,
+            parent: ROOT,
+            eager_below: 0,
         }
     }
 }
@@ -190,12 +197,15 @@ impl Node<'_> {
 #[derive(Debug, Clone)]
 pub(crate) struct PathTree {
     nodes: Vec<PathNode>,
+    /// The node of each path id.
+    path_nodes: Vec<u32>,
 }
 
 impl Default for PathTree {
     fn default() -> Self {
         PathTree {
             nodes: vec![PathNode::default()],
+            path_nodes: Vec::new(),
         }
     }
 }
@@ -214,6 +224,7 @@ impl PathTree {
                     let child = self.nodes.len();
                     self.nodes.push(PathNode {
                         rank: self.nodes[node].children.len() as u32,
+                        parent: node as u32,
                         ..PathNode::default()
                     });
                     self.nodes[node].add_child(segment, child as u32);
@@ -233,6 +244,55 @@ impl PathTree {
             node = next;
         }
         self.nodes[node].path = Some(id);
+        let at = id as usize;
+        if self.path_nodes.len() <= at {
+            self.path_nodes.resize(at + 1, ROOT);
+        }
+        self.path_nodes[at] = node as u32;
+    }
+
+    /// Note that the automaton's start state tests path `id` (inserted before): the nodes
+    /// on its way are no longer lazy.
+    pub(crate) fn mark_eager(&mut self, id: u32) {
+        let mut node = self.path_nodes[id as usize];
+        loop {
+            self.nodes[node as usize].eager_below += 1;
+            if node == ROOT {
+                return;
+            }
+            node = self.nodes[node as usize].parent;
+        }
+    }
+
+    /// Whether no path the start state tests lies at or below `node`: a walk can put the
+    /// node's value aside, to be walked only if a state reached later asks for a path
+    /// below it.
+    #[inline(always)]
+    pub(crate) fn is_lazy(&self, node: u32) -> bool {
+        self.nodes[node as usize].eager_below == 0
+    }
+
+    /// The topmost lazy node above or at `node`, if `node` is lazy. Values put aside at
+    /// nodes with the same lazy root are walked together when a path below it is asked for.
+    pub(crate) fn lazy_root(&self, mut node: u32) -> Option<u32> {
+        if !self.is_lazy(node) {
+            return None;
+        }
+        while node != ROOT && self.is_lazy(self.nodes[node as usize].parent) {
+            node = self.nodes[node as usize].parent;
+        }
+        Some(node)
+    }
+
+    /// How many paths the tree holds (their ids are below this).
+    pub(crate) fn path_count(&self) -> usize {
+        self.path_nodes.len()
+    }
+
+    /// The lazy root of path `id`'s node, if it is lazy.
+    #[inline]
+    pub(crate) fn lazy_root_of_path(&self, id: u32) -> Option<u32> {
+        self.lazy_root(self.path_nodes[id as usize])
     }
 
     /// The node reached from `node` by an event key (which may itself contain dots);

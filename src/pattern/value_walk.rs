@@ -7,11 +7,10 @@ use super::leaf::Leaf;
 use super::path_tree::{KeyHead, PathTree, ROOT};
 
 pub(crate) fn flatten<'a>(tree: &PathTree, event: &'a Value) -> FlatEvent<'a> {
-    let mut flat = FlatEvent::new();
+    let mut flat = FlatEvent::new(tree.path_count());
     if let Value::Object(_) = event {
         member(tree, ROOT, event, &mut flat);
     }
-    flat.finish();
     flat
 }
 
