@@ -11,6 +11,9 @@ use std::time::Instant;
 use outboxctl::pattern::{EventPattern, Matcher};
 
 const RULE_COUNTS: [usize; 4] = [1, 100, 1_000, 10_000];
+/// How many shapes [`rule`] has: with this many rules every event path of the largest bus
+/// is already named.
+const SHAPES: usize = 7;
 const EVENT_COUNT: usize = 1_000;
 
 /// A small deterministic generator, so every run sees the same workload.
@@ -76,8 +79,8 @@ fn order_event(rng: &mut Rng, n: usize) -> String {
 /// Rule `i` of a bus, in shapes a team would write: one condition shared by many rules
 /// (source, tier, country) followed by a high-cardinality value (customer, order, SKU).
 fn rule(i: usize) -> String {
-    let threshold = (i / 7 % 20) * 50;
-    match i % 7 {
+    let threshold = (i / SHAPES % 20) * 50;
+    match i % SHAPES {
         0 => format!(
             r#"{{"source": ["shop.orders"], "detail-type": ["OrderCreated"], "detail": {{"customer": {{"id": ["C{i}"]}}}}}}"#
         ),
@@ -198,7 +201,16 @@ fn main() {
             (matcher, quamina)
         })
         .collect();
-    // Engines in order: outboxctl at each count, quamina at each count, the yardstick.
+    // Every rule shape once: the event paths of the largest bus, with the fewest rules.
+    let mut shapes = Matcher::new();
+    for i in 0..SHAPES {
+        shapes.add(
+            i,
+            &EventPattern::parse(&rule(i)).expect("generated rule is valid"),
+        );
+    }
+    // Engines in order: outboxctl at each count, quamina at each count, every shape once,
+    // the yardstick.
     let mut engines: Vec<Engine<'_>> = Vec::new();
     for (matcher, _) in &matchers {
         engines.push(Box::new(|event| {
@@ -213,9 +225,13 @@ fn main() {
         }));
     }
     engines.push(Box::new(|event| {
+        shapes.matches_json(event).map_or(0, |keys| keys.len())
+    }));
+    engines.push(Box::new(|event| {
         usize::from(serde_json::from_str::<serde::de::IgnoredAny>(event).is_ok())
     }));
     let figures = measure(&mut engines, &events);
+    let (shapes_rate, _) = figures[figures.len() - 2];
     let (serde, _) = figures[figures.len() - 1];
     println!("yardstick: serde_json reads {serde:.0} events/s");
     println!();
@@ -245,6 +261,12 @@ fn main() {
         return;
     }
     report_targets(&throughput);
+    let last = throughput[throughput.len() - 1];
+    println!(
+        "for comparison, rules grow over fixed paths: {SHAPES} rules (each shape once) {shapes_rate:.0} events/s; \
+         10,000 rules within {:.2}x of that",
+        shapes_rate / last
+    );
 
     println!();
     println!(
