@@ -172,14 +172,12 @@ impl<K: Clone> Matcher<K> {
     /// Keys of all patterns that match a parsed event, in the order they were added.
     pub fn matches(&self, event: &Value) -> Vec<K> {
         let mut flat = value_walk::flatten(&self.tree, event);
-        match self.run(&mut flat, None) {
-            Ok(accepted) => self.keys_for(accepted),
-            Err(_) => unreachable!("a parsed event has nothing put aside"),
-        }
+        self.keys_for(self.run_parsed(&mut flat))
     }
 
     /// Like [`Matcher::matches`], straight from the event's JSON text: only the values some
-    /// pattern names are decoded, the rest is skipped.
+    /// pattern names are decoded. The rest, and values put aside that no state the event
+    /// reaches asks for, are skipped and checked only for balanced brackets.
     pub fn matches_json(&self, event: &str) -> Result<Vec<K>, EventJsonError> {
         let walked = json_walk::flatten(&self.tree, event).and_then(|(mut flat, mut aside)| {
             self.run(&mut flat, aside.pending().then_some(&mut aside))
@@ -202,27 +200,29 @@ impl<K: Clone> Matcher<K> {
 
     pub(crate) fn any_match(&self, event: &Value) -> bool {
         let mut flat = value_walk::flatten(&self.tree, event);
-        self.run(&mut flat, None)
-            .is_ok_and(|accepted| !accepted.is_empty())
+        !self.run_parsed(&mut flat).is_empty()
     }
 
+    /// The rules `flat` matches, walking the values in `aside` as states ask for them.
     fn run<'a>(
         &self,
         flat: &mut FlatEvent<'a>,
         aside: Option<&mut Aside<'_, 'a>>,
     ) -> Result<Accepted, Halt> {
-        let mut walk = Walk {
-            flat,
-            aside,
-            halt: None,
-            accepted: SmallVec::new(),
-            reached: Reached::new(),
-        };
+        let mut walk = Walk::new(flat, aside);
         self.visit(0, &[], &mut walk);
         match walk.halt {
             Some(halt) => Err(halt),
             None => Ok(walk.accepted),
         }
+    }
+
+    /// The rules a parsed event's `flat` matches: nothing is put aside, so nothing halts.
+    fn run_parsed(&self, flat: &mut FlatEvent<'_>) -> Accepted {
+        let mut walk = Walk::new(flat, None);
+        self.visit(0, &[], &mut walk);
+        debug_assert!(walk.halt.is_none(), "only values put aside halt a run");
+        walk.accepted
     }
 
     /// Depth-first from `state_id`: a pattern has few fields, so the recursion is shallow.
@@ -312,6 +312,18 @@ struct Walk<'f, 'r, 't, 'a> {
     halt: Option<Halt>,
     accepted: Accepted,
     reached: Reached,
+}
+
+impl<'f, 'r, 't, 'a> Walk<'f, 'r, 't, 'a> {
+    fn new(flat: &'f mut FlatEvent<'a>, aside: Option<&'r mut Aside<'t, 'a>>) -> Self {
+        Walk {
+            flat,
+            aside,
+            halt: None,
+            accepted: SmallVec::new(),
+            reached: Reached::new(),
+        }
+    }
 }
 
 type Accepted = SmallVec<[u32; 16]>;
