@@ -2,7 +2,8 @@
 //! pattern names and skipping everything else. This is the fast path of
 //! [`super::Matcher::matches_json`]: no `serde_json::Value` is built, and the ends of strings
 //! and of skipped objects and arrays come from a [`StructuralIndex`] of the text rather than
-//! from reading it byte by byte.
+//! from reading it byte by byte. Objects and arrays that only states reached later look
+//! into are put [`Aside`] and walked if one of those states is reached.
 
 use std::borrow::Cow;
 use std::cell::Cell;
