@@ -1,7 +1,7 @@
 //! The one error type for invalid event patterns. EventBridge answers an invalid pattern
-//! with `InvalidEventPatternException` and "Event pattern is not valid. Reason: <cause>",
+//! with `InvalidEventPatternException` and `Event pattern is not valid. Reason: <cause>`,
 //! usually followed by the position its JSON reader had reached:
-//! "\n at [Source: (String)"<pattern>"; line: 1, column: 18]". Users grep for that text,
+//! `\n at [Source: (String)"<pattern>"; line: 1, column: 18]`. Users grep for that text,
 //! so the causes follow AWS's wording and the position follows AWS's reader (see
 //! docs/patterns.md).
 
