@@ -637,6 +637,7 @@ fn values_put_aside_are_walked_when_a_state_asks() {
     let mut next = below_from(0x51_7CC1_B727_220A);
     const KINDS: [&str; 3] = ["\"a\"", "\"b\"", "\"c\""];
     const SKUS: [&str; 4] = ["\"s1\"", "\"s2\"", "1", "[\"s1\", \"s3\"]"];
+    // `meta` twice: its objects are what is put aside inside each element of `parts`.
     const LINE_KEYS: [&str; 7] = [
         "\"sku\"",
         "\"qty\"",
