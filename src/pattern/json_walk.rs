@@ -298,7 +298,7 @@ impl<'t, 'f, 'a> Walker<'t, 'f, 'a> {
         // The path-tree children met so far, one bit each by their rank among siblings. A
         // bit met twice means a repeated key, or (past 64 children, or for a dotted key,
         // which reaches a grandchild) two keys sharing a bit; either way the event goes to
-        // the exact reading (see `Flattened::RepeatedKey`).
+        // the exact reading (see `Halt::RepeatedKey`).
         let mut seen = 0u64;
         loop {
             // Every opening quote has a closing one: `flatten` refused unterminated text.

@@ -48,7 +48,7 @@ pub struct Matcher<K> {
     tree: PathTree,
     states: Vec<State>,
     /// Per state, the one key it accepts when that is all it does, else [`VISIT`]. With
-    /// thousands of rules most states reached are such ends, spread over more memory than
+    /// thousands of rules many states reached are such ends, spread over more memory than
     /// the caches hold; this dense list answers for them without touching the state.
     sole_accepts: Vec<u32>,
     /// The state each (state, path, field shape) step leads to, so that patterns sharing a
