@@ -159,6 +159,14 @@ fn byte(bytes: &[u8], at: usize) -> u8 {
 /// The first byte at or after `at` that is not whitespace.
 #[inline(always)]
 fn skip_ws(bytes: &[u8], mut at: usize) -> usize {
+    // Tokens mostly follow no whitespace or a single space: settle those in one or two
+    // comparisons (every whitespace byte is at most b' ').
+    if byte(bytes, at) > b' ' {
+        return at;
+    }
+    if byte(bytes, at) == b' ' && byte(bytes, at + 1) > b' ' {
+        return at + 1;
+    }
     while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(at) {
         at += 1;
     }
