@@ -92,6 +92,70 @@ async fn deploy_send_tail_verify_status_destroy() {
         serde_json::json!(["food-ordering-new_orders", "food-ordering-order_changes"])
     );
 
+    // tail deletes only what it shows: `--count` and `--rule` leave the rest for the next.
+    let two = cli(&endpoint, &bp, &["send-test-order", "--count", "2"]).await;
+    expect_code(&two, 0);
+    let mut sent_ids: Vec<String> = text(&two.stdout).lines().map(str::to_string).collect();
+    let mut tailed_ids = Vec::new();
+    for _ in 0..2 {
+        let one = cli(
+            &endpoint,
+            &bp,
+            &["tail", "--json", "--count", "1", "--timeout", "30"],
+        )
+        .await;
+        expect_code(&one, 0);
+        let detail = text(&one.stdout).lines().next().unwrap().to_string();
+        let ours = sent_ids.iter().find(|id| detail.contains(id.as_str()));
+        tailed_ids.push(ours.expect("the tailed event is one of ours").clone());
+    }
+    sent_ids.sort();
+    tailed_ids.sort();
+    assert_eq!(
+        tailed_ids, sent_ids,
+        "the second tail sees the order the first stopped before"
+    );
+    let delivered = cli(
+        &endpoint,
+        &bp,
+        &["send-test-order", "--status", "DELIVERED"],
+    )
+    .await;
+    expect_code(&delivered, 0);
+    let delivered_id = text(&delivered.stdout).trim().to_string();
+    let filtered = cli(
+        &endpoint,
+        &bp,
+        &[
+            "tail",
+            "--rule",
+            "new_orders",
+            "--count",
+            "1",
+            "--timeout",
+            "5",
+        ],
+    )
+    .await;
+    expect_code(&filtered, 1);
+    assert_eq!(
+        text(&filtered.stdout),
+        "",
+        "new_orders only takes PLACED orders"
+    );
+    let after = cli(
+        &endpoint,
+        &bp,
+        &["tail", "--json", "--count", "1", "--timeout", "30"],
+    )
+    .await;
+    expect_code(&after, 0);
+    assert!(
+        text(&after.stdout).contains(&delivered_id),
+        "the event `--rule` left out is still there: {}",
+        text(&after.stdout)
+    );
+
     // The ingest API writes the order itself (no Lambda), signed with SigV4.
     let posted = cli(
         &endpoint,

@@ -69,27 +69,32 @@ pub async fn run(global: &GlobalArgs, args: TailArgs) -> anyhow::Result<Exit> {
             .unwrap_or_default()
     });
     let mut shown = 0;
-    loop {
+    // Events `--rule` leaves out: put back when tail stops, for the next reader.
+    let mut passed_over = Vec::new();
+    let outcome = loop {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if left == Some(Duration::ZERO) {
-            return Ok(if args.count.is_some() {
+            break if args.count.is_some() {
                 Exit::Failure
             } else {
                 Exit::Success
-            });
+            };
         }
         let wait = left
             .unwrap_or(Duration::from_secs(1))
             .min(Duration::from_secs(1));
         let events = tokio::select! {
             events = tail.poll(wait) => events?,
-            _ = tokio::signal::ctrl_c() => return Ok(Exit::Success),
+            _ = tokio::signal::ctrl_c() => break Exit::Success,
         };
-        for event in events {
+        let mut events = events.into_iter();
+        let mut done = false;
+        for event in events.by_ref() {
             if only
                 .as_ref()
                 .is_some_and(|rule| !event.rules.contains(rule))
             {
+                passed_over.push(event);
                 continue;
             }
             if json {
@@ -97,12 +102,20 @@ pub async fn run(global: &GlobalArgs, args: TailArgs) -> anyhow::Result<Exit> {
             } else {
                 println!("{}", describe(&bp, &event));
             }
+            tail.ack(&event).await?;
             shown += 1;
             if args.count == Some(shown) {
-                return Ok(Exit::Success);
+                done = true;
+                break;
             }
         }
-    }
+        passed_over.extend(events);
+        if done {
+            break Exit::Success;
+        }
+    };
+    tail.release(&passed_over).await?;
+    Ok(outcome)
 }
 
 /// One line for people: time, event, keys, detail-type, rules → queues, latency.

@@ -138,6 +138,8 @@ pub async fn verify(
     let mut observed: Vec<Observation> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut events = Vec::new();
+    // Events of other writers: left in the tail queue for `tail`.
+    let mut others = Vec::new();
     let deadline = Instant::now() + timeout;
     // After the last expected event, keep listening briefly for duplicates and strays.
     let mut complete_at: Option<Instant> = None;
@@ -151,8 +153,10 @@ pub async fn verify(
                 .map(|e| &e.order)
                 .find(|marker| text.contains(marker.as_str()))
             else {
+                others.push(event);
                 continue;
             };
+            tail.ack(&event).await?;
             let rules: Vec<String> = event
                 .rules
                 .iter()
@@ -183,6 +187,7 @@ pub async fn verify(
             complete_at = Some(Instant::now());
         }
     }
+    tail.release(&others).await?;
     let rules = verify::score(bp, &expectations, &observed);
     let mut problems: Vec<String> = expectations
         .iter()

@@ -2,12 +2,20 @@
 //! queue (with the rule's name), and a catch-all rule copies every event there too. Here
 //! the copies are grouped back by event id: the rules an event matched, or none. Only the
 //! tail queue is read, never a consumer's queue.
+//!
+//! Reading a message hides it for the queue's visibility timeout; only the copies of
+//! events a command reports are deleted ([`Tail::ack`]). The rest (events still waiting
+//! for copies when it stops, events `--rule` left out, events past `--count`) are made
+//! visible again ([`Tail::release`]), so the next `tail` or `verify` still sees them.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
+    MessageSystemAttributeName,
+};
 use serde_json::Value;
 
 use super::error::explain;
@@ -26,6 +34,9 @@ pub struct TailedEvent {
     /// copy landing in the tail queue; none when the event carries no such time.
     pub latency_ms: Option<u64>,
     pub event: Value,
+    /// The receipt handles of its copies, by message id: what [`Tail::ack`] deletes.
+    #[serde(skip)]
+    copies: HashMap<String, String>,
 }
 
 struct Pending {
@@ -35,6 +46,7 @@ struct Pending {
     caught_all: bool,
     earliest_sent_ms: u64,
     event: Value,
+    copies: HashMap<String, String>,
 }
 
 /// How long to wait for more copies after the catch-all's copy arrived, and at most
@@ -61,7 +73,8 @@ impl Tail {
     }
 
     /// Receive what has arrived (waiting up to `wait`), and return the events whose
-    /// copies have all come in, oldest first.
+    /// copies have all come in, oldest first. Nothing is deleted here: pass each event
+    /// to [`Tail::ack`] once it is reported, or to [`Tail::release`].
     pub async fn poll(&mut self, wait: Duration) -> anyhow::Result<Vec<TailedEvent>> {
         let received = self
             .sqs
@@ -74,17 +87,14 @@ impl Tail {
             .await
             .map_err(|err| explain("sqs:ReceiveMessage", err))?;
         let messages = received.messages.unwrap_or_default();
-        let mut receipts = Vec::new();
+        let mut strays = Vec::new();
         let now = Instant::now();
-        for (i, message) in messages.into_iter().enumerate() {
-            if let Some(handle) = message.receipt_handle.clone() {
-                receipts.push(
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(handle)
-                        .build()?,
-                );
-            }
+        for message in messages {
+            let (Some(message_id), Some(handle)) =
+                (message.message_id.clone(), message.receipt_handle.clone())
+            else {
+                continue;
+            };
             let sent_ms = message
                 .attributes
                 .as_ref()
@@ -96,7 +106,8 @@ impl Tail {
                 .as_deref()
                 .and_then(|b| serde_json::from_str::<Value>(b).ok())
             else {
-                tracing::warn!("skipping a tail message that is not a tap copy");
+                tracing::warn!("deleting a tail message that is not a tap copy");
+                strays.push(handle);
                 continue;
             };
             let rule = tap["rule"].as_str().unwrap_or_default().to_string();
@@ -109,25 +120,92 @@ impl Tail {
                 caught_all: false,
                 earliest_sent_ms: sent_ms,
                 event,
+                copies: HashMap::new(),
             });
             entry.last_seen = now;
             entry.earliest_sent_ms = entry.earliest_sent_ms.min(sent_ms);
+            // A copy received again (its visibility timeout ran out) brings a new handle;
+            // only the newest one can delete it.
+            entry.copies.insert(message_id, handle);
             if rule == self.catch_all_rule {
                 entry.caught_all = true;
             } else {
                 entry.rules.insert(rule);
             }
         }
-        if !receipts.is_empty() {
+        self.delete(strays).await?;
+        Ok(self.settled(Instant::now()))
+    }
+
+    /// Delete the copies of an event that has been reported.
+    pub async fn ack(&self, event: &TailedEvent) -> anyhow::Result<()> {
+        self.delete(event.copies.values().cloned().collect()).await
+    }
+
+    async fn delete(&self, handles: Vec<String>) -> anyhow::Result<()> {
+        for chunk in handles.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, handle)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(handle)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             self.sqs
                 .delete_message_batch()
                 .queue_url(&self.queue_url)
-                .set_entries(Some(receipts))
+                .set_entries(Some(entries))
                 .send()
                 .await
                 .map_err(|err| explain("sqs:DeleteMessageBatch", err))?;
         }
-        Ok(self.settled(Instant::now()))
+        Ok(())
+    }
+
+    /// Make the copies of `events`, and of every event still waiting for copies, visible
+    /// again at once: a command that stops leaves what it did not report for the next.
+    /// A handle that no longer works (its copy was received again since) is skipped.
+    pub async fn release(&mut self, events: &[TailedEvent]) -> anyhow::Result<()> {
+        let handles: Vec<String> = events
+            .iter()
+            .flat_map(|e| e.copies.values().cloned())
+            .chain(
+                self.pending
+                    .drain()
+                    .flat_map(|(_, p)| p.copies.into_values()),
+            )
+            .collect();
+        for chunk in handles.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, handle)| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(handle)
+                        .visibility_timeout(0)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let result = self
+                .sqs
+                .change_message_visibility_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|err| explain("sqs:ChangeMessageVisibilityBatch", err))?;
+            for failed in result.failed {
+                tracing::debug!(
+                    "a tail copy was not released: {}",
+                    failed.message.unwrap_or(failed.code)
+                );
+            }
+        }
+        Ok(())
     }
 
     fn settled(&mut self, now: Instant) -> Vec<TailedEvent> {
@@ -155,6 +233,7 @@ impl Tail {
                     rules: p.rules.into_iter().collect(),
                     latency_ms: written.map(|w| p.earliest_sent_ms.saturating_sub(w)),
                     event: p.event,
+                    copies: p.copies,
                 };
                 Some((p.earliest_sent_ms, event))
             })
