@@ -185,6 +185,50 @@ async fn deploy_send_tail_verify_status_destroy() {
         item[0]["total"],
         aws_sdk_dynamodb::types::AttributeValue::N("42".into())
     );
+    // The id the API printed works with --update and --delete (its sort key is the
+    // request time, not the `ORDER` that send-test-order writes).
+    let updated = cli(
+        &endpoint,
+        &bp,
+        &[
+            "send-test-order",
+            "--update",
+            &api_id,
+            "--status",
+            "ACCEPTED",
+        ],
+    )
+    .await;
+    expect_code(&updated, 0);
+    let deleted = cli(&endpoint, &bp, &["send-test-order", "--delete", &api_id]).await;
+    expect_code(&deleted, 0);
+    let gone = cli(&endpoint, &bp, &["send-test-order", "--delete", &api_id]).await;
+    expect_code(&gone, 1);
+    assert!(text(&gone.stderr).contains("does not exist in the table"));
+
+    // Unusable input exits 2, with what to do.
+    for (args, says) in [
+        (
+            &["send-test-order", "--set", "pk=custom"][..],
+            "part of the table's key",
+        ),
+        (
+            &["send-test-order", "--rate", "0"][..],
+            "--rate must be a positive",
+        ),
+        (
+            &["tail", "--rule", "bogus", "--timeout", "1"][..],
+            "its rules are: new_orders, order_changes",
+        ),
+    ] {
+        let refused = cli(&endpoint, &bp, args).await;
+        expect_code(&refused, 2);
+        assert!(
+            text(&refused.stderr).contains(says),
+            "{}",
+            text(&refused.stderr)
+        );
+    }
 
     let verified = cli(&endpoint, &bp, &["verify", "--timeout", "60"]).await;
     expect_code(&verified, 0);

@@ -71,13 +71,14 @@ fn validate_without_a_blueprint_says_how_to_get_one() {
         .arg("validate")
         .output()
         .unwrap();
-    expect_code(&output, 1);
+    expect_code(&output, 2);
     let stderr = text(&output.stderr);
     assert!(
         stderr.contains("cannot read blueprint `outbox.yaml`"),
         "{stderr}"
     );
     assert!(stderr.contains("outboxctl init"), "{stderr}");
+    assert_eq!(stderr.matches("os error").count(), 1, "said once: {stderr}");
 }
 
 #[test]

@@ -160,8 +160,8 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(exit) => exit.into(),
         Err(err) => {
-            eprintln!("error: {err:#}");
-            Exit::Failure.into()
+            eprintln!("error: {}", exit::describe(&err));
+            exit::exit_for(&err).into()
         }
     }
 }

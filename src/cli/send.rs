@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::exit::ensure_usage;
 use super::output::{OutputFormat, emit};
 use super::{Exit, GlobalArgs, load_blueprint};
 use crate::blueprint::{Blueprint, KeyType, output};
@@ -66,9 +67,18 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Failure);
     };
     if let Some(rate) = args.rate {
-        anyhow::ensure!(
+        ensure_usage!(
             rate.is_finite() && rate > 0.0,
             "--rate must be a positive number of orders per second"
+        );
+    }
+    let keys = std::iter::once(&bp.table.partition_key).chain(&bp.table.sort_key);
+    for key in keys {
+        ensure_usage!(
+            !args.set.iter().any(|(name, _)| name == &key.name),
+            "--set cannot change `{}`: it is part of the table's key, which send-test-order \
+             makes from the order id it prints",
+            key.name
         );
     }
     if args.via == Via::Api {
@@ -85,11 +95,12 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> anyhow::Result<Exit> {
     let ddb = &aws.dynamodb;
 
     if let Some(id) = &args.update {
+        let order = orders::StoredOrder::find(ddb, &table_name, &bp.table, id).await?;
         orders::update(
             ddb,
             &table_name,
             &bp.table,
-            id,
+            order,
             orders::now_millis(),
             args.status.as_deref(),
             &args.set,
@@ -98,7 +109,8 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> anyhow::Result<Exit> {
         return report(global, "MODIFY", table_name, vec![id.clone()]);
     }
     if let Some(id) = &args.delete {
-        orders::delete(ddb, &table_name, &bp.table, id).await?;
+        let order = orders::StoredOrder::find(ddb, &table_name, &bp.table, id).await?;
+        orders::delete(ddb, &table_name, &bp.table, order).await?;
         return report(global, "REMOVE", table_name, vec![id.clone()]);
     }
 

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
+use super::exit::ensure_usage;
 use super::{Exit, GlobalArgs, load_blueprint};
 use crate::blueprint::{Blueprint, output};
 use crate::cloud::stack;
@@ -34,9 +35,11 @@ pub async fn run(global: &GlobalArgs, args: TailArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Failure);
     };
     if let Some(rule) = &args.rule {
-        anyhow::ensure!(
-            bp.rules.iter().any(|r| &r.name == rule),
-            "the blueprint has no rule `{rule}`"
+        let names: Vec<&str> = bp.rules.iter().map(|r| r.name.as_str()).collect();
+        ensure_usage!(
+            names.contains(&rule.as_str()),
+            "the blueprint has no rule `{rule}`; its rules are: {}",
+            names.join(", ")
         );
     }
     let aws = global.aws_clients(bp.region.as_deref()).await;

@@ -94,8 +94,17 @@ pub async fn verify(
                 }
                 Step::Modify => {
                     let stamp = orders::now_millis();
-                    orders::update(&aws.dynamodb, &table_name, &bp.table, &id, stamp, None, &[])
-                        .await?;
+                    let order = orders::StoredOrder::written(&bp.table, &id)?;
+                    orders::update(
+                        &aws.dynamodb,
+                        &table_name,
+                        &bp.table,
+                        order,
+                        stamp,
+                        None,
+                        &[],
+                    )
+                    .await?;
                     current.clone().map(|mut item| {
                         item.insert(
                             orders::UPDATED_AT_ATTRIBUTE.to_string(),
@@ -105,7 +114,8 @@ pub async fn verify(
                     })
                 }
                 Step::Remove => {
-                    orders::delete(&aws.dynamodb, &table_name, &bp.table, &id).await?;
+                    let order = orders::StoredOrder::written(&bp.table, &id)?;
+                    orders::delete(&aws.dynamodb, &table_name, &bp.table, order).await?;
                     None
                 }
             };

@@ -82,6 +82,96 @@ pub fn order_key(table: &Table, id: &str) -> anyhow::Result<HashMap<String, Attr
     Ok(key)
 }
 
+/// An order in the table: the id it goes by and its primary key.
+pub struct StoredOrder {
+    pub id: String,
+    pub key: HashMap<String, AttributeValue>,
+}
+
+impl StoredOrder {
+    /// Order `id` as `send-test-order` (and `verify`) write it.
+    pub fn written(table: &Table, id: &str) -> anyhow::Result<StoredOrder> {
+        Ok(StoredOrder {
+            id: id.to_string(),
+            key: order_key(table, id)?,
+        })
+    }
+
+    /// The existing order `id`, found in the table. `id` is what `send-test-order`
+    /// printed: its own ids leave out the partition key's `ORDER#` prefix, the ingest
+    /// API's include theirs, and the API's sort key is the request time rather than
+    /// `ORDER`, so the item is looked up by its partition key.
+    pub async fn find(
+        ddb: &Client,
+        table_name: &str,
+        table: &Table,
+        id: &str,
+    ) -> anyhow::Result<StoredOrder> {
+        let key = existing_key(ddb, table_name, table, id).await?;
+        Ok(StoredOrder {
+            id: id.to_string(),
+            key,
+        })
+    }
+}
+
+async fn existing_key(
+    ddb: &Client,
+    table_name: &str,
+    table: &Table,
+    id: &str,
+) -> anyhow::Result<HashMap<String, AttributeValue>> {
+    let given = partition_value(&table.partition_key, id)?;
+    let mut candidates = vec![given.clone()];
+    match table.partition_key.kind {
+        KeyType::S => candidates.push(AttributeValue::S(id.to_string())),
+        KeyType::B => candidates.push(AttributeValue::B(Blob::new(id))),
+        KeyType::N => {}
+    }
+    let mut names = HashMap::from([("#pk".to_string(), table.partition_key.name.clone())]);
+    let mut projection = "#pk".to_string();
+    if let Some(sort) = &table.sort_key {
+        names.insert("#sk".to_string(), sort.name.clone());
+        projection.push_str(", #sk");
+    }
+    for candidate in candidates {
+        let items = ddb
+            .query()
+            .table_name(table_name)
+            .key_condition_expression("#pk = :pk")
+            .set_expression_attribute_names(Some(names.clone()))
+            .expression_attribute_values(":pk", candidate)
+            .projection_expression(&projection)
+            .send()
+            .await
+            .map_err(|err| explain("dynamodb:Query", err))?
+            .items
+            .unwrap_or_default();
+        let order_sort_key = order_key(table, id)?;
+        let chosen = match &items[..] {
+            [] => continue,
+            [only] => only.clone(),
+            several => {
+                let sort_name = table.sort_key.as_ref().map(|k| k.name.as_str());
+                match several.iter().find(|item| {
+                    sort_name.is_some_and(|name| item.get(name) == order_sort_key.get(name))
+                }) {
+                    Some(item) => item.clone(),
+                    None => anyhow::bail!(
+                        "order `{id}` matches {} items with that partition key; send-test-order \
+                         updates and deletes only the orders it can tell apart",
+                        several.len()
+                    ),
+                }
+            }
+        };
+        return Ok(chosen);
+    }
+    anyhow::bail!(
+        "order `{id}` does not exist in the table; `send-test-order` prints the ids it creates"
+    )
+}
+
 fn partition_value(key: &Key, id: &str) -> anyhow::Result<AttributeValue> {
     Ok(match key.kind {
         KeyType::S => AttributeValue::S(format!("{ORDER_PREFIX}{id}")),
@@ -142,13 +232,13 @@ pub async fn put(
     Ok(())
 }
 
-/// Change an existing order (a MODIFY record): `updatedAt` (epoch ms, given so callers
-/// know the new image exactly), its status, and `set` fields.
+/// Change an existing order (a MODIFY record): `updatedAt` (epoch ms,
+/// given so callers know the new image exactly), its status, and `set` fields.
 pub async fn update(
     ddb: &Client,
     table_name: &str,
     table: &Table,
-    id: &str,
+    order: StoredOrder,
     updated_at: u128,
     status: Option<&str>,
     set: &[(String, AttributeValue)],
@@ -177,27 +267,32 @@ pub async fn update(
     }
     ddb.update_item()
         .table_name(table_name)
-        .set_key(Some(order_key(table, id)?))
+        .set_key(Some(order.key))
         .update_expression(format!("SET {}", assignments.join(", ")))
         .condition_expression("attribute_exists(#pk)")
         .set_expression_attribute_names(Some(names))
         .set_expression_attribute_values(Some(values))
         .send()
         .await
-        .map_err(|err| not_found(err, id, "dynamodb:UpdateItem"))?;
+        .map_err(|err| not_found(err, &order.id, "dynamodb:UpdateItem"))?;
     Ok(())
 }
 
 /// Delete an existing order (a REMOVE record).
-pub async fn delete(ddb: &Client, table_name: &str, table: &Table, id: &str) -> anyhow::Result<()> {
+pub async fn delete(
+    ddb: &Client,
+    table_name: &str,
+    table: &Table,
+    order: StoredOrder,
+) -> anyhow::Result<()> {
     ddb.delete_item()
         .table_name(table_name)
-        .set_key(Some(order_key(table, id)?))
+        .set_key(Some(order.key))
         .condition_expression("attribute_exists(#pk)")
         .expression_attribute_names("#pk", &table.partition_key.name)
         .send()
         .await
-        .map_err(|err| not_found(err, id, "dynamodb:DeleteItem"))?;
+        .map_err(|err| not_found(err, &order.id, "dynamodb:DeleteItem"))?;
     Ok(())
 }
 
