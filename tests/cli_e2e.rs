@@ -353,6 +353,22 @@ async fn a_failed_first_deploy_rolls_back_and_recreate_fixes_it() {
         text(&stuck.stderr)
     );
     assert!(text(&stuck.stderr).contains("--recreate"));
+    // The failed stack holds nothing: diff says everything is still to create.
+    let diff = cli(&endpoint, &bp, &["diff", "--exit-code"]).await;
+    expect_code(&diff, 1);
+    let diff_out = text(&diff.stdout);
+    assert!(
+        diff_out.contains("is ROLLBACK_COMPLETE (its first deploy failed)"),
+        "{diff_out}"
+    );
+    assert!(diff_out.contains("+ Table (AWS::DynamoDB::Table)"), "{diff_out}");
+    let send = cli(&endpoint, &bp, &["send-test-order"]).await;
+    expect_code(&send, 1);
+    assert!(
+        text(&send.stderr).contains("run `outboxctl deploy --recreate`"),
+        "{}",
+        text(&send.stderr)
+    );
 
     ddb.delete_table()
         .table_name("shop-orders")

@@ -10,7 +10,8 @@ use super::output::emit;
 use super::{Exit, GlobalArgs, load_blueprint};
 use crate::cloud::deploy::{self, Planned};
 use crate::cloud::diff::{self, ResourceDiff};
-use crate::cloud::{error::explain, stack};
+use crate::cloud::error::explain;
+use crate::cloud::stack::{self, Phase};
 use crate::render;
 
 #[derive(Debug, Args)]
@@ -34,8 +35,15 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
     let rendered = render::render(&bp);
     let aws = global.aws_clients(bp.region.as_deref()).await;
     let cfn = &aws.cloudformation;
-    let deployed = match stack::describe(cfn, &bp.name).await? {
+    let existing = stack::describe(cfn, &bp.name).await?;
+    // A stack whose first deploy failed, or whose first change set awaits review, holds
+    // no resources: everything is still to create, whatever template it keeps.
+    let empty = existing
+        .as_ref()
+        .filter(|s| matches!(s.phase(), Phase::MustDelete | Phase::Review));
+    let deployed = match &existing {
         None => Value::Null,
+        Some(_) if empty.is_some() => Value::Null,
         Some(_) => {
             let body = cfn
                 .get_template()
@@ -83,8 +91,27 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
         })
         .collect();
     let changed = !rows.is_empty();
+    let header = match (&existing, empty) {
+        (None, _) => Some(format!(
+            "stack `{}` does not exist yet: deploy creates {} resources",
+            bp.name,
+            rows.len()
+        )),
+        (_, Some(stack)) if stack.phase() == Phase::MustDelete => Some(format!(
+            "stack `{}` is {} (its first deploy failed) and holds nothing: `outboxctl deploy --recreate` deletes it and creates {} resources",
+            bp.name,
+            stack.status,
+            rows.len()
+        )),
+        (_, Some(_)) => Some(format!(
+            "stack `{}` has a change set waiting for review and holds nothing yet: deploy creates {} resources",
+            bp.name,
+            rows.len()
+        )),
+        _ => None,
+    };
     emit(global.output, &rows, |rows| {
-        print(&bp.name, deployed.is_null(), rows)
+        print(&bp.name, header.as_deref(), rows)
     });
     Ok(if changed && args.exit_code {
         Exit::Failure
@@ -93,16 +120,13 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
     })
 }
 
-fn print(stack: &str, new_stack: bool, rows: &[Row]) {
+fn print(stack: &str, header: Option<&str>, rows: &[Row]) {
     if rows.is_empty() {
         println!("no changes: stack `{stack}` matches the blueprint");
         return;
     }
-    if new_stack {
-        println!(
-            "stack `{stack}` does not exist yet: deploy creates {} resources",
-            rows.len()
-        );
+    if let Some(header) = header {
+        println!("{header}");
     }
     for row in rows {
         let sign = match row.diff.action {

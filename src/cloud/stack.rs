@@ -40,10 +40,21 @@ impl Stack {
 
     pub fn output(&self, key: &str) -> anyhow::Result<&str> {
         self.outputs.get(key).map(String::as_str).ok_or_else(|| {
-            anyhow::anyhow!(
-                "stack `{}` has no output `{key}`: was it deployed from this blueprint? run `outboxctl deploy`",
-                self.name
-            )
+            let (name, status) = (&self.name, &self.status);
+            match self.phase() {
+                Phase::MustDelete => anyhow::anyhow!(
+                    "stack `{name}` is {status}: its first deploy failed, so it has no outputs; run `outboxctl deploy --recreate`"
+                ),
+                Phase::Review => anyhow::anyhow!(
+                    "stack `{name}` has a change set waiting for review and no outputs yet; run `outboxctl deploy`"
+                ),
+                Phase::Busy => anyhow::anyhow!(
+                    "stack `{name}` is {status} and has no output `{key}` yet; wait for it to settle (`outboxctl status`)"
+                ),
+                Phase::Stable | Phase::Stuck => anyhow::anyhow!(
+                    "stack `{name}` has no output `{key}`: was it deployed from this blueprint? run `outboxctl deploy`"
+                ),
+            }
         })
     }
 }
