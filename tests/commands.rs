@@ -82,6 +82,36 @@ fn validate_without_a_blueprint_says_how_to_get_one() {
 }
 
 #[test]
+fn validate_answers_scripts_in_json() {
+    let valid = outboxctl()
+        .args(["validate", "--output", "json", "-f"])
+        .arg(repo().join("blueprints/minimal.yaml"))
+        .output()
+        .unwrap();
+    expect_code(&valid, 0);
+    let verdict: serde_json::Value = serde_json::from_slice(&valid.stdout).unwrap();
+    assert_eq!(verdict["valid"], true);
+    assert_eq!(verdict["summary"]["stack"], "shop");
+    assert_eq!(verdict["problems"], serde_json::json!([]));
+
+    let invalid = outboxctl()
+        .args(["validate", "--output", "json", "-f"])
+        .arg(repo().join("tests/bad-blueprints/batch-size-too-large.yaml"))
+        .output()
+        .unwrap();
+    expect_code(&invalid, 1);
+    let verdict: serde_json::Value = serde_json::from_slice(&invalid.stdout).unwrap();
+    assert_eq!(verdict["valid"], false);
+    let problem = &verdict["problems"][0];
+    assert!(problem["line"].as_u64().unwrap() > 0, "{verdict}");
+    assert!(
+        problem["message"].as_str().unwrap().contains("batch_size"),
+        "{verdict}"
+    );
+    assert_eq!(text(&invalid.stderr), "", "JSON only, on stdout");
+}
+
+#[test]
 fn render_writes_json_or_yaml() {
     let dir = tempfile::tempdir().unwrap();
     let blueprint = repo().join("blueprints/minimal.yaml");

@@ -1,23 +1,95 @@
 //! `outboxctl validate`: every problem in a blueprint at once, each at file:line:column.
+//! With `--output json`, one document on stdout: whether it is valid, and each problem
+//! with its line, column, message and help.
 
 use clap::Args;
 
-use super::{Exit, GlobalArgs, load_blueprint};
+use super::output::{OutputFormat, emit};
+use super::{Exit, GlobalArgs};
+use crate::blueprint::{self, Diagnostic, LoadError};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {}
 
+#[derive(Debug, serde::Serialize)]
+struct Verdict {
+    file: String,
+    valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<Summary>,
+    problems: Vec<Problem>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Summary {
+    stack: String,
+    queues: usize,
+    rules: usize,
+    api: bool,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Problem {
+    line: usize,
+    column: usize,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<String>,
+}
+
+impl From<&Diagnostic> for Problem {
+    fn from(d: &Diagnostic) -> Problem {
+        Problem {
+            line: d.span.line,
+            column: d.span.column,
+            message: d.message.clone(),
+            help: d.help.clone(),
+        }
+    }
+}
+
 pub fn run(global: &GlobalArgs, _args: ValidateArgs) -> anyhow::Result<Exit> {
-    let Some(bp) = load_blueprint(global)? else {
-        return Ok(Exit::Failure);
-    };
-    println!(
-        "{}: valid: stack `{}`, {} queue(s), {} rule(s){}",
-        global.blueprint.display(),
-        bp.name,
-        bp.queues.len(),
-        bp.rules.len(),
-        if bp.api.is_some() { ", ingest API" } else { "" }
-    );
-    Ok(Exit::Success)
+    let file = global.blueprint.display().to_string();
+    match blueprint::load(&global.blueprint) {
+        Ok(bp) => {
+            let verdict = Verdict {
+                file,
+                valid: true,
+                summary: Some(Summary {
+                    stack: bp.name.clone(),
+                    queues: bp.queues.len(),
+                    rules: bp.rules.len(),
+                    api: bp.api.is_some(),
+                }),
+                problems: Vec::new(),
+            };
+            emit(global.output, &verdict, |v| {
+                let s = v.summary.as_ref().expect("a valid blueprint has a summary");
+                println!(
+                    "{}: valid: stack `{}`, {} queue(s), {} rule(s){}",
+                    v.file,
+                    s.stack,
+                    s.queues,
+                    s.rules,
+                    if s.api { ", ingest API" } else { "" }
+                );
+            });
+            Ok(Exit::Success)
+        }
+        Err(LoadError::Invalid(diagnostics)) => {
+            if global.output == OutputFormat::Json {
+                let verdict = Verdict {
+                    file,
+                    valid: false,
+                    summary: None,
+                    problems: diagnostics.items.iter().map(Problem::from).collect(),
+                };
+                emit(global.output, &verdict, |_| {});
+            } else {
+                eprintln!("{diagnostics}");
+            }
+            Ok(Exit::Failure)
+        }
+        Err(err) => Err(err.into()),
+    }
 }
