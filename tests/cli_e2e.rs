@@ -361,7 +361,10 @@ async fn a_failed_first_deploy_rolls_back_and_recreate_fixes_it() {
         diff_out.contains("is ROLLBACK_COMPLETE (its first deploy failed)"),
         "{diff_out}"
     );
-    assert!(diff_out.contains("+ Table (AWS::DynamoDB::Table)"), "{diff_out}");
+    assert!(
+        diff_out.contains("+ Table (AWS::DynamoDB::Table)"),
+        "{diff_out}"
+    );
     let send = cli(&endpoint, &bp, &["send-test-order"]).await;
     expect_code(&send, 1);
     assert!(

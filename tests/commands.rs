@@ -51,6 +51,31 @@ fn init_refuses_to_overwrite_without_force() {
             .unwrap()
             .contains("name: shop")
     );
+
+    // A second blueprint beside the first shares the same schema; a schema file of other
+    // content is kept unless --force.
+    let second = outboxctl()
+        .current_dir(dir.path())
+        .args(["init", "-f", "second.yaml"])
+        .output()
+        .unwrap();
+    expect_code(&second, 0);
+    std::fs::write(dir.path().join("outbox.schema.json"), "{\"mine\": 1}").unwrap();
+    let third = outboxctl()
+        .current_dir(dir.path())
+        .args(["init", "-f", "third.yaml"])
+        .output()
+        .unwrap();
+    expect_code(&third, 1);
+    assert!(text(&third.stderr).contains("outbox.schema.json already exists with other content"));
+    assert!(
+        !dir.path().join("third.yaml").exists(),
+        "nothing was written"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("outbox.schema.json")).unwrap(),
+        "{\"mine\": 1}"
+    );
 }
 
 #[test]

@@ -132,4 +132,29 @@ fn blueprint_mode_runs_a_stream_record_through_the_pipe_and_every_rule() {
     assert_eq!(rules.len(), 3, "{stdout}");
     assert!(rules.iter().all(|l| l.contains("no match")), "{stdout}");
     assert_eq!(out.status.code(), Some(1));
+
+    // A disabled rule delivers nothing, and says why.
+    let dir = tempfile::tempdir().unwrap();
+    let disabled = dir.path().join("outbox.yaml");
+    let text = std::fs::read_to_string(blueprint).unwrap().replace(
+        "    targets: [billing, analytics]\n",
+        "    targets: [billing, analytics]\n    enabled: false\n",
+    );
+    std::fs::write(&disabled, text).unwrap();
+    let record = stream_record("INSERT");
+    let path = disabled.to_str().unwrap();
+    let out = outboxctl(&["pattern", "test", "-f", path, "--event", &record]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("rule paid                     disabled (its pattern matches) → billing"),
+        "{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(0), "`ship` still matches");
+    let args = [
+        "pattern", "test", "-f", path, "--event", &record, "--output", "json",
+    ];
+    let answer: serde_json::Value = serde_json::from_slice(&outboxctl(&args).stdout).unwrap();
+    assert_eq!(answer["rules"][0]["matched"], false);
+    assert_eq!(answer["rules"][0]["enabled"], false);
+    assert_eq!(answer["rules"][0]["pattern_matches"], true);
 }

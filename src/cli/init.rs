@@ -27,7 +27,7 @@ pub struct InitArgs {
     /// Which example to start from.
     #[arg(long, default_value = "food-ordering", value_parser = example_names())]
     example: String,
-    /// Overwrite an existing blueprint.
+    /// Overwrite an existing blueprint (and a schema file that differs).
     #[arg(long)]
     force: bool,
 }
@@ -49,12 +49,21 @@ pub fn run(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Exit> {
         .find(|(name, _)| *name == args.example)
         .map(|(_, text)| *text)
         .context("unknown example")?;
-    write(path, text)?;
     let schema_path = path
         .parent()
         .unwrap_or(Path::new(""))
         .join("outbox.schema.json");
-    write(&schema_path, &schema::to_text())?;
+    let schema_text = schema::to_text();
+    // The same schema again (a second blueprint in one directory) is no overwrite.
+    let other_schema = std::fs::read_to_string(&schema_path).is_ok_and(|old| old != schema_text);
+    if other_schema && !args.force {
+        bail!(
+            "{} already exists with other content; pass --force to overwrite it",
+            schema_path.display()
+        );
+    }
+    write(path, text)?;
+    write(&schema_path, &schema_text)?;
     eprintln!(
         "wrote {} (example `{}`) and {}",
         path.display(),

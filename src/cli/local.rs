@@ -20,7 +20,8 @@ pub struct LocalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum LocalCommand {
-    /// Run the local engine (DynamoDB and DynamoDB Streams APIs) until Ctrl-C.
+    /// Run the local engine until Ctrl-C: DynamoDB, DynamoDB Streams, SQS, EventBridge,
+    /// EventBridge Pipes, CloudFormation and the deployed API Gateway REST APIs.
     Up(UpArgs),
     /// Delete the local engine's state (refuses while an engine is using it).
     Reset(ResetArgs),

@@ -111,7 +111,11 @@ struct BlueprintAnswer {
 #[derive(Debug, serde::Serialize)]
 struct RuleAnswer {
     rule: String,
+    /// Whether the rule delivers the event: enabled, and its pattern matches.
     matched: bool,
+    enabled: bool,
+    /// Whether the pattern matches, enabled or not.
+    pattern_matches: bool,
     queues: Vec<String>,
 }
 
@@ -173,16 +177,25 @@ fn through_blueprint(global: &GlobalArgs, event_argument: &str) -> anyhow::Resul
         }
         (None, Some(input))
     };
-    let matched: Vec<&str> = event.as_ref().map(|e| routing.route(e)).unwrap_or_default();
-    let rules = bp
+    let hits: Vec<(&str, bool)> = event
+        .as_ref()
+        .map(|e| routing.patterns_matching(e))
+        .unwrap_or_default();
+    let rules: Vec<RuleAnswer> = bp
         .rules
         .iter()
-        .map(|rule| RuleAnswer {
-            rule: rule.name.clone(),
-            matched: matched.contains(&rule.name.as_str()),
-            queues: rule.targets.iter().map(|t| t.value.clone()).collect(),
+        .map(|rule| {
+            let pattern_matches = hits.iter().any(|&(name, _)| name == rule.name);
+            RuleAnswer {
+                rule: rule.name.clone(),
+                matched: pattern_matches && rule.enabled,
+                enabled: rule.enabled,
+                pattern_matches,
+                queues: rule.targets.iter().map(|t| t.value.clone()).collect(),
+            }
         })
         .collect();
+    let delivered = rules.iter().any(|r| r.matched);
     let answer = BlueprintAnswer {
         pipe_passed,
         event,
@@ -197,7 +210,12 @@ fn through_blueprint(global: &GlobalArgs, event_argument: &str) -> anyhow::Resul
             None => {}
         }
         for rule in &a.rules {
-            let verdict = if rule.matched { "match" } else { "no match" };
+            let verdict = match (rule.enabled, rule.pattern_matches) {
+                (true, true) => "match",
+                (true, false) => "no match",
+                (false, true) => "disabled (its pattern matches)",
+                (false, false) => "disabled (no match)",
+            };
             println!(
                 "rule {:<24} {:<9} → {}",
                 rule.rule,
@@ -206,9 +224,9 @@ fn through_blueprint(global: &GlobalArgs, event_argument: &str) -> anyhow::Resul
             );
         }
     });
-    Ok(if matched.is_empty() {
-        Exit::Failure
-    } else {
+    Ok(if delivered {
         Exit::Success
+    } else {
+        Exit::Failure
     })
 }

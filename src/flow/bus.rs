@@ -54,11 +54,20 @@ impl Routing {
 
     /// Names of the enabled rules the event matches, in blueprint order.
     pub fn route(&self, event: &Value) -> Vec<&str> {
+        self.patterns_matching(event)
+            .into_iter()
+            .filter(|&(_, enabled)| enabled)
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    /// Every rule whose pattern matches the event, disabled ones too, with whether it is
+    /// enabled, in blueprint order.
+    pub fn patterns_matching(&self, event: &Value) -> Vec<(&str, bool)> {
         let mut hits = self.matcher.matches(event);
         hits.sort_unstable();
         hits.into_iter()
-            .filter(|i| self.enabled[*i])
-            .map(|i| self.names[i].as_str())
+            .map(|i| (self.names[i].as_str(), self.enabled[i]))
             .collect()
     }
 }
