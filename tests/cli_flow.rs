@@ -135,25 +135,55 @@ async fn access_denied_names_the_action() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
+/// The CLI with no credentials anywhere (no variables, files, profile or metadata).
+fn without_credentials(home: &Path) -> std::process::Command {
+    let mut cmd = outboxctl();
+    cmd.env("HOME", home)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", home.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("credentials"));
+    for variable in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ] {
+        cmd.env_remove(variable);
+    }
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_takes_the_endpoint_of_an_engine_on_another_port() {
+    let engine = TestEngine::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = without_credentials(home.path());
+    cmd.arg("-f")
+        .arg(repo().join("blueprints/minimal.yaml"))
+        .args(["status", "--local", "--endpoint-url"])
+        .arg(engine.handle.endpoint_url());
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    expect_code(&output, 1);
+    assert!(
+        text(&output.stderr).contains("stack `shop` does not exist in this account and region"),
+        "dummy credentials, the given endpoint: {}",
+        text(&output.stderr)
+    );
+}
+
 #[test]
 fn missing_credentials_say_how_to_get_some() {
     let home = tempfile::tempdir().unwrap();
-    let output = outboxctl()
-        .env("HOME", home.path())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+    let output = without_credentials(home.path())
         .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", home.path().join("config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            home.path().join("credentials"),
-        )
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
-        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
-        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
         .args(["-f"])
         .arg(repo().join("blueprints/minimal.yaml"))
         .args([

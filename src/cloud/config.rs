@@ -22,9 +22,10 @@ pub struct AwsArgs {
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
     /// Send every request to this endpoint instead of AWS.
-    #[arg(long, global = true, value_name = "URL", conflicts_with = "local")]
+    #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
-    /// Use the local engine at 127.0.0.1:4566 with dummy credentials.
+    /// Use the local engine with dummy credentials: at 127.0.0.1:4566, or at
+    /// --endpoint-url for an engine on another port.
     #[arg(long, global = true)]
     pub local: bool,
     /// Dummy credentials instead of the chain (for an in-process local engine).
@@ -35,10 +36,10 @@ pub struct AwsArgs {
 impl AwsArgs {
     /// The endpoint requests go to, when it is not AWS.
     pub fn endpoint(&self) -> Option<&str> {
-        if self.local {
-            Some(LOCAL_ENDPOINT)
-        } else {
-            self.endpoint_url.as_deref()
+        match (&self.endpoint_url, self.local) {
+            (Some(url), _) => Some(url),
+            (None, true) => Some(LOCAL_ENDPOINT),
+            (None, false) => None,
         }
     }
 }
@@ -55,14 +56,9 @@ pub async fn load(args: &AwsArgs, blueprint_region: Option<&str>) -> SdkConfig {
     if let Some(region) = region {
         loader = loader.region(Region::new(region.to_string()));
     }
-    if args.local {
-        loader = loader.endpoint_url(LOCAL_ENDPOINT).test_credentials();
-        if region.is_none() {
-            loader = loader.region(Region::from_static(LOCAL_REGION));
-        }
-    } else if let Some(url) = &args.endpoint_url {
+    if let Some(url) = args.endpoint() {
         loader = loader.endpoint_url(url);
-        if args.dummy_credentials {
+        if args.local || args.dummy_credentials {
             loader = loader.test_credentials();
             if region.is_none() {
                 loader = loader.region(Region::from_static(LOCAL_REGION));
