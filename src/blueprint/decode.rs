@@ -11,6 +11,13 @@ pub fn decode(root: &Node, problems: &mut Problems) -> Option<Blueprint> {
     let mut top = Fields::open(root, "", problems)?;
     let (name, name_span) = match top.string("name", problems) {
         Some(name) => (name.value, name.span),
+        // A value of another type has been reported as such.
+        None if top
+            .get("name")
+            .is_some_and(|node| !matches!(node.scalar(), Some(Scalar::Null))) =>
+        {
+            (String::new(), Span::default())
+        }
         None => {
             problems.at(
                 Span {

@@ -31,6 +31,17 @@ impl<'n> Fields<'n> {
         let entries: &'n [(Node, Node)] = match (node.as_mapping(), node.scalar()) {
             (Some(entries), _) => entries,
             (None, Some(Scalar::Null)) => &[],
+            _ if path.is_empty() => {
+                problems.at(
+                    node.span,
+                    format!(
+                        "a blueprint must be a mapping of keys to values, found {}",
+                        node.kind()
+                    ),
+                    "start from `outboxctl init`: `name:`, `queues:`, `rules:` and the other sections at the left margin",
+                );
+                return None;
+            }
             _ => {
                 problems.at(
                     node.span,

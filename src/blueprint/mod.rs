@@ -60,7 +60,7 @@ pub fn parse(file: &str, source: &str) -> Result<Blueprint, Diagnostics> {
                 err.span,
                 format!("the blueprint is not valid YAML: {}", err.message),
             )
-            .help("check indentation and quoting around this point"),
+            .help(err.help),
         ])
     })?;
     let mut problems = fields::Problems::default();

@@ -151,6 +151,8 @@ fn resolve_plain(text: &str) -> Scalar<'_> {
 pub struct SyntaxError {
     pub message: String,
     pub span: Span,
+    /// How to fix it.
+    pub help: &'static str,
 }
 
 /// Parse one YAML document into a tree. An empty document is an empty mapping.
@@ -162,6 +164,7 @@ pub fn parse(source: &str) -> Result<Node, SyntaxError> {
         .map_err(|err| SyntaxError {
             message: err.info().to_string(),
             span: Span::at(*err.marker(), 1),
+            help: "check indentation and quoting around this point",
         })?;
     if let Some(err) = builder.error {
         return Err(err);
@@ -207,6 +210,7 @@ impl TreeBuilder {
                                 key.text().unwrap_or_default()
                             ),
                             span: key.span,
+                            help: "remove one of the two, or merge their values under one key",
                         });
                     }
                     entries.push((key, node));
@@ -270,6 +274,7 @@ impl MarkedEventReceiver for TreeBuilder {
                     message: "YAML aliases (`*name`) are not supported in blueprints: write the value out"
                         .into(),
                     span: Span::at(mark, 1),
+                    help: "copy the anchored (`&name`) value to each place that uses it",
                 });
             }
             _ => {}
