@@ -125,7 +125,23 @@ try:
 except jsonschema.ValidationError:
     pass
 "#;
-    let blueprints: Vec<String> = examples()
+    // Shorthands `validate` accepts (one target without brackets, a number as a tag
+    // value) must pass the schema too, or an editor would flag a valid blueprint.
+    let dir = tempfile::tempdir().unwrap();
+    let shorthand = dir.path().join("shorthand.yaml");
+    std::fs::write(
+        &shorthand,
+        "name: shop\ntags: {project: 7, billed: true}\nqueues:\n  q: {}\nrules:\n  r:\n    pattern: {source: [x]}\n    targets: q\n",
+    )
+    .unwrap();
+    let validated = outboxctl()
+        .arg("-f")
+        .arg(&shorthand)
+        .arg("validate")
+        .output()
+        .unwrap();
+    expect_code(&validated, 0);
+    let mut blueprints: Vec<String> = examples()
         .iter()
         .map(|e| {
             repo()
@@ -134,6 +150,7 @@ except jsonschema.ValidationError:
                 .to_string()
         })
         .collect();
+    blueprints.push(shorthand.display().to_string());
     let output = Command::new(python())
         .arg("-c")
         .arg(script)

@@ -150,11 +150,16 @@ fn rule() -> Value {
             "description": { "type": "string", "maxLength": 512 },
             "pattern": pattern("EventBridge event pattern"),
             "targets": {
-                "type": "array",
-                "items": { "type": "string", "pattern": NAME_PATTERN },
-                "minItems": 1,
-                "maxItems": TARGETS_PER_RULE_MAX,
-                "description": "Queues declared under `queues` (at most 4 with tail on)"
+                "oneOf": [
+                    {
+                        "type": "array",
+                        "items": { "type": "string", "pattern": NAME_PATTERN },
+                        "minItems": 1,
+                        "maxItems": TARGETS_PER_RULE_MAX,
+                    },
+                    { "type": "string", "pattern": NAME_PATTERN },
+                ],
+                "description": "Queues declared under `queues` (at most 4 with tail on); one queue may be written without the brackets"
             },
             "retry_attempts": int(0, RULE_RETRIES_MAX, DEFAULT_RULE_RETRIES, "Delivery retries per target"),
             "max_event_age_seconds": int(EVENT_AGE_MIN, EVENT_AGE_MAX, DEFAULT_EVENT_AGE, "How long to keep retrying"),
@@ -195,7 +200,7 @@ pub fn schema() -> Value {
                 "description": "Stack name, prefix of every resource name"
             },
             "region": { "type": "string", "pattern": "^[a-z]+(-[a-z]+)+-[0-9]+$" },
-            "tags": { "type": "object", "additionalProperties": { "type": "string", "maxLength": 256 } },
+            "tags": { "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"], "maxLength": 256, "description": "A number or boolean is written as its text" } },
             "table": table(),
             "pipe": pipe(),
             "bus": bus(),
