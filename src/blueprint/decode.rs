@@ -740,12 +740,15 @@ fn decode_rule(name: String, span: Span, node: &Node, problems: &mut Problems) -
         let tpath = format!("{path}.input_transformer");
         let mut t = Fields::open(node, &tpath, problems)?;
         let mut paths = BTreeMap::new();
+        let mut path_spans = BTreeMap::new();
         if let Some(paths_node) = t.get("input_paths")
             && let Some(pf) = Fields::open(paths_node, &format!("{tpath}.input_paths"), problems) {
                 for (key, value) in pf.entries() {
                     match value.scalar() {
                         Some(Scalar::Str(p)) => {
-                            paths.insert(key.text().unwrap_or_default().to_string(), p.to_string());
+                            let name = key.text().unwrap_or_default().to_string();
+                            path_spans.insert(name.clone(), (key.span, value.span));
+                            paths.insert(name, p.to_string());
                         }
                         _ => problems.at(value.span, format!("`{tpath}.input_paths` values must be JSON paths such as `$.detail.orderId`"), "quote the path"),
                     }
@@ -758,7 +761,7 @@ fn decode_rule(name: String, span: Span, node: &Node, problems: &mut Problems) -
             return None;
         };
         check_text_length(Some(&template), &format!("{tpath}.input_template"), RULE_INPUT_TEMPLATE_MAX, problems);
-        Some(InputTransformer { paths, template })
+        Some(InputTransformer { paths, path_spans, template })
     });
     let enabled = f.bool_or("enabled", true, problems);
     f.finish(problems);

@@ -225,6 +225,8 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputTransformer {
     pub paths: BTreeMap<String, String>,
+    /// Where each `input_paths` entry is written: its name and its path.
+    pub path_spans: BTreeMap<String, (Span, Span)>,
     pub template: Spanned<String>,
 }
 

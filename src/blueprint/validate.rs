@@ -10,7 +10,9 @@ use super::names::logical;
 use super::yaml::Span;
 use crate::pattern::EventPattern;
 use crate::pattern::filter;
-use crate::pattern::template::{InputTransformer, JsonPath, PipeInputTemplate};
+use crate::pattern::template::{
+    self, InputTransformer, JsonPath, PipeInputTemplate, TemplateError,
+};
 
 pub fn validate(bp: &Blueprint, problems: &mut Problems) {
     check_rule_targets(bp, problems);
@@ -34,14 +36,41 @@ fn check_patterns_and_templates(bp: &Blueprint, problems: &mut Problems) {
                 pattern_help,
             );
         }
-        if let Some(transformer) = &rule.input_transformer
-            && let Err(err) = InputTransformer::new(&transformer.paths, &transformer.template.value)
-        {
-            problems.at(
-                transformer.template.span,
-                format!("rule `{}` input transformer: {err}", rule.name),
-                "placeholders are `<name>` from input_paths or `<aws.events.*>` variables",
-            );
+        if let Some(transformer) = &rule.input_transformer {
+            // Each input_paths entry where it is written; the template once they are sound.
+            let mut paths_sound = true;
+            for (name, path) in &transformer.paths {
+                let Err(err) = template::input_path(name, path) else {
+                    continue;
+                };
+                paths_sound = false;
+                let (name_span, path_span) = transformer.path_spans[name];
+                let (span, help) = match err {
+                    TemplateError::BadPathName { .. } => (
+                        name_span,
+                        "input_paths names are 1 to 256 letters, digits, `_` or `-`, and not `aws.*`",
+                    ),
+                    _ => (
+                        path_span,
+                        "input_paths values are JSON paths in dot notation, such as `$.detail.orderId`",
+                    ),
+                };
+                problems.at(
+                    span,
+                    format!("rule `{}` input_paths: {err}", rule.name),
+                    help,
+                );
+            }
+            if paths_sound
+                && let Err(err) =
+                    InputTransformer::new(&transformer.paths, &transformer.template.value)
+            {
+                problems.at(
+                    transformer.template.span,
+                    format!("rule `{}` input transformer: {err}", rule.name),
+                    "placeholders are `<name>` from input_paths or `<aws.events.*>` variables",
+                );
+            }
         }
     }
     if let Some(pattern) = bp.bus.archive.as_ref().and_then(|a| a.pattern.as_ref())

@@ -12,4 +12,5 @@ pub use pipe::{MAX_PIPE_TEMPLATE_CHARS, PIPE_VARIABLES, PipeContext, PipeInputTe
 pub use placeholder::TemplateError;
 pub use transformer::{
     InputTransformer, MAX_INPUT_PATHS, MAX_TRANSFORMER_TEMPLATE_CHARS, RULE_VARIABLES, RuleContext,
+    input_path,
 };

@@ -58,15 +58,7 @@ impl InputTransformer {
         }
         let mut parsed = BTreeMap::new();
         for (name, path) in paths {
-            check_name(name)?;
-            let json_path = JsonPath::parse(path)?;
-            if json_path.has_bracket_keys() {
-                return Err(TemplateError::BadPath {
-                    path: path.clone(),
-                    reason: "InputPathsMap paths use dot notation (`$.detail.key`), not bracket notation (`$['detail']`)".into(),
-                });
-            }
-            parsed.insert(name.as_str(), json_path);
+            parsed.insert(name.as_str(), input_path(name, path)?);
         }
         let is_placeholder = |name: &str| parsed.contains_key(name) || name.starts_with("aws.");
         let pieces = placeholder::split(template, is_placeholder);
@@ -83,6 +75,19 @@ impl InputTransformer {
             .template
             .render(event, |name| variable(name, event, ctx)))
     }
+}
+
+/// One InputPathsMap entry, checked on its own: its name, and its path in dot notation.
+pub fn input_path(name: &str, path: &str) -> Result<JsonPath, TemplateError> {
+    check_name(name)?;
+    let json_path = JsonPath::parse(path)?;
+    if json_path.has_bracket_keys() {
+        return Err(TemplateError::BadPath {
+            path: path.to_string(),
+            reason: "InputPathsMap paths use dot notation (`$.detail.key`), not bracket notation (`$['detail']`)".into(),
+        });
+    }
+    Ok(json_path)
 }
 
 fn check_name(name: &str) -> Result<(), TemplateError> {
