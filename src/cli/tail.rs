@@ -72,8 +72,8 @@ pub async fn run(global: &GlobalArgs, args: TailArgs) -> anyhow::Result<Exit> {
             .unwrap_or_default()
     });
     let mut shown = 0;
-    // Events `--rule` leaves out: put back when tail stops, for the next reader.
-    let mut passed_over = Vec::new();
+    // Events not shown because --count was reached: put back for the next reader.
+    let mut unshown = Vec::new();
     let outcome = loop {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if left == Some(Duration::ZERO) {
@@ -97,7 +97,7 @@ pub async fn run(global: &GlobalArgs, args: TailArgs) -> anyhow::Result<Exit> {
                 .as_ref()
                 .is_some_and(|rule| !event.rules.contains(rule))
             {
-                passed_over.push(event);
+                tail.pass_over(event).await?;
                 continue;
             }
             if json {
@@ -112,12 +112,12 @@ pub async fn run(global: &GlobalArgs, args: TailArgs) -> anyhow::Result<Exit> {
                 break;
             }
         }
-        passed_over.extend(events);
+        unshown.extend(events);
         if done {
             break Exit::Success;
         }
     };
-    tail.release(&passed_over).await?;
+    tail.release(unshown).await?;
     Ok(outcome)
 }
 

@@ -148,8 +148,6 @@ pub async fn verify(
     let mut observed: Vec<Observation> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut events = Vec::new();
-    // Events of other writers: left in the tail queue for `tail`.
-    let mut others = Vec::new();
     let deadline = Instant::now() + timeout;
     // After the last expected event, keep listening briefly for duplicates and strays.
     let mut complete_at: Option<Instant> = None;
@@ -163,7 +161,7 @@ pub async fn verify(
                 .map(|e| &e.order)
                 .find(|marker| text.contains(marker.as_str()))
             else {
-                others.push(event);
+                tail.pass_over(event).await?;
                 continue;
             };
             tail.ack(&event).await?;
@@ -197,7 +195,8 @@ pub async fn verify(
             complete_at = Some(Instant::now());
         }
     }
-    tail.release(&others).await?;
+    // Events of other writers (passed over above) stay in the tail queue for `tail`.
+    tail.release(Vec::new()).await?;
     let rules = verify::score(bp, &expectations, &observed);
     let mut problems: Vec<String> = expectations
         .iter()

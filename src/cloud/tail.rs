@@ -4,9 +4,10 @@
 //! tail queue is read, never a consumer's queue.
 //!
 //! Reading a message hides it for the queue's visibility timeout; only the copies of
-//! events a command reports are deleted ([`Tail::ack`]). The rest (events still waiting
-//! for copies when it stops, events `--rule` left out, events past `--count`) are made
-//! visible again ([`Tail::release`]), so the next `tail` or `verify` still sees them.
+//! events a command reports are deleted ([`Tail::ack`]). Events it leaves out (`--rule`)
+//! stay hidden while it runs ([`Tail::pass_over`]); when it stops, those, the events past
+//! `--count` and those still waiting for copies are made visible again
+//! ([`Tail::release`]), so the next `tail` or `verify` still sees them.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -54,12 +55,17 @@ struct Pending {
 /// retries each on its own), so a rule's copy can trail the catch-all's.
 const SETTLE: Duration = Duration::from_millis(1500);
 const GIVE_UP: Duration = Duration::from_secs(10);
+/// How long an event passed over stays hidden from this reader. Should the reader die
+/// without releasing it, other readers see it again after this long.
+const PASSED_OVER: Duration = Duration::from_secs(15 * 60);
 
 pub struct Tail {
     sqs: Client,
     queue_url: String,
     catch_all_rule: String,
     pending: HashMap<String, Pending>,
+    /// Copies of the events passed over, by event id, then by message id.
+    passed_over: HashMap<String, HashMap<String, String>>,
 }
 
 impl Tail {
@@ -69,6 +75,7 @@ impl Tail {
             queue_url: queue_url.to_string(),
             catch_all_rule: catch_all_rule.to_string(),
             pending: HashMap::new(),
+            passed_over: HashMap::new(),
         }
     }
 
@@ -165,19 +172,40 @@ impl Tail {
         Ok(())
     }
 
-    /// Make the copies of `events`, and of every event still waiting for copies, visible
-    /// again at once: a command that stops leaves what it did not report for the next.
-    /// A handle that no longer works (its copy was received again since) is skipped.
-    pub async fn release(&mut self, events: &[TailedEvent]) -> anyhow::Result<()> {
+    /// Leave `event` to another reader: it stays hidden while this one runs (at most
+    /// [`PASSED_OVER`], so that it is not received again and again), and
+    /// [`Tail::release`] makes it visible when this one stops.
+    pub async fn pass_over(&mut self, event: TailedEvent) -> anyhow::Result<()> {
+        let handles: Vec<String> = event.copies.values().cloned().collect();
+        self.change_visibility(&handles, PASSED_OVER.as_secs() as i32)
+            .await?;
+        // Copies received again after PASSED_OVER bring newer handles: keep the newest.
+        self.passed_over
+            .entry(event.id)
+            .or_default()
+            .extend(event.copies);
+        Ok(())
+    }
+
+    /// Make visible again, at once, the copies of `events`, of the events passed over,
+    /// and of every event still waiting for copies: a command that stops leaves what it
+    /// did not report for the next.
+    pub async fn release(&mut self, events: Vec<TailedEvent>) -> anyhow::Result<()> {
         let handles: Vec<String> = events
-            .iter()
-            .flat_map(|e| e.copies.values().cloned())
+            .into_iter()
+            .flat_map(|e| e.copies.into_values())
+            .chain(self.passed_over.drain().flat_map(|(_, c)| c.into_values()))
             .chain(
                 self.pending
                     .drain()
                     .flat_map(|(_, p)| p.copies.into_values()),
             )
             .collect();
+        self.change_visibility(&handles, 0).await
+    }
+
+    /// A handle that no longer works (its copy was received again since) is skipped.
+    async fn change_visibility(&self, handles: &[String], seconds: i32) -> anyhow::Result<()> {
         for chunk in handles.chunks(10) {
             let entries = chunk
                 .iter()
@@ -186,7 +214,7 @@ impl Tail {
                     ChangeMessageVisibilityBatchRequestEntry::builder()
                         .id(i.to_string())
                         .receipt_handle(handle)
-                        .visibility_timeout(0)
+                        .visibility_timeout(seconds)
                         .build()
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -200,7 +228,7 @@ impl Tail {
                 .map_err(|err| explain("sqs:ChangeMessageVisibilityBatch", err))?;
             for failed in result.failed {
                 tracing::debug!(
-                    "a tail copy was not released: {}",
+                    "the visibility of a tail copy did not change: {}",
                     failed.message.unwrap_or(failed.code)
                 );
             }
