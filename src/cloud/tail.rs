@@ -204,7 +204,8 @@ impl Tail {
         self.change_visibility(&handles, 0).await
     }
 
-    /// A handle that no longer works (its copy was received again since) is skipped.
+    /// Hide the copies with `handles` for `seconds` from now (0: show them). A handle that
+    /// no longer works (its copy was received again since) is skipped.
     async fn change_visibility(&self, handles: &[String], seconds: i32) -> anyhow::Result<()> {
         for chunk in handles.chunks(10) {
             let entries = chunk
