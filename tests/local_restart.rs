@@ -256,6 +256,27 @@ async fn reset_refuses_while_an_engine_holds_the_data_dir() {
         String::from_utf8_lossy(&done.stderr)
     );
     assert!(!data_dir.exists(), "reset removes the data directory");
+
+    // A directory that is not an engine's is refused, with nothing removed.
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join(".git")).unwrap();
+    std::fs::write(project.join("main.rs"), "fn main() {}").unwrap();
+    std::fs::write(project.join("engine.sqlite3"), "").unwrap();
+    for target in [project.clone(), project.join(".git")] {
+        let refused = Command::new(env!("CARGO_BIN_EXE_outboxctl"))
+            .args(["local", "reset", "--data-dir"])
+            .arg(&target)
+            .output()
+            .unwrap();
+        assert_eq!(refused.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("is not an engine's data directory"),
+            "{stderr}"
+        );
+    }
+    assert!(project.join("main.rs").exists() && project.join(".git").exists());
+    assert!(project.join("engine.sqlite3").exists(), "nothing removed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

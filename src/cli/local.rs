@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::Exit;
-use crate::local::{DEFAULT_PORT, Engine, EngineConfig, reset_data_dir};
+use super::exit::UsageError;
+use crate::local::{DEFAULT_PORT, Engine, EngineConfig, EngineError, reset_data_dir};
 
 const DEFAULT_DATA_DIR: &str = ".outboxctl/local";
 
@@ -59,7 +60,13 @@ pub async fn run(args: LocalArgs) -> anyhow::Result<Exit> {
     match args.command {
         LocalCommand::Up(up) => run_up(up).await,
         LocalCommand::Reset(reset) => {
-            if reset_data_dir(&reset.data_dir)? {
+            let removed = match reset_data_dir(&reset.data_dir) {
+                Err(err @ EngineError::NotADataDir { .. }) => {
+                    return Err(UsageError(err.to_string()).into());
+                }
+                other => other?,
+            };
+            if removed {
                 println!("removed {}", reset.data_dir.display());
             } else {
                 println!(

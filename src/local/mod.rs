@@ -74,6 +74,10 @@ pub enum EngineError {
         dir: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "`{dir}` is not an engine's data directory ({why}); local reset removes only the files an engine writes: point --data-dir at the directory `local up` used"
+    )]
+    NotADataDir { dir: PathBuf, why: String },
 }
 
 /// How to start an engine.
@@ -350,16 +354,53 @@ impl Drop for EngineHandle {
     }
 }
 
-/// Wipe an engine's data directory; refuses while an engine holds it.
+/// Wipe an engine's data directory: its files, then the directory once empty. Refuses
+/// while an engine holds it, and refuses a directory holding anything an engine does
+/// not write, before removing anything.
 pub fn reset_data_dir(dir: &Path) -> Result<bool, EngineError> {
     if !dir.exists() {
         return Ok(false);
     }
-    let lock = DataDirLock::acquire(dir)?;
-    drop(lock);
-    std::fs::remove_dir_all(dir).map_err(|source| EngineError::Reset {
+    let failed = |source| EngineError::Reset {
         dir: dir.to_owned(),
         source,
-    })?;
+    };
+    let not_a_data_dir = |why: String| EngineError::NotADataDir {
+        dir: dir.to_owned(),
+        why,
+    };
+    let mut engine_files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(failed)? {
+        let entry = entry.map_err(failed)?;
+        let name = entry.file_name();
+        let is_file = entry.file_type().map_err(failed)?.is_file();
+        match name.to_str() {
+            Some(name) if is_file && storage::is_engine_file(name) => {
+                engine_files.push(entry.path())
+            }
+            _ => {
+                return Err(not_a_data_dir(format!(
+                    "it holds `{}`",
+                    name.to_string_lossy()
+                )));
+            }
+        }
+    }
+    if engine_files.is_empty() {
+        return Err(not_a_data_dir("it holds no engine files".into()));
+    }
+    // An absolute path: a directory named `.` cannot be removed by that name.
+    let dir = &dir.canonicalize().map_err(failed)?;
+    let lock = DataDirLock::acquire(dir)?;
+    drop(lock);
+    // The lock taken above writes its file if it was not there.
+    engine_files.push(dir.join(storage::LOCK_FILE));
+    for file in engine_files {
+        match std::fs::remove_file(&file) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(failed(err)),
+            _ => {}
+        }
+    }
+    std::fs::remove_dir(dir).map_err(failed)?;
     Ok(true)
 }

@@ -15,8 +15,19 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-const DATABASE_FILE: &str = "engine.sqlite3";
-const LOCK_FILE: &str = "engine.lock";
+pub const DATABASE_FILE: &str = "engine.sqlite3";
+pub const LOCK_FILE: &str = "engine.lock";
+
+/// Whether `name` is a file an engine writes in its data directory: the database, its
+/// write-ahead log and shared memory, the lock, and their journals.
+pub fn is_engine_file(name: &str) -> bool {
+    [DATABASE_FILE, LOCK_FILE].iter().any(|file| {
+        name == *file
+            || name
+                .strip_prefix(file)
+                .is_some_and(|rest| rest.starts_with('-'))
+    })
+}
 /// Upper bound of requests grouped into one commit, so one commit stays short.
 const MAX_GROUP: usize = 512;
 
