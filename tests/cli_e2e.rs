@@ -344,6 +344,10 @@ async fn a_failed_first_deploy_rolls_back_and_recreate_fixes_it() {
         "{stderr}"
     );
     assert!(stderr.contains("rolled back"), "{stderr}");
+    assert!(
+        stderr.contains("the table's name is taken") && stderr.contains("delete-table"),
+        "a kept table blocks the create, and the way out is named: {stderr}"
+    );
 
     let stuck = cli(&endpoint, &bp, &["deploy"]).await;
     expect_code(&stuck, 1);
@@ -381,6 +385,44 @@ async fn a_failed_first_deploy_rolls_back_and_recreate_fixes_it() {
     let recreated = cli(&endpoint, &bp, &["deploy", "--recreate"]).await;
     expect_code(&recreated, 0);
     assert!(text(&recreated.stdout).contains("CREATE_COMPLETE"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_deploy_that_fails_after_the_table_leaves_nothing_behind() {
+    let engine = TestEngine::start().await;
+    let endpoint = engine.handle.endpoint_url();
+    let dir = tempfile::tempdir().unwrap();
+    let bp = blueprint_copy(dir.path(), "minimal");
+    // A queue of the consumer's name with other attributes: its create fails after the
+    // table's has succeeded.
+    let sqs = aws_sdk_sqs::Client::new(&crate::support::sdk_config(&endpoint).await);
+    let conflict = sqs
+        .create_queue()
+        .queue_name("shop-consumer")
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "99",
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let failed = cli(&endpoint, &bp, &["deploy"]).await;
+    expect_code(&failed, 1);
+    assert!(
+        text(&failed.stderr).contains("deploy failed: ConsumerQueue"),
+        "{}",
+        text(&failed.stderr)
+    );
+    let tables = engine.dynamodb().list_tables().send().await.unwrap();
+    assert!(
+        !tables.table_names().contains(&"shop-orders".to_string()),
+        "the rollback of a failed first create removes the table it made"
+    );
+    sqs.delete_queue().queue_url(conflict).send().await.unwrap();
+    let recreated = cli(&endpoint, &bp, &["deploy", "--recreate"]).await;
+    expect_code(&recreated, 0);
 }
 
 #[test]

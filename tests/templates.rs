@@ -208,8 +208,8 @@ fn templates_are_secure_by_default() {
                 ),
                 "AWS::DynamoDB::Table" => {
                     assert_eq!(
-                        resource["DeletionPolicy"], "Retain",
-                        "{example}: the table is not retained"
+                        resource["DeletionPolicy"], "RetainExceptOnCreate",
+                        "{example}: the table is not retained (except by a failed first create)"
                     );
                     assert_eq!(resource["UpdateReplacePolicy"], "Retain");
                     assert_eq!(

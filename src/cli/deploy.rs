@@ -217,7 +217,8 @@ fn print_outputs(stack: &Stack) {
 }
 
 fn report_failure(name: &str, settled: &Stack, events: &[events::ResourceEvent]) {
-    match events::first_cause(events) {
+    let cause = events::first_cause(events);
+    match cause {
         Some(cause) => eprintln!(
             "deploy failed: {} ({}): {}",
             cause.logical_id,
@@ -231,6 +232,20 @@ fn report_failure(name: &str, settled: &Stack, events: &[events::ResourceEvent])
                 .as_deref()
                 .unwrap_or("no reason given")
         ),
+    }
+    // A table kept from an earlier stack (destroy retains it) blocks every create.
+    let leftover_table = cause.is_some_and(|c| {
+        c.resource_type == "AWS::DynamoDB::Table"
+            && c.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("already exists"))
+    });
+    if leftover_table {
+        eprintln!(
+            "  the table's name is taken, most likely by the table an earlier stack of this blueprint kept: \
+             delete it (`aws dynamodb delete-table --table-name <name>`) if its data is no longer needed, \
+             or give this blueprint another `table.name`; then `outboxctl deploy --recreate`"
+        );
     }
     let outcome = match settled.status.as_str() {
         "ROLLBACK_COMPLETE" => "rolled back; the stack must be deleted before it can be created again (`outboxctl deploy --recreate`)".to_string(),

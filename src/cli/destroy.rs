@@ -75,7 +75,7 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
         println!("stack `{}` deleted", o.stack);
         for r in &o.retained {
             println!(
-                "  kept {} {} ({}): DeletionPolicy Retain; delete it yourself when its data is no longer needed",
+                "  kept {} {} ({}): its DeletionPolicy retains it; delete it yourself when its data is no longer needed (deploying this blueprint again needs it gone)",
                 r.resource_type, r.physical_id, r.logical_id
             );
         }
@@ -112,7 +112,8 @@ async fn retained_resources(
         .into_iter()
         .filter_map(|r| {
             let id = r.logical_resource_id?;
-            let kept = template["Resources"][&id]["DeletionPolicy"] == "Retain";
+            let policy = &template["Resources"][&id]["DeletionPolicy"];
+            let kept = policy == "Retain" || policy == "RetainExceptOnCreate";
             kept.then(|| Retained {
                 logical_id: id,
                 resource_type: r.resource_type.unwrap_or_default(),

@@ -50,17 +50,20 @@ pub fn render(bp: &Blueprint, t: &mut Template) {
             json!({ "AttributeName": ttl, "Enabled": true }),
         );
     }
-    let policy = if table.retain_on_delete {
-        "Retain"
+    // RetainExceptOnCreate keeps the table when the stack is deleted, like Retain, but not
+    // when the stack's first create fails: a table kept then would make every retry fail
+    // with "already exists". Replacement has no such variant.
+    let (deletion, replacement) = if table.retain_on_delete {
+        ("RetainExceptOnCreate", "Retain")
     } else {
-        "Delete"
+        ("Delete", "Delete")
     };
     t.resource(
         logical::TABLE,
         json!({
             "Type": "AWS::DynamoDB::Table",
-            "DeletionPolicy": policy,
-            "UpdateReplacePolicy": policy,
+            "DeletionPolicy": deletion,
+            "UpdateReplacePolicy": replacement,
             "Properties": with_tags(properties, tag_list(bp)),
         }),
     );
