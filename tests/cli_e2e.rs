@@ -220,6 +220,14 @@ async fn deploy_send_tail_verify_status_destroy() {
             &["tail", "--rule", "bogus", "--timeout", "1"][..],
             "its rules are: new_orders, order_changes",
         ),
+        (
+            &["tail", "--count", "0"][..],
+            "invalid value '0' for '--count",
+        ),
+        (
+            &["verify", "--timeout", "0"][..],
+            "invalid value '0' for '--timeout",
+        ),
     ] {
         let refused = cli(&endpoint, &bp, args).await;
         expect_code(&refused, 2);

@@ -31,7 +31,8 @@ pub fn decode(root: &Node, problems: &mut Problems) -> Option<Blueprint> {
             (String::new(), Span::default())
         }
     };
-    if !name.is_empty() && !is_stack_name(&name) {
+    // Span::default() marks a name that is missing or of the wrong type, reported above.
+    if name_span != Span::default() && !is_stack_name(&name) {
         problems.at(
             name_span,
             format!("`name` `{name}` is not a valid CloudFormation stack name"),

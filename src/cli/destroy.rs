@@ -42,7 +42,21 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
     };
     let aws = global.aws_clients(bp.region.as_deref()).await;
     let cfn = &aws.cloudformation;
-    let existing = stack::require(cfn, &bp.name).await?;
+    // Deleting what is not there succeeds, as DeleteStack does: teardown scripts rerun.
+    let Some(existing) = stack::describe(cfn, &bp.name).await? else {
+        let outcome = Outcome {
+            stack: bp.name.clone(),
+            deleted: false,
+            retained: Vec::new(),
+        };
+        emit(global.output, &outcome, |o| {
+            println!(
+                "nothing to delete: stack `{}` does not exist in this account and region",
+                o.stack
+            );
+        });
+        return Ok(Exit::Success);
+    };
     if !args.yes && !confirm(&bp.name)? {
         eprintln!("not deleted");
         return Ok(Exit::Failure);

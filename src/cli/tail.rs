@@ -20,8 +20,8 @@ pub struct TailArgs {
     #[arg(long)]
     json: bool,
     /// Stop after this many events (exit 1 if the timeout comes first).
-    #[arg(long)]
-    count: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
     /// Stop after this many seconds.
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<u64>,

@@ -19,7 +19,7 @@ use crate::cloud::{Clients, orders, stack};
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// How long to wait for the events, in seconds.
-    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
 }
 
