@@ -433,6 +433,29 @@ async fn a_first_deploy_that_fails_after_the_table_leaves_nothing_behind() {
     expect_code(&recreated, 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_fails_for_a_rule_no_order_reaches() {
+    let engine = TestEngine::start().await;
+    let endpoint = engine.handle.endpoint_url();
+    let dir = tempfile::tempdir().unwrap();
+    let bp = blueprint_copy(dir.path(), "minimal");
+    // Renaming the stack renames the pipe's source; the rule still names the old one.
+    let renamed = std::fs::read_to_string(&bp)
+        .unwrap()
+        .replace("name: shop", "name: shop2");
+    std::fs::write(&bp, renamed).unwrap();
+    expect_code(&cli(&endpoint, &bp, &["deploy"]).await, 0);
+    let verified = cli(&endpoint, &bp, &["verify", "--timeout", "30"]).await;
+    expect_code(&verified, 1);
+    let out = format!("{}{}", text(&verified.stdout), text(&verified.stderr));
+    assert!(
+        out.contains(
+            "all_changes: no order reached it: its pattern's `source` is not `outboxctl.shop2`"
+        ),
+        "{out}"
+    );
+}
+
 #[test]
 fn the_demo_runs_offline_from_nothing() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use clap::Args;
+use serde_json::Value;
 
 use super::output::emit;
 use super::{Exit, GlobalArgs, load_blueprint};
-use crate::blueprint::{Blueprint, output};
+use crate::blueprint::{Blueprint, Rule, output};
 use crate::cloud::tail::{Tail, TailedEvent};
 use crate::cloud::verify::{self, Expectation, Fate, Observation, Predictor, RuleScore, Step};
 use crate::cloud::{Clients, orders, stack};
@@ -214,6 +215,12 @@ pub async fn verify(
             score.rule, score.expected, score.seen, score.unexpected
         ));
     }
+    // A rule no order reaches was not verified, whatever the table says.
+    for rule in bp.rules.iter().filter(|r| r.enabled) {
+        if rules.iter().any(|s| s.rule == rule.name && s.expected == 0) {
+            problems.push(unreached(bp, rule));
+        }
+    }
     Ok(Report {
         stack: bp.name.clone(),
         passed: problems.is_empty(),
@@ -269,5 +276,27 @@ pub fn print(report: &Report) {
             "verify failed: {} prediction(s) not met",
             report.problems.len()
         );
+    }
+}
+
+/// Why no test order reached `rule`, as far as can be told: most often its `source` is
+/// not the one the pipe puts on events (after renaming the stack, say).
+fn unreached(bp: &Blueprint, rule: &Rule) -> String {
+    let pipe_source = &bp.pipe.source.value;
+    let sources = rule.pattern.value.get("source").and_then(Value::as_array);
+    let source_differs = !pipe_source.starts_with("$.")
+        && sources.is_some_and(|list| {
+            list.iter().all(Value::is_string) && !list.iter().any(|v| v == pipe_source)
+        });
+    if source_differs {
+        format!(
+            "{}: no order reached it: its pattern's `source` is not `{pipe_source}`, the source the pipe gives events",
+            rule.name
+        )
+    } else {
+        format!(
+            "{}: no order reached it: no write the pipe delivers matches its pattern, so it was not verified",
+            rule.name
+        )
     }
 }
