@@ -286,12 +286,23 @@ async fn deploy_send_tail_verify_status_destroy() {
     expect_code(&status, 0);
     let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(report["pipe"]["current"], "RUNNING");
-    assert!(
+    // Each DLQ's role says how to recover what lands in it.
+    let role = |name: &str| {
         report["queues"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|q| q["name"] == "food-ordering-notify_restaurant-dlq")
+            .find(|q| q["name"] == name)
+            .map(|q| q["role"].clone())
+    };
+    assert_eq!(
+        role("food-ordering-notify_restaurant-dlq"),
+        Some("dlq".into())
+    );
+    assert_eq!(role("food-ordering-outbox-dlq"), Some("pipe-dlq".into()));
+    assert_eq!(
+        role("food-ordering-rule-new_orders-dlq"),
+        Some("rule-dlq".into())
     );
 
     let destroyed = cli(&endpoint, &bp, &["destroy", "--yes"]).await;

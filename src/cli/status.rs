@@ -86,15 +86,33 @@ fn print(report: &Report) {
             );
         }
     }
-    for q in report
-        .queues
-        .iter()
-        .filter(|q| q.role == "dlq" && q.visible + q.in_flight > 0)
-    {
+    for q in report.queues.iter().filter(|q| q.visible + q.in_flight > 0) {
+        let Some(advice) = dlq_advice(q.role) else {
+            continue;
+        };
         eprintln!(
-            "warning: {} message(s) in {}: deliveries failed; inspect them, fix the cause, then redrive (aws sqs start-message-move-task)",
+            "warning: {} message(s) in {}: {advice}",
             q.visible + q.in_flight,
             q.name
         );
     }
+}
+
+/// What messages in a DLQ of this role are, and how to recover them.
+fn dlq_advice(role: &str) -> Option<&'static str> {
+    Some(match role {
+        "dlq" => {
+            "its consumer failed them too often; fix the consumer, then move them back with `aws sqs start-message-move-task --source-arn <this DLQ's ARN>`"
+        }
+        "rule-dlq" => {
+            "EventBridge could not deliver these events to the rule's targets; each message's TARGET_ARN, ERROR_CODE and ERROR_MESSAGE attributes say where and why; fix the cause, then send each body to its target again (SQS cannot move messages out of a DLQ that no queue feeds)"
+        }
+        "pipe-dlq" => {
+            "the pipe could not deliver these stream batches; each names its shard and sequence numbers, not the events: fix the cause, then write those items again, or read that range from the stream within its 24 h retention"
+        }
+        "tail-dlq" => {
+            "copies for `outboxctl tail` that could not be delivered; nothing depends on them: purge the queue once read"
+        }
+        _ => return None,
+    })
 }

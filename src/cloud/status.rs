@@ -11,7 +11,8 @@ use crate::blueprint::{Blueprint, output};
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct QueueDepth {
     pub name: String,
-    /// consumer, dlq, tail
+    /// consumer, dlq (a consumer queue's), pipe-dlq, rule-dlq, tail, tail-dlq: how to
+    /// recover what lands in a DLQ depends on which it is.
     pub role: &'static str,
     pub url: String,
     pub visible: u64,
@@ -70,13 +71,13 @@ pub fn queues(
     }
     out.push((
         bp.pipe_dlq_name(),
-        "dlq",
+        "pipe-dlq",
         stack.output(output::PIPE_DLQ_URL)?.to_string(),
     ));
     for rule in &bp.rules {
         out.push((
             bp.rule_dlq_name(rule),
-            "dlq",
+            "rule-dlq",
             stack.output(&output::rule_dlq_url(&rule.name))?.to_string(),
         ));
     }
@@ -88,7 +89,7 @@ pub fn queues(
         ));
         out.push((
             bp.tail_dlq_name(),
-            "dlq",
+            "tail-dlq",
             stack.output(output::TAIL_DLQ_URL)?.to_string(),
         ));
     }
