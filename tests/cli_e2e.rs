@@ -485,4 +485,17 @@ fn the_demo_runs_offline_from_nothing() {
         stdout.contains("new_orders → notify_restaurant"),
         "tailed events are shown: {stdout}"
     );
+
+    // For scripts: one JSON document, verify's report.
+    let json = outboxctl()
+        .current_dir(dir.path())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["demo", "--timeout", "60", "--output", "json"])
+        .output()
+        .unwrap();
+    expect_code(&json, 0);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["passed"], true, "{report}");
 }

@@ -60,6 +60,14 @@ fn init_refuses_to_overwrite_without_force() {
         .output()
         .unwrap();
     expect_code(&second, 0);
+    let fourth = outboxctl()
+        .current_dir(dir.path())
+        .args(["init", "-f", "fourth.yaml", "--output", "json"])
+        .output()
+        .unwrap();
+    expect_code(&fourth, 0);
+    let written: serde_json::Value = serde_json::from_slice(&fourth.stdout).unwrap();
+    assert_eq!(written["blueprint"], "fourth.yaml");
     std::fs::write(dir.path().join("outbox.schema.json"), "{\"mine\": 1}").unwrap();
     let third = outboxctl()
         .current_dir(dir.path())

@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::deploy::{self, DeployArgs};
 use super::init::EXAMPLES;
+use super::output::{OutputFormat, emit};
 use super::{Exit, GlobalArgs, tail, verify};
 use crate::cloud::config::AwsArgs;
 use crate::local::{Engine, EngineConfig};
@@ -56,8 +57,18 @@ pub async fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Exit> {
 }
 
 async fn tour(global: &GlobalArgs, timeout: Duration) -> anyhow::Result<Exit> {
+    let json = global.output == OutputFormat::Json;
     eprintln!("\n== deploy blueprints/food-ordering.yaml");
-    if deploy::run(global, DeployArgs::unattended()).await? != Exit::Success {
+    // For scripts, verify's report is the one document on stdout.
+    let step = GlobalArgs {
+        output: if json {
+            OutputFormat::Silent
+        } else {
+            global.output
+        },
+        ..global.clone()
+    };
+    if deploy::run(&step, DeployArgs::unattended()).await? != Exit::Success {
         return Ok(Exit::Failure);
     }
     let Some(bp) = super::load_blueprint(global)? else {
@@ -66,12 +77,16 @@ async fn tour(global: &GlobalArgs, timeout: Duration) -> anyhow::Result<Exit> {
     eprintln!("\n== verify: orders in, events out, every rule checked");
     let aws = global.aws_clients(bp.region.as_deref()).await;
     let report = verify::verify(&bp, &aws, timeout, global.quiet).await?;
-    eprintln!("\n== a few tailed events");
-    for event in report.events.iter().take(SHOWN_EVENTS) {
-        println!("{}", tail::describe(&bp, event));
+    if json {
+        emit(global.output, &report, |_| {});
+    } else {
+        eprintln!("\n== a few tailed events");
+        for event in report.events.iter().take(SHOWN_EVENTS) {
+            println!("{}", tail::describe(&bp, event));
+        }
+        eprintln!("\n== result");
+        verify::print(&report);
     }
-    eprintln!("\n== result");
-    verify::print(&report);
     Ok(if report.passed {
         Exit::Success
     } else {

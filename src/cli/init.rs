@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use clap::Args;
 
+use super::output::emit;
 use super::{Exit, GlobalArgs};
 use crate::blueprint::schema;
 
@@ -36,6 +37,14 @@ fn example_names() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(EXAMPLES.map(|(name, _)| name))
 }
 
+/// What init wrote, for `--output json`.
+#[derive(Debug, serde::Serialize)]
+struct Written {
+    blueprint: String,
+    example: String,
+    schema: String,
+}
+
 pub fn run(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Exit> {
     let path = &global.blueprint;
     if path.exists() && !args.force {
@@ -64,13 +73,18 @@ pub fn run(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Exit> {
     }
     write(path, text)?;
     write(&schema_path, &schema_text)?;
-    eprintln!(
-        "wrote {} (example `{}`) and {}",
-        path.display(),
-        args.example,
-        schema_path.display()
-    );
-    eprintln!("next: `outboxctl validate`, then `outboxctl render` or `outboxctl deploy`");
+    let written = Written {
+        blueprint: path.display().to_string(),
+        example: args.example.clone(),
+        schema: schema_path.display().to_string(),
+    };
+    emit(global.output, &written, |w| {
+        eprintln!(
+            "wrote {} (example `{}`) and {}",
+            w.blueprint, w.example, w.schema
+        );
+        eprintln!("next: `outboxctl validate`, then `outboxctl render` or `outboxctl deploy`");
+    });
     Ok(Exit::Success)
 }
 

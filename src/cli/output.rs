@@ -7,6 +7,10 @@ pub enum OutputFormat {
     #[default]
     Text,
     Json,
+    /// Nothing on stdout: a command run as one step of another (`demo`), whose own
+    /// JSON document reports it.
+    #[value(skip)]
+    Silent,
 }
 
 /// Print `value` as JSON when asked to, else run `text` to print it for people.
@@ -17,5 +21,6 @@ pub fn emit<T: Serialize>(format: OutputFormat, value: &T, text: impl FnOnce(&T)
             serde_json::to_string_pretty(value).expect("results serialize")
         ),
         OutputFormat::Text => text(value),
+        OutputFormat::Silent => {}
     }
 }
