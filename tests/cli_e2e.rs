@@ -225,6 +225,10 @@ async fn deploy_send_tail_verify_status_destroy() {
             "invalid value '0' for '--count",
         ),
         (
+            &["send-test-order", "--via", "api", "--set", "foo=bar"][..],
+            "only the fields declared in the blueprint's `api.fields`",
+        ),
+        (
             &["verify", "--timeout", "0"][..],
             "invalid value '0' for '--timeout",
         ),

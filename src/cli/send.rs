@@ -200,6 +200,15 @@ async fn through_api(global: &GlobalArgs, bp: &Blueprint, args: &SendArgs) -> an
         args.update.is_none() && args.delete.is_none(),
         "the API only creates orders; update and delete --via table"
     );
+    let fields: Vec<&str> = api.fields.iter().map(|f| f.name.as_str()).collect();
+    for (name, _) in &args.set {
+        ensure_usage!(
+            fields.contains(&name.as_str()),
+            "--set {name}: the ingest API stores only the fields declared in the blueprint's \
+             `api.fields` ({}); declare it there, or send --via table",
+            fields.join(", ")
+        );
+    }
     let config = cloud::config::load(&global.aws, bp.region.as_deref()).await;
     let url = stack::require(&cloud::Clients::new(&config).cloudformation, &bp.name)
         .await?
