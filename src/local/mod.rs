@@ -369,36 +369,35 @@ pub fn reset_data_dir(dir: &Path) -> Result<bool, EngineError> {
         dir: dir.to_owned(),
         why,
     };
-    let mut engine_files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(failed)? {
-        let entry = entry.map_err(failed)?;
-        let name = entry.file_name();
-        let is_file = entry.file_type().map_err(failed)?.is_file();
-        match name.to_str() {
-            Some(name) if is_file && storage::is_engine_file(name) => {
-                engine_files.push(entry.path())
-            }
-            _ => {
-                return Err(not_a_data_dir(format!(
-                    "it holds `{}`",
-                    name.to_string_lossy()
-                )));
+    // The engine's files, or the first entry that is not one.
+    let engine_files = |dir: &Path| -> Result<Result<Vec<PathBuf>, String>, std::io::Error> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            match name.to_str() {
+                Some(text) if entry.file_type()?.is_file() && storage::is_engine_file(text) => {
+                    files.push(entry.path())
+                }
+                _ => return Ok(Err(name.to_string_lossy().into_owned())),
             }
         }
-    }
-    if engine_files.is_empty() {
-        return Err(not_a_data_dir("it holds no engine files".into()));
+        Ok(Ok(files))
+    };
+    match engine_files(dir).map_err(failed)? {
+        Err(other) => return Err(not_a_data_dir(format!("it holds `{other}`"))),
+        Ok(files) if files.is_empty() => {
+            return Err(not_a_data_dir("it holds no engine files".into()));
+        }
+        Ok(_) => {}
     }
     // An absolute path: a directory named `.` cannot be removed by that name.
     let dir = &dir.canonicalize().map_err(failed)?;
-    let lock = DataDirLock::acquire(dir)?;
-    drop(lock);
-    // The lock taken above writes its file if it was not there.
-    engine_files.push(dir.join(storage::LOCK_FILE));
-    for file in engine_files {
-        match std::fs::remove_file(&file) {
-            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(failed(err)),
-            _ => {}
+    drop(DataDirLock::acquire(dir)?);
+    // Listed again: taking the lock may have written the lock file.
+    if let Ok(files) = engine_files(dir).map_err(failed)? {
+        for file in files {
+            std::fs::remove_file(&file).map_err(failed)?;
         }
     }
     std::fs::remove_dir(dir).map_err(failed)?;
