@@ -1599,3 +1599,73 @@ async fn table_secondary_indexes_deploy() {
         .unwrap();
     assert_eq!(found.count(), 1);
 }
+
+/// A template of one queue and one table, both tagged with `tags`.
+fn tagged_template(tags: &[(&str, &str)]) -> String {
+    let tags: Vec<serde_json::Value> = tags
+        .iter()
+        .map(|(key, value)| serde_json::json!({"Key": key, "Value": value}))
+        .collect();
+    serde_json::json!({"Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "tagged", "Tags": tags}},
+        "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {
+            "TableName": "tagged",
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "Tags": tags
+        }}
+    }})
+    .to_string()
+}
+
+/// Tags change in place, as on AWS: added, changed and removed on the queue and the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tag_updates_apply_in_place() {
+    let cfn = start().await;
+    let endpoint = cfn.engine.endpoint_url();
+    cfn.client
+        .create_stack()
+        .stack_name("tags")
+        .template_body(tagged_template(&[("team", "a"), ("old", "x")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cfn.wait("tags").await.last().unwrap(), "CREATE_COMPLETE");
+    cfn.client
+        .update_stack()
+        .stack_name("tags")
+        .template_body(tagged_template(&[("team", "b"), ("new", "y")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cfn.wait("tags").await.last().unwrap(), "UPDATE_COMPLETE");
+
+    let expected: std::collections::HashMap<String, String> = [("team", "b"), ("new", "y")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let sqs = aws_sdk_sqs::Client::new(&crate::support::sdk_config(&endpoint).await);
+    let queue_url = format!("{endpoint}/000000000000/tagged");
+    let queue_tags = sqs
+        .list_queue_tags()
+        .queue_url(queue_url)
+        .send()
+        .await
+        .unwrap()
+        .tags
+        .unwrap_or_default();
+    assert_eq!(queue_tags, expected);
+    let table_tags: std::collections::HashMap<String, String> = dynamodb_client(&endpoint)
+        .list_tags_of_resource()
+        .resource_arn("arn:aws:dynamodb:us-east-1:000000000000:table/tagged")
+        .send()
+        .await
+        .unwrap()
+        .tags
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect();
+    assert_eq!(table_tags, expected);
+}

@@ -2,9 +2,14 @@
 //! billing, the stream (`StreamArn`), TTL, tags and deletion protection are applied; point-in-time recovery and SSE
 //! are recorded in the stack only (the engine has no backups or keys).
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
-use super::{BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider, flag, tags};
+use super::{
+    BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider, flag, tag_changes,
+    tags,
+};
 use crate::local::dynamodb::error::DynamoError;
 use crate::local::dynamodb::index::SecondaryIndex;
 use crate::local::dynamodb::table::KeyAttribute;
@@ -329,6 +334,19 @@ impl ResourceProvider for TableProvider {
                         .await
                         .map_err(refused)?;
                 }
+            }
+            let changes = tag_changes(old, new);
+            if !changes.is_empty() {
+                let (add, remove): (BTreeMap<_, _>, BTreeMap<_, _>) =
+                    changes.into_iter().partition(|(_, value)| value.is_some());
+                table
+                    .change_tags(
+                        updated.meta.arn.clone(),
+                        add.into_iter().filter_map(|(k, v)| Some((k, v?))).collect(),
+                        remove.into_keys().collect(),
+                    )
+                    .await
+                    .map_err(refused)?;
             }
             Ok(table_attributes(&updated))
         })

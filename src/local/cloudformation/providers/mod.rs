@@ -268,6 +268,21 @@ pub fn tags(properties: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// How `Tags` changed from `old` to `new` properties: a key set to `Some` value, or
+/// removed (`None`). Tags apply in place, as on AWS.
+pub fn tag_changes(old: &Value, new: &Value) -> BTreeMap<String, Option<String>> {
+    let (before, after) = (tags(old), tags(new));
+    let mut changes: BTreeMap<String, Option<String>> = after
+        .iter()
+        .filter(|(key, value)| before.get(*key) != Some(*value))
+        .map(|(key, value)| (key.clone(), Some(value.clone())))
+        .collect();
+    for key in before.keys().filter(|key| !after.contains_key(*key)) {
+        changes.insert(key.clone(), None);
+    }
+    changes
+}
+
 /// Whether an optional boolean property is set to true (`true` or `"true"`).
 pub fn flag(properties: &Value, pointer: &str) -> bool {
     matches!(properties.pointer(pointer), Some(Value::Bool(true)))

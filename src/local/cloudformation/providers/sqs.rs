@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::{BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider, tags};
+use super::{
+    BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider, tag_changes, tags,
+};
 use crate::local::sqs::SqsError;
 
 pub struct QueueProvider;
@@ -144,6 +146,15 @@ impl ResourceProvider for QueueProvider {
                     .services
                     .sqs
                     .set_queue_attributes(queue_name(&current.physical_id), changes)
+                    .await
+                    .map_err(refused)?;
+            }
+            let tag_changes = tag_changes(old, new);
+            if !tag_changes.is_empty() {
+                context
+                    .services
+                    .sqs
+                    .change_queue_tags(queue_name(&current.physical_id), tag_changes)
                     .await
                     .map_err(refused)?;
             }
