@@ -38,26 +38,24 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
     let existing = stack::describe(cfn, &bp.name).await?;
     // A stack whose first deploy failed, or whose first change set awaits review, holds
     // no resources: everything is still to create, whatever template it keeps.
-    let empty = existing
+    let holds_nothing = existing
         .as_ref()
-        .filter(|s| matches!(s.phase(), Phase::MustDelete | Phase::Review));
-    let deployed = match &existing {
-        None => Value::Null,
-        Some(_) if empty.is_some() => Value::Null,
-        Some(_) => {
-            let body = cfn
-                .get_template()
-                .stack_name(&bp.name)
-                .template_stage(TemplateStage::Original)
-                .send()
-                .await
-                .map_err(|err| explain("cloudformation:GetTemplate", err))?
-                .template_body
-                .unwrap_or_default();
-            serde_json::from_str(&body).or_else(|_| serde_norway::from_str(&body)).map_err(|err| {
+        .is_none_or(|s| matches!(s.phase(), Phase::MustDelete | Phase::Review));
+    let deployed = if holds_nothing {
+        Value::Null
+    } else {
+        let body = cfn
+            .get_template()
+            .stack_name(&bp.name)
+            .template_stage(TemplateStage::Original)
+            .send()
+            .await
+            .map_err(|err| explain("cloudformation:GetTemplate", err))?
+            .template_body
+            .unwrap_or_default();
+        serde_json::from_str(&body).or_else(|_| serde_norway::from_str(&body)).map_err(|err| {
                 anyhow::anyhow!("the deployed template of `{}` is neither JSON nor plain YAML ({err}); was it deployed by outboxctl?", bp.name)
             })?
-        }
     };
     let diffs = diff::diff(&deployed, &rendered.to_value());
     let mut replacements = std::collections::HashMap::new();
@@ -91,24 +89,24 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
         })
         .collect();
     let changed = !rows.is_empty();
-    let header = match (&existing, empty) {
-        (None, _) => Some(format!(
+    let header = match &existing {
+        None => Some(format!(
             "stack `{}` does not exist yet: deploy creates {} resources",
             bp.name,
             rows.len()
         )),
-        (_, Some(stack)) if stack.phase() == Phase::MustDelete => Some(format!(
+        Some(stack) if stack.phase() == Phase::MustDelete => Some(format!(
             "stack `{}` is {} (its first deploy failed) and holds nothing: `outboxctl deploy --recreate` deletes it and creates {} resources",
             bp.name,
             stack.status,
             rows.len()
         )),
-        (_, Some(_)) => Some(format!(
+        Some(stack) if stack.phase() == Phase::Review => Some(format!(
             "stack `{}` has a change set waiting for review and holds nothing yet: deploy creates {} resources",
             bp.name,
             rows.len()
         )),
-        _ => None,
+        Some(_) => None,
     };
     emit(global.output, &rows, |rows| {
         print(&bp.name, header.as_deref(), rows)

@@ -107,71 +107,60 @@ impl StoredOrder {
         table: &Table,
         id: &str,
     ) -> anyhow::Result<StoredOrder> {
-        let key = existing_key(ddb, table_name, table, id).await?;
-        Ok(StoredOrder {
-            id: id.to_string(),
-            key,
-        })
-    }
-}
-
-async fn existing_key(
-    ddb: &Client,
-    table_name: &str,
-    table: &Table,
-    id: &str,
-) -> anyhow::Result<HashMap<String, AttributeValue>> {
-    let mut candidates = vec![partition_value(&table.partition_key, id)?];
-    match table.partition_key.kind {
-        KeyType::S => candidates.push(AttributeValue::S(id.to_string())),
-        KeyType::B => candidates.push(AttributeValue::B(Blob::new(id))),
-        KeyType::N => {}
-    }
-    let mut names = HashMap::from([("#pk".to_string(), table.partition_key.name.clone())]);
-    let mut projection = "#pk".to_string();
-    if let Some(sort) = &table.sort_key {
-        names.insert("#sk".to_string(), sort.name.clone());
-        projection.push_str(", #sk");
-    }
-    // Where send-test-order itself would have put the order, should several items share
-    // the partition key.
-    let written = order_key(table, id)?;
-    for candidate in candidates {
-        let items = ddb
-            .query()
-            .table_name(table_name)
-            .key_condition_expression("#pk = :pk")
-            .set_expression_attribute_names(Some(names.clone()))
-            .expression_attribute_values(":pk", candidate)
-            .projection_expression(&projection)
-            .send()
-            .await
-            .map_err(|err| explain("dynamodb:Query", err))?
-            .items
-            .unwrap_or_default();
-        let chosen = match &items[..] {
-            [] => continue,
-            [only] => only.clone(),
-            several => {
-                let sort_name = table.sort_key.as_ref().map(|k| k.name.as_str());
-                match several
-                    .iter()
-                    .find(|item| sort_name.is_some_and(|name| item.get(name) == written.get(name)))
-                {
-                    Some(item) => item.clone(),
-                    None => anyhow::bail!(
-                        "order `{id}` matches {} items with that partition key; send-test-order \
-                         updates and deletes only the orders it can tell apart",
-                        several.len()
-                    ),
+        let mut candidates = vec![partition_value(&table.partition_key, id)?];
+        match table.partition_key.kind {
+            KeyType::S => candidates.push(AttributeValue::S(id.to_string())),
+            KeyType::B => candidates.push(AttributeValue::B(Blob::new(id))),
+            KeyType::N => {}
+        }
+        let mut names = HashMap::from([("#pk".to_string(), table.partition_key.name.clone())]);
+        let mut projection = "#pk".to_string();
+        if let Some(sort) = &table.sort_key {
+            names.insert("#sk".to_string(), sort.name.clone());
+            projection.push_str(", #sk");
+        }
+        // Where send-test-order itself would have put the order, should several items share
+        // the partition key.
+        let written = order_key(table, id)?;
+        for candidate in candidates {
+            let items = ddb
+                .query()
+                .table_name(table_name)
+                .key_condition_expression("#pk = :pk")
+                .set_expression_attribute_names(Some(names.clone()))
+                .expression_attribute_values(":pk", candidate)
+                .projection_expression(&projection)
+                .send()
+                .await
+                .map_err(|err| explain("dynamodb:Query", err))?
+                .items
+                .unwrap_or_default();
+            let chosen = match &items[..] {
+                [] => continue,
+                [only] => only.clone(),
+                several => {
+                    let sort_name = table.sort_key.as_ref().map(|k| k.name.as_str());
+                    match several.iter().find(|item| {
+                        sort_name.is_some_and(|name| item.get(name) == written.get(name))
+                    }) {
+                        Some(item) => item.clone(),
+                        None => anyhow::bail!(
+                            "order `{id}` matches {} items with that partition key; send-test-order \
+                             updates and deletes only the orders it can tell apart",
+                            several.len()
+                        ),
+                    }
                 }
-            }
-        };
-        return Ok(chosen);
+            };
+            return Ok(StoredOrder {
+                id: id.to_string(),
+                key: chosen,
+            });
+        }
+        anyhow::bail!(
+            "order `{id}` does not exist in the table; `send-test-order` prints the ids it creates"
+        )
     }
-    anyhow::bail!(
-        "order `{id}` does not exist in the table; `send-test-order` prints the ids it creates"
-    )
 }
 
 fn partition_value(key: &Key, id: &str) -> anyhow::Result<AttributeValue> {

@@ -354,6 +354,21 @@ impl Drop for EngineHandle {
     }
 }
 
+/// Every entry of `dir`, with whether it is a file an engine writes.
+fn data_dir_entries(dir: &Path) -> std::io::Result<Vec<(PathBuf, bool)>> {
+    std::fs::read_dir(dir)?
+        .map(|entry| {
+            let entry = entry?;
+            let engine = entry.file_type()?.is_file()
+                && entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(storage::is_engine_file);
+            Ok((entry.path(), engine))
+        })
+        .collect()
+}
+
 /// Wipe an engine's data directory: its files, then the directory once empty. Refuses
 /// while an engine holds it, and refuses a directory holding anything an engine does
 /// not write, before removing anything.
@@ -369,34 +384,20 @@ pub fn reset_data_dir(dir: &Path) -> Result<bool, EngineError> {
         dir: dir.to_owned(),
         why,
     };
-    // The engine's files, or the first entry that is not one.
-    let engine_files = |dir: &Path| -> Result<Result<Vec<PathBuf>, String>, std::io::Error> {
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            match name.to_str() {
-                Some(text) if entry.file_type()?.is_file() && storage::is_engine_file(text) => {
-                    files.push(entry.path())
-                }
-                _ => return Ok(Err(name.to_string_lossy().into_owned())),
-            }
-        }
-        Ok(Ok(files))
-    };
-    match engine_files(dir).map_err(failed)? {
-        Err(other) => return Err(not_a_data_dir(format!("it holds `{other}`"))),
-        Ok(files) if files.is_empty() => {
-            return Err(not_a_data_dir("it holds no engine files".into()));
-        }
-        Ok(_) => {}
+    let entries = data_dir_entries(dir).map_err(failed)?;
+    if let Some((other, _)) = entries.iter().find(|(_, engine)| !engine) {
+        let name = other.file_name().unwrap_or_default().to_string_lossy();
+        return Err(not_a_data_dir(format!("it holds `{name}`")));
+    }
+    if entries.is_empty() {
+        return Err(not_a_data_dir("it holds no engine files".into()));
     }
     // An absolute path: a directory named `.` cannot be removed by that name.
     let dir = &dir.canonicalize().map_err(failed)?;
     drop(DataDirLock::acquire(dir)?);
     // Listed again: taking the lock may have written the lock file.
-    if let Ok(files) = engine_files(dir).map_err(failed)? {
-        for file in files {
+    for (file, engine) in data_dir_entries(dir).map_err(failed)? {
+        if engine {
             std::fs::remove_file(&file).map_err(failed)?;
         }
     }

@@ -337,14 +337,17 @@ impl ResourceProvider for TableProvider {
             }
             let changes = tag_changes(old, new);
             if !changes.is_empty() {
-                let (add, remove): (BTreeMap<_, _>, BTreeMap<_, _>) =
-                    changes.into_iter().partition(|(_, value)| value.is_some());
+                let (mut add, mut remove) = (BTreeMap::new(), Vec::new());
+                for (key, value) in changes {
+                    match value {
+                        Some(value) => {
+                            add.insert(key, value);
+                        }
+                        None => remove.push(key),
+                    }
+                }
                 table
-                    .change_tags(
-                        updated.meta.arn.clone(),
-                        add.into_iter().filter_map(|(k, v)| Some((k, v?))).collect(),
-                        remove.into_keys().collect(),
-                    )
+                    .change_tags(updated.meta.arn.clone(), add, remove)
                     .await
                     .map_err(refused)?;
             }
