@@ -332,6 +332,48 @@ fn matcher_reports_every_matching_rule_once_in_insertion_order() {
 }
 
 #[test]
+fn affixes_of_one_length_with_different_edge_bytes_all_match() {
+    // Prefixes of one length are ruled out by the byte where they would end, suffixes by
+    // the byte where they would start: operands sharing a length must each still match.
+    let mut matcher = Matcher::new();
+    let patterns = [
+        ("at", r#"{"detail": {"f": [{"prefix": "ab@"}]}}"#),
+        ("slash", r#"{"detail": {"f": [{"prefix": "ab/"}]}}"#),
+        ("png", r#"{"detail": {"f": [{"suffix": ".png"}]}}"#),
+        ("xpng", r#"{"detail": {"f": [{"suffix": "xpng"}]}}"#),
+        ("any", r#"{"detail": {"f": [{"prefix": ""}]}}"#),
+        (
+            "folded",
+            r#"{"detail": {"f": [{"prefix": {"equals-ignore-case": "AB/"}}]}}"#,
+        ),
+        (
+            "folded-end",
+            r#"{"detail": {"f": [{"suffix": {"equals-ignore-case": "XPNG"}}]}}"#,
+        ),
+    ];
+    for (key, pattern) in patterns {
+        matcher.add(key, &EventPattern::parse(pattern).unwrap());
+    }
+    let cases: [(&str, &[&str]); 6] = [
+        ("ab@x.png", &["at", "png", "any"]),
+        ("ab/xpng", &["slash", "xpng", "any", "folded", "folded-end"]),
+        ("AB/XPNG", &["any", "folded", "folded-end"]),
+        ("ab#.png", &["png", "any"]),
+        ("ab", &["any"]),
+        ("", &["any"]),
+    ];
+    for (value, expected) in cases {
+        let e = event(json!({ "f": value }));
+        assert_eq!(matcher.matches(&e), expected, "{value:?}");
+        assert_eq!(
+            matcher.matches_json(&e.to_string()).unwrap(),
+            expected,
+            "{value:?}"
+        );
+    }
+}
+
+#[test]
 fn matcher_shares_states_between_equal_prefixes() {
     let mut matcher = Matcher::new();
     for i in 0..1000 {

@@ -31,22 +31,64 @@ pub(crate) fn append<A: smallvec::Array<Item = u32>>(out: &mut SmallVec<A>, targ
 #[derive(Debug, Clone, Default)]
 struct Affixes {
     by_operand: StrTable<Targets>,
-    /// Distinct operand lengths in bytes, ascending.
-    lengths: Vec<usize>,
+    /// Distinct operand lengths, ascending.
+    lengths: Vec<Length>,
+}
+
+/// The operands of one length: which bytes they start and end with. A value whose byte
+/// where an operand would end (for a prefix) or start (for a suffix) is none of theirs
+/// matches none of them, and is ruled out without hashing. Prefixes tend to end in a
+/// separator (`customer42@`, `arn:aws:s3:::bucket/`), so for most lengths tried the
+/// probe is skipped.
+#[derive(Debug, Clone)]
+struct Length {
+    len: usize,
+    firsts: ByteSet,
+    lasts: ByteSet,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    fn insert(&mut self, byte: u8) {
+        self.0[usize::from(byte >> 6)] |= 1 << (byte & 63);
+    }
+
+    #[inline(always)]
+    fn contains(&self, byte: u8) -> bool {
+        self.0[usize::from(byte >> 6)] >> (byte & 63) & 1 != 0
+    }
 }
 
 impl Affixes {
     fn add(&mut self, operand: &str, target: u32) {
         self.by_operand.entry(operand).push(target);
-        if let Err(at) = self.lengths.binary_search(&operand.len()) {
-            self.lengths.insert(at, operand.len());
+        let len = operand.len();
+        let at = match self.lengths.binary_search_by_key(&len, |l| l.len) {
+            Ok(at) => at,
+            Err(at) => {
+                let (firsts, lasts) = (ByteSet::default(), ByteSet::default());
+                self.lengths.insert(at, Length { len, firsts, lasts });
+                at
+            }
+        };
+        if let (Some(&first), Some(&last)) = (operand.as_bytes().first(), operand.as_bytes().last())
+        {
+            self.lengths[at].firsts.insert(first);
+            self.lengths[at].lasts.insert(last);
         }
     }
 
     fn prefixes_of(&self, value: &str, out: &mut Reached) {
-        for &len in &self.lengths {
+        let bytes = value.as_bytes();
+        for length in &self.lengths {
+            let len = length.len;
             if len > value.len() {
                 break;
+            }
+            if len > 0 && !length.lasts.contains(bytes[len - 1]) {
+                continue;
             }
             if let Some(targets) = value.get(..len).and_then(|p| self.by_operand.get(p)) {
                 append(out, targets);
@@ -55,12 +97,17 @@ impl Affixes {
     }
 
     fn suffixes_of(&self, value: &str, out: &mut Reached) {
-        for &len in &self.lengths {
+        let bytes = value.as_bytes();
+        for length in &self.lengths {
+            let len = length.len;
             if len > value.len() {
                 break;
             }
-            let tail = value.get(value.len() - len..);
-            if let Some(targets) = tail.and_then(|s| self.by_operand.get(s)) {
+            let start = value.len() - len;
+            if len > 0 && !length.firsts.contains(bytes[start]) {
+                continue;
+            }
+            if let Some(targets) = value.get(start..).and_then(|s| self.by_operand.get(s)) {
                 append(out, targets);
             }
         }
