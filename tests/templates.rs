@@ -166,6 +166,118 @@ except jsonschema.ValidationError:
     );
 }
 
+/// Every object schema in `schema` with its path of blueprint keys (`queues.q` for a
+/// queue's own keys, `rules.r` for a rule's).
+fn object_schemas<'s>(
+    schema: &'s Value,
+    path: Vec<String>,
+    out: &mut Vec<(Vec<String>, &'s Value)>,
+) {
+    if let Some(properties) = schema["properties"].as_object() {
+        out.push((path.clone(), schema));
+        for (key, property) in properties {
+            let mut below = path.clone();
+            below.push(key.clone());
+            object_schemas(property, below, out);
+        }
+    }
+    for alternative in schema["oneOf"].as_array().into_iter().flatten() {
+        object_schemas(alternative, path.clone(), out);
+    }
+    if schema["additionalProperties"].is_object() {
+        let entry = match path.last().map(String::as_str) {
+            Some("queues") => "q",
+            Some("rules") => "r",
+            _ => return,
+        };
+        let mut below = path;
+        below.push(entry.into());
+        object_schemas(&schema["additionalProperties"], below, out);
+    }
+}
+
+#[test]
+fn validate_and_the_schema_agree_on_keys_left_empty() {
+    // `key:` with nothing after it is YAML's null: `validate` reads it as the default, and
+    // an editor checking with the schema must not flag it. One blueprint per optional key.
+    let schema = outboxctl::blueprint::schema::schema();
+    let mut objects = Vec::new();
+    object_schemas(&schema, Vec::new(), &mut objects);
+    let mut blueprints = Vec::new();
+    for (path, object) in objects {
+        let required: Vec<&str> = object["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        for key in object["properties"].as_object().unwrap().keys() {
+            if required.contains(&key.as_str()) {
+                continue;
+            }
+            let mut blueprint = serde_json::json!({"name": "shop"});
+            if path.first().is_some_and(|p| p == "rules") {
+                blueprint["queues"] = serde_json::json!({"q": {}});
+                blueprint["rules"] =
+                    serde_json::json!({"r": {"pattern": {"source": ["x"]}, "targets": ["q"]}});
+            }
+            let mut node = &mut blueprint;
+            for step in &path {
+                if !node[step.as_str()].is_object() {
+                    node[step.as_str()] = serde_json::json!({});
+                }
+                node = &mut node[step.as_str()];
+            }
+            for &other in &required {
+                if node.get(other).is_none() {
+                    node[other] = match other {
+                        "name" => "id".into(),
+                        "input_template" => r#""x""#.into(),
+                        _ => panic!("no sample value for the required key `{other}`"),
+                    };
+                }
+            }
+            node[key.as_str()] = Value::Null;
+            let place = path.iter().chain([key]).cloned().collect::<Vec<_>>();
+            blueprints.push((place.join("."), blueprint));
+        }
+    }
+    assert!(
+        blueprints.len() > 40,
+        "only {} optional keys",
+        blueprints.len()
+    );
+    let script = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+docs = json.load(sys.stdin)
+print(json.dumps([jsonschema.Draft202012Validator(schema).is_valid(d) for d in docs]))
+"#;
+    let mut child = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(repo().join("blueprints/outbox.schema.json"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let docs: Vec<&Value> = blueprints.iter().map(|(_, b)| b).collect();
+    serde_json::to_writer(child.stdin.take().unwrap(), &docs).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stdout));
+    let schema_says: Vec<bool> = serde_json::from_slice(&output.stdout).unwrap();
+    for ((key, blueprint), schema_ok) in blueprints.iter().zip(schema_says) {
+        let yaml = serde_norway::to_string(blueprint).unwrap();
+        let validated = outboxctl::blueprint::parse("null.yaml", &yaml);
+        assert!(
+            validated.is_ok() && schema_ok,
+            "`{key}: null`: validate {}, schema {}",
+            validated.err().map_or("accepts".into(), |e| e.to_string()),
+            if schema_ok { "accepts" } else { "refuses" }
+        );
+    }
+}
+
 fn resources(template: &Value) -> impl Iterator<Item = (&String, &Value)> {
     template["Resources"].as_object().unwrap().iter()
 }

@@ -12,12 +12,7 @@ pub fn decode(root: &Node, problems: &mut Problems) -> Option<Blueprint> {
     let (name, name_span) = match top.string("name", problems) {
         Some(name) => (name.value, name.span),
         // A value of another type has been reported as such.
-        None if top
-            .get("name")
-            .is_some_and(|node| !matches!(node.scalar(), Some(Scalar::Null))) =>
-        {
-            (String::new(), Span::default())
-        }
+        None if top.get("name").is_some() => (String::new(), Span::default()),
         None => {
             problems.at(
                 Span {
@@ -456,7 +451,6 @@ fn decode_pipe(node: Option<&Node>, problems: &mut Problems) -> Pipe {
                     decode_pattern(item, &format!("pipe.filters[{i}]"), problems)
                 })
                 .collect(),
-            None if node.scalar() == Some(Scalar::Null) => Vec::new(),
             None => {
                 problems.at(
                     node.span,
@@ -576,7 +570,7 @@ fn decode_bus(node: Option<&Node>, problems: &mut Problems) -> Bus {
     let mut f = section(node, "bus", problems);
     let name = resource_name(&mut f, "events", problems);
     let archive = f.get("archive").and_then(|node| {
-        if node.scalar() == Some(Scalar::Bool(false)) || node.scalar() == Some(Scalar::Null) {
+        if node.scalar() == Some(Scalar::Bool(false)) {
             return None;
         }
         let mut a = Fields::open(node, "bus.archive", problems)?;
@@ -782,7 +776,7 @@ fn decode_rule(name: String, span: Span, node: &Node, problems: &mut Problems) -
 fn decode_api(node: Option<&Node>, problems: &mut Problems) -> Option<Api> {
     let node = node?;
     match node.scalar() {
-        Some(Scalar::Bool(false)) | Some(Scalar::Null) => return None,
+        Some(Scalar::Bool(false)) => return None,
         Some(Scalar::Bool(true)) => {
             return Some(Api {
                 path: "orders".into(),

@@ -80,7 +80,8 @@ impl<'n> Fields<'n> {
         }
     }
 
-    /// The value of `key`, remembering that the key is known.
+    /// The value of `key`, remembering that the key is known. A key with nothing after it
+    /// (`null`) reads as absent: it takes its default, as YAML writers expect.
     pub fn get(&mut self, key: &'static str) -> Option<&'n Node> {
         if !self.asked.contains(&key) {
             self.asked.push(key);
@@ -89,6 +90,7 @@ impl<'n> Fields<'n> {
             .iter()
             .find(|(k, _)| k.text() == Some(key))
             .map(|(_, v)| v)
+            .filter(|v| v.scalar() != Some(Scalar::Null))
     }
 
     /// All entries, for mappings whose keys are user-chosen names (queues, rules, tags).
@@ -127,7 +129,6 @@ impl<'n> Fields<'n> {
                 value: s.to_string(),
                 span: node.span,
             }),
-            Some(Scalar::Null) => None,
             _ => {
                 problems.at(
                     node.span,
@@ -159,7 +160,6 @@ impl<'n> Fields<'n> {
         };
         match node.scalar() {
             Some(Scalar::Bool(b)) => b,
-            Some(Scalar::Null) => default,
             _ => {
                 problems.at(
                     node.span,
@@ -190,7 +190,6 @@ impl<'n> Fields<'n> {
         let (min, max) = range;
         let path = self.key_path(key);
         match node.scalar() {
-            Some(Scalar::Null) => default,
             Some(Scalar::Int(n)) if (i64::from(min)..=i64::from(max)).contains(&n) => n as u32,
             Some(Scalar::Int(n)) => {
                 problems.at(
@@ -226,7 +225,6 @@ impl<'n> Fields<'n> {
             return default;
         };
         let text = match node.scalar() {
-            Some(Scalar::Null) => return default,
             Some(Scalar::Str(s)) => s,
             _ => node.text().unwrap_or_default(),
         };

@@ -21,7 +21,17 @@ fn choice(values: &[&str], default: &str, description: &str) -> Value {
     json!({ "enum": values, "default": default, "description": description })
 }
 
-fn object(description: &str, properties: Value, required: &[&str]) -> Value {
+/// An object of `properties`. Every property it does not require also takes `null`: a
+/// key with nothing after it means "the default", as `validate` reads it.
+fn object(description: &str, mut properties: Value, required: &[&str]) -> Value {
+    let listed = properties
+        .as_object_mut()
+        .expect("properties are an object");
+    for (key, property) in listed.iter_mut() {
+        if !required.contains(&key.as_str()) {
+            allow_null(property);
+        }
+    }
     let mut schema = json!({
         "type": "object",
         "description": description,
@@ -32,6 +42,18 @@ fn object(description: &str, properties: Value, required: &[&str]) -> Value {
         schema["required"] = json!(required);
     }
     schema
+}
+
+fn allow_null(property: &mut Value) {
+    if let Some(alternatives) = property.get_mut("oneOf").and_then(Value::as_array_mut) {
+        alternatives.push(json!({ "type": "null" }));
+    } else if let Some(values) = property.get_mut("enum").and_then(Value::as_array_mut) {
+        values.push(Value::Null);
+    } else if let Some(kinds) = property.get_mut("type").and_then(Value::as_array_mut) {
+        kinds.push(json!("null"));
+    } else if let Some(kind) = property.get("type").and_then(Value::as_str) {
+        property["type"] = json!([kind, "null"]);
+    }
 }
 
 const NAME_PATTERN: &str = "^[A-Za-z0-9_-]+$";
