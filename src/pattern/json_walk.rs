@@ -105,11 +105,19 @@ impl<'a> Aside<'_, 'a> {
         self.pending != 0
     }
 
-    /// Walk, into `flat`, every value put aside that may hold leaves at `path`.
+    /// Walk, into `flat`, every value put aside that may hold leaves at `path`. Most
+    /// paths a state tests are not lazy: that answer is inline, the walk is not.
+    #[inline(always)]
     pub(crate) fn walk_for(&mut self, flat: &mut FlatEvent<'a>, path: u32) -> Result<(), Halt> {
-        let Some(root) = self.tree.lazy_root_of_path(path) else {
-            return Ok(());
-        };
+        match self.tree.lazy_root_of_path(path) {
+            Some(root) => self.walk_root(flat, root),
+            None => Ok(()),
+        }
+    }
+
+    /// Walk the values put aside under lazy node `root`.
+    #[inline(never)]
+    fn walk_root(&mut self, flat: &mut FlatEvent<'a>, root: u32) -> Result<(), Halt> {
         let Aside {
             tree,
             text,
