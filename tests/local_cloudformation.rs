@@ -1602,6 +1602,10 @@ async fn table_secondary_indexes_deploy() {
 
 /// A template of one queue and one table, both tagged with `tags`.
 fn tagged_template(tags: &[(&str, &str)]) -> String {
+    let pipe_tags: serde_json::Map<String, serde_json::Value> = tags
+        .iter()
+        .map(|(key, value)| (key.to_string(), serde_json::json!(value)))
+        .collect();
     let tags: Vec<serde_json::Value> = tags
         .iter()
         .map(|(key, value)| serde_json::json!({"Key": key, "Value": value}))
@@ -1613,13 +1617,25 @@ fn tagged_template(tags: &[(&str, &str)]) -> String {
             "BillingMode": "PAY_PER_REQUEST",
             "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
             "Tags": tags
+        }},
+        "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "tagged"}},
+        "Pipe": {"Type": "AWS::Pipes::Pipe", "Properties": {
+            "Name": "tagged",
+            "RoleArn": "arn:aws:iam::000000000000:role/pipe",
+            "Source": {"Fn::GetAtt": ["Table", "StreamArn"]},
+            "SourceParameters": {"DynamoDBStreamParameters": {"StartingPosition": "LATEST", "BatchSize": 10}},
+            "Target": {"Fn::GetAtt": ["Bus", "Arn"]},
+            // A pipe's Tags are a map, not a list of {Key, Value}.
+            "Tags": pipe_tags
         }}
     }})
     .to_string()
 }
 
-/// Tags change in place, as on AWS: added, changed and removed on the queue and the table.
+/// Tags change in place, as on AWS: added, changed and removed on the queue, the table and
+/// the pipe.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tag_updates_apply_in_place() {
     let cfn = start().await;
@@ -1668,4 +1684,13 @@ async fn tag_updates_apply_in_place() {
         .map(|t| (t.key, t.value))
         .collect();
     assert_eq!(table_tags, expected);
+    let pipe_tags = crate::local_pipes::pipes_client(&endpoint)
+        .list_tags_for_resource()
+        .resource_arn("arn:aws:pipes:us-east-1:000000000000:pipe/tagged")
+        .send()
+        .await
+        .unwrap()
+        .tags
+        .unwrap_or_default();
+    assert_eq!(pipe_tags, expected);
 }

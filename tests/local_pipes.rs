@@ -589,3 +589,88 @@ async fn records_older_than_maximum_record_age_go_to_the_dlq() {
     let failure: serde_json::Value = serde_json::from_str(&dead[0]).unwrap();
     assert_eq!(failure["requestContext"]["condition"], "RecordAgeExceeded");
 }
+
+/// TagResource, UntagResource and ListTagsForResource change a pipe's tags in place, with
+/// Pipes' limits (50 tags) and errors (an ARN naming no pipe).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_change_in_place() {
+    let engine = TestEngine::start().await;
+    let client = pipes_client(&engine.handle.endpoint_url());
+    let (stream, bus, _) = outbox(&engine).await;
+    let arn = client
+        .create_pipe()
+        .name("p")
+        .role_arn(ROLE)
+        .source(&stream)
+        .target(&bus)
+        .source_parameters(
+            PipeSourceParameters::builder()
+                .dynamo_db_stream_parameters(stream_parameters(10, 1, None))
+                .build(),
+        )
+        .tags("team", "a")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let tags = |pairs: &[(&str, &str)]| -> std::collections::HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let listed = || async {
+        client
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .unwrap()
+            .tags
+            .unwrap_or_default()
+    };
+    assert_eq!(listed().await, tags(&[("team", "a")]));
+
+    client
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags("team", "b")
+        .tags("env", "dev")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed().await, tags(&[("team", "b"), ("env", "dev")]));
+    let described = client.describe_pipe().name("p").send().await.unwrap();
+    assert_eq!(
+        described.tags.unwrap_or_default(),
+        tags(&[("team", "b"), ("env", "dev")])
+    );
+
+    client
+        .untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("team")
+        .tag_keys("absent")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed().await, tags(&[("env", "dev")]));
+
+    let mut too_many = client.tag_resource().resource_arn(&arn);
+    for n in 0..50 {
+        too_many = too_many.tags(format!("k{n}"), "v");
+    }
+    let refused = too_many.send().await.unwrap_err().into_service_error();
+    assert!(refused.is_validation_exception(), "{refused:?}");
+    assert_eq!(listed().await, tags(&[("env", "dev")]), "nothing applied");
+
+    let missing = client
+        .list_tags_for_resource()
+        .resource_arn("arn:aws:pipes:us-east-1:000000000000:pipe/nope")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(missing.is_not_found_exception(), "{missing:?}");
+}

@@ -1,6 +1,8 @@
 //! EventBridge Pipes' REST JSON protocol: `POST|GET|PUT|DELETE /v1/pipes/{Name}`,
 //! `POST /v1/pipes/{Name}/start|stop`, `GET /v1/pipes` (ListPipes, with its query
-//! filters), as thin actions over [`crate::local::pipes::Pipes`].
+//! filters), and `POST|GET|DELETE /tags/{resourceArn}` (TagResource,
+//! ListTagsForResource, UntagResource), as thin actions over
+//! [`crate::local::pipes::Pipes`].
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -11,6 +13,8 @@ use crate::local::EngineState;
 use crate::local::pipes::{PipeInfo, PipeSpec, PipesError};
 
 pub const PREFIX: &str = "/v1/pipes";
+/// Where the tagging operations live; the ARN follows, percent-encoded.
+pub const TAGS_PREFIX: &str = "/tags/";
 const JSON: &str = "application/json";
 
 pub async fn respond(
@@ -21,7 +25,12 @@ pub async fn respond(
     body: &[u8],
     request_id: &str,
 ) -> Response {
-    match dispatch(state, method, path, query, body).await {
+    let outcome = if path.starts_with(TAGS_PREFIX) {
+        tagging(state, method, path, query, body).await
+    } else {
+        dispatch(state, method, path, query, body).await
+    };
+    match outcome {
         Ok(value) => ok_response(JSON, request_id, &value),
         Err(error) => {
             let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
@@ -64,6 +73,51 @@ async fn dispatch(
         ("DELETE", Some(name), None, None) => Ok(summary(&pipes.delete_pipe(name).await?)),
         ("POST", Some(name), Some("start"), None) => Ok(summary(&pipes.start_pipe(name).await?)),
         ("POST", Some(name), Some("stop"), None) => Ok(summary(&pipes.stop_pipe(name).await?)),
+        _ => Err(PipesError::NotFound(format!(
+            "the local engine serves no Pipes operation at {method} {path}; see docs/local-engine.md"
+        ))),
+    }
+}
+
+/// TagResource, ListTagsForResource and UntagResource on the pipe the path's ARN names.
+async fn tagging(
+    state: &EngineState,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<Value, PipesError> {
+    let pipes = &state.pipes;
+    let arn = decode(path.strip_prefix(TAGS_PREFIX).unwrap_or(""));
+    let name = pipes
+        .name_in_arn(&arn)
+        .ok_or_else(|| PipesError::NotFound(format!("Resource {arn} does not exist.")))?;
+    match method.as_str() {
+        "GET" => Ok(json!({"tags": pipes.describe_pipe(name).await?.spec.tags()})),
+        "POST" => {
+            let tags = match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Object(mut request)) => request.remove("tags"),
+                _ => None,
+            };
+            let Some(Value::Object(tags)) = tags else {
+                return Err(PipesError::Validation(
+                    "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null".into(),
+                ));
+            };
+            pipes.retag(name, tags, Vec::new()).await?;
+            Ok(json!({}))
+        }
+        "DELETE" => {
+            let keys: Vec<String> = query
+                .unwrap_or("")
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .filter(|(key, _)| *key == "tagKeys")
+                .map(|(_, value)| decode(value))
+                .collect();
+            pipes.retag(name, Map::new(), keys).await?;
+            Ok(json!({}))
+        }
         _ => Err(PipesError::NotFound(format!(
             "the local engine serves no Pipes operation at {method} {path}; see docs/local-engine.md"
         ))),

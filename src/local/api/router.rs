@@ -110,10 +110,14 @@ async fn handle(
             "sqs",
             sqs::respond(&state, action, &body, &request_id).await,
         ),
-        "" if uri.path().starts_with(pipes::PREFIX) => (
-            "pipes",
-            pipes::respond(&state, &method, uri.path(), uri.query(), &body, &request_id).await,
-        ),
+        "" if uri.path().starts_with(pipes::PREFIX)
+            || uri.path().starts_with(pipes::TAGS_PREFIX) =>
+        {
+            (
+                "pipes",
+                pipes::respond(&state, &method, uri.path(), uri.query(), &body, &request_id).await,
+            )
+        }
         "" if uri.path() == faults::PATH => (
             "admin",
             faults::respond(&state, &method, &body, &request_id),

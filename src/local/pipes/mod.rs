@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Map, Value};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -207,6 +208,49 @@ impl Pipes {
         self.stop_runner(name).await;
         self.remove(name).await?;
         Ok(info)
+    }
+
+    /// The pipe named by `arn`, if it is a pipe ARN of this engine's region and account.
+    pub fn name_in_arn<'a>(&self, arn: &'a str) -> Option<&'a str> {
+        arn.strip_prefix(self.pipe_arn("").as_str())
+            .filter(|name| !name.is_empty())
+    }
+
+    /// TagResource and UntagResource: set `add`, then remove `remove`, in place. A pipe's
+    /// tags change nothing it does, so its state and LastModifiedTime stay as they are.
+    pub async fn retag(
+        &self,
+        name: &str,
+        add: Map<String, Value>,
+        remove: Vec<String>,
+    ) -> Result<(), PipesError> {
+        spec::check_tags(&Value::Object(add.clone()))?;
+        let owned = name.to_string();
+        self.storage
+            .write(move |conn| -> Result<(), PipesError> {
+                let info =
+                    load_pipe(conn, &owned)?.ok_or_else(|| PipesError::pipe_not_found(&owned))?;
+                let mut spec = info.spec;
+                let mut tags = spec.tags();
+                tags.extend(add);
+                for key in &remove {
+                    tags.remove(key);
+                }
+                if tags.len() > spec::MAX_TAGS {
+                    return Err(PipesError::Validation(format!(
+                        "Pipe {owned} would have {} tags; a pipe can have at most {}.",
+                        tags.len(),
+                        spec::MAX_TAGS
+                    )));
+                }
+                spec.set_tags(tags);
+                conn.execute(
+                    "UPDATE pipes SET spec = ?2 WHERE name = ?1",
+                    params![owned, to_text(&spec)?],
+                )?;
+                Ok(())
+            })
+            .await
     }
 
     pub async fn describe_pipe(&self, name: &str) -> Result<PipeInfo, PipesError> {

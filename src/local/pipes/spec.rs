@@ -16,6 +16,10 @@ pub const MAX_BUS_BATCH: i64 = 10;
 pub const MAX_BATCHING_WINDOW_SECONDS: i64 = 300;
 pub const MAX_RETRY_ATTEMPTS: i64 = 10_000;
 pub const MAX_RECORD_AGE_SECONDS: i64 = 604_800;
+/// A pipe carries at most 50 tags; keys have 1-128 characters, values at most 256.
+pub const MAX_TAGS: usize = 50;
+const MAX_TAG_KEY_CHARS: usize = 128;
+const MAX_TAG_VALUE_CHARS: usize = 256;
 /// Without `DetailType`, events arrive with this detail-type (observed on AWS).
 pub const DEFAULT_DETAIL_TYPE: &str = "Event from aws:dynamodb";
 
@@ -77,6 +81,23 @@ impl PipeSpec {
         self.0.get("DesiredState").and_then(Value::as_str) != Some("STOPPED")
     }
 
+    /// The pipe's tags (`Tags`, a map of strings).
+    pub fn tags(&self) -> Map<String, Value> {
+        match self.0.get("Tags") {
+            Some(Value::Object(tags)) => tags.clone(),
+            _ => Map::new(),
+        }
+    }
+
+    /// Replace the pipe's tags; none leaves no `Tags` member, as AWS describes such a pipe.
+    pub fn set_tags(&mut self, tags: Map<String, Value>) {
+        if tags.is_empty() {
+            self.0.remove("Tags");
+        } else {
+            self.0.insert("Tags".into(), Value::Object(tags));
+        }
+    }
+
     /// Apply an UpdatePipe request (StartingPosition cannot change; it is kept).
     pub fn merged(&self, update: &PipeSpec) -> PipeSpec {
         let mut out = self.0.clone();
@@ -113,6 +134,9 @@ impl PipeSpec {
     /// Check the definition as CreatePipe does and compile what the runner needs.
     pub fn compile(&self, name: &str, pipe_arn: &str) -> Result<RunnerConfig, PipesError> {
         let spec = Value::Object(self.0.clone());
+        if let Some(tags) = spec.get("Tags") {
+            check_tags(tags)?;
+        }
         if str_at(&spec, &["RoleArn"]).is_none_or(str::is_empty) {
             return Err(invalid(
                 "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null",
@@ -270,6 +294,42 @@ impl PipeSpec {
             program,
         })
     }
+}
+
+/// Check a `tags` map as CreatePipe and TagResource do.
+pub fn check_tags(tags: &Value) -> Result<(), PipesError> {
+    let constraint = |what: &str| {
+        invalid(format!(
+            "1 validation error detected: Value at 'tags' failed to satisfy constraint: {what}"
+        ))
+    };
+    let Value::Object(tags) = tags else {
+        return Err(constraint("Member must be a map of strings to strings"));
+    };
+    if tags.len() > MAX_TAGS {
+        return Err(constraint(&format!(
+            "Member must have at most {MAX_TAGS} entries, found {}",
+            tags.len()
+        )));
+    }
+    for (key, value) in tags {
+        let Value::String(value) = value else {
+            return Err(constraint(&format!(
+                "the value of tag `{key}` must be a string"
+            )));
+        };
+        if !(1..=MAX_TAG_KEY_CHARS).contains(&key.chars().count()) {
+            return Err(constraint(&format!(
+                "Map keys must have length between 1 and {MAX_TAG_KEY_CHARS}"
+            )));
+        }
+        if value.chars().count() > MAX_TAG_VALUE_CHARS {
+            return Err(constraint(&format!(
+                "Map value of `{key}` must have length less than or equal to {MAX_TAG_VALUE_CHARS}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! `AWS::Pipes::Pipe` on the engine's Pipes: the template's properties are the CreatePipe
 //! request (Source, Target, RoleArn, SourceParameters, TargetParameters, DesiredState, …),
 //! compiled by the Pipes service itself, so a filter or template it refuses fails the
-//! resource with its message; the runner starts reading the stream once created.
+//! resource with its message; the runner starts reading the stream once created. Tag
+//! changes apply in place.
 
 use serde_json::{Map, Value};
 
@@ -22,12 +23,17 @@ fn refused(err: PipesError) -> ProviderError {
     )
 }
 
-/// The CreatePipe/UpdatePipe body: every property except the name and tags.
+/// The CreatePipe body: every property except the name. `Tags` is a map, as CreatePipe
+/// takes it.
 fn spec(properties: &Value) -> PipeSpec {
     let mut map = properties.as_object().cloned().unwrap_or_default();
     map.remove("Name");
-    map.remove("Tags");
     PipeSpec(map)
+}
+
+/// The template's `Tags` map.
+fn tags(properties: &Value) -> Map<String, Value> {
+    spec(properties).tags()
 }
 
 fn provisioned(name: &str, arn: &str) -> Provisioned {
@@ -85,14 +91,27 @@ impl ResourceProvider for PipeProvider {
         &'a self,
         context: &'a ProviderContext,
         current: &'a Provisioned,
-        _old: &'a Value,
+        old: &'a Value,
         new: &'a Value,
     ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
         Box::pin(async move {
-            let info = context
-                .services
-                .pipes
-                .update_pipe(&current.physical_id, spec(new))
+            let pipes = &context.services.pipes;
+            // UpdatePipe takes no tags: they change in place, by TagResource and
+            // UntagResource, as on AWS.
+            let mut definition = spec(new);
+            definition.0.remove("Tags");
+            let info = pipes
+                .update_pipe(&current.physical_id, definition)
+                .await
+                .map_err(refused)?;
+            let after = tags(new);
+            let removed = tags(old)
+                .into_iter()
+                .map(|(key, _)| key)
+                .filter(|key| !after.contains_key(key))
+                .collect();
+            pipes
+                .retag(&info.name, after, removed)
                 .await
                 .map_err(refused)?;
             Ok(provisioned(&info.name, &info.arn))
