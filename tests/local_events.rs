@@ -216,6 +216,17 @@ async fn invalid_patterns_and_requests_fail_as_on_aws() {
             .starts_with("Event pattern is not valid. Reason: "),
         "{err:?}"
     );
+    // Longer than PutRule's 4096 characters: refused before its content is read.
+    let long = format!(r#"{{"source": ["{}"]}}"#, "s".repeat(4096));
+    let err = events
+        .put_rule()
+        .name("long")
+        .event_pattern(&long)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(err.meta().code(), Some("ValidationException"), "{err:?}");
     let no_rule = events
         .remove_targets()
         .rule("nope")

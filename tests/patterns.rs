@@ -55,6 +55,22 @@ fn an_invalid_pattern_prints_the_aws_message_and_exits_2() {
 }
 
 #[test]
+fn a_pattern_longer_than_4096_characters_is_refused_like_aws() {
+    // TestEventPattern's EventPattern is at most 4096 characters; characters, not bytes.
+    let sized = |chars: usize| format!(r#"{{"source": ["{}"]}}"#, "é".repeat(chars - 16));
+    assert_eq!(sized(4096).chars().count(), 4096);
+    let (stdout, _, code) = pattern_test(&sized(4096), EVENT);
+    assert_eq!((stdout.as_str(), code), ("false\n", Some(1)));
+    let (stdout, stderr, code) = pattern_test(&sized(4097), EVENT);
+    assert_eq!((stdout.as_str(), code), ("", Some(2)));
+    assert!(
+        stderr.starts_with("ValidationException: 1 validation error detected")
+            && stderr.contains("less than or equal to 4096 (it has 4097)"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn an_event_without_the_envelope_is_rejected_like_aws() {
     let (stdout, stderr, code) = pattern_test(
         r#"{"source": ["shop.orders"]}"#,

@@ -8,11 +8,11 @@ use super::fields::{Problems, suggest};
 use super::model::{Blueprint, CREATED_AT_ATTRIBUTE, KeyType, limits::*};
 use super::names::logical;
 use super::yaml::Span;
-use crate::pattern::EventPattern;
 use crate::pattern::filter;
 use crate::pattern::template::{
     self, InputTransformer, JsonPath, PipeInputTemplate, TemplateError,
 };
+use crate::pattern::{EventPattern, check_pattern_length};
 
 pub fn validate(bp: &Blueprint, problems: &mut Problems) {
     check_rule_targets(bp, problems);
@@ -29,6 +29,13 @@ pub fn validate(bp: &Blueprint, problems: &mut Problems) {
 fn check_patterns_and_templates(bp: &Blueprint, problems: &mut Problems) {
     let pattern_help = "fix the pattern; docs/patterns.md lists the operators and their forms";
     for rule in &bp.rules {
+        if let Err(err) = check_pattern_length(&rule.pattern.value.to_string()) {
+            problems.at(
+                rule.pattern.span,
+                format!("rule `{}`: {err}", rule.name),
+                "EventBridge takes rule patterns of at most 4096 characters (2048 unless the account's quota was raised): match fewer values, or split the rule",
+            );
+        }
         if let Err(err) = EventPattern::from_value(&rule.pattern.value) {
             problems.at(
                 rule.pattern.span,

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::output::emit;
 use super::{Exit, GlobalArgs, load_blueprint};
 use crate::flow::{self, PipeProgram, Routing};
-use crate::pattern::{EventPattern, validate_test_event};
+use crate::pattern::{EventPattern, check_pattern_length, validate_test_event};
 
 #[derive(Debug, Args)]
 pub struct PatternArgs {
@@ -70,6 +70,10 @@ fn test(args: TestArgs) -> anyhow::Result<Exit> {
             return Ok(Exit::Usage);
         }
     };
+    if let Err(err) = check_pattern_length(&pattern_text) {
+        eprintln!("ValidationException: {err}");
+        return Ok(Exit::Usage);
+    }
     let pattern = match EventPattern::parse(&pattern_text) {
         Ok(pattern) => pattern,
         Err(err) => {

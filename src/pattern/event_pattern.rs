@@ -8,6 +8,22 @@ use super::operator::Operator;
 use super::parse::{self, Branch};
 use super::pattern_json;
 
+/// PutRule and TestEventPattern take patterns of at most this many characters. A rule's
+/// default quota is 2048, which an account can have raised to this.
+pub const MAX_PATTERN_CHARS: usize = 4096;
+
+/// The ValidationException PutRule and TestEventPattern answer for pattern text longer
+/// than [`MAX_PATTERN_CHARS`] (before any check of its content).
+pub fn check_pattern_length(text: &str) -> Result<(), String> {
+    let chars = text.chars().count();
+    if chars <= MAX_PATTERN_CHARS {
+        return Ok(());
+    }
+    Err(format!(
+        "1 validation error detected: Value at 'eventPattern' failed to satisfy constraint: Member must have length less than or equal to {MAX_PATTERN_CHARS} (it has {chars})"
+    ))
+}
+
 /// A valid event pattern; [`EventPattern::matches`] answers like TestEventPattern.
 #[derive(Debug, Clone)]
 pub struct EventPattern {

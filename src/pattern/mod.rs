@@ -29,7 +29,7 @@ mod value_walk;
 mod wildcard;
 
 pub use error::PatternError;
-pub use event_pattern::EventPattern;
+pub use event_pattern::{EventPattern, MAX_PATTERN_CHARS, check_pattern_length};
 pub use json_walk::EventJsonError;
 pub use matcher::Matcher;
 pub use test_event::{REQUIRED_EVENT_FIELDS, TestEventError, validate_test_event};

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::Events;
 use super::error::EventsError;
 use super::target::{MAX_TARGETS_PER_RULE, Target};
-use crate::pattern::{EventPattern, validate_test_event};
+use crate::pattern::{EventPattern, check_pattern_length, validate_test_event};
 
 pub const MAX_RULE_NAME_CHARS: usize = 64;
 const RULE_STATES: [&str; 3] = [
@@ -86,6 +86,7 @@ impl Events {
             _ => {}
         }
         if let Some(pattern) = &spec.event_pattern {
+            check_pattern_length(pattern).map_err(EventsError::Validation)?;
             EventPattern::parse(pattern)?;
         }
         let state = spec.state.clone().unwrap_or_else(|| "ENABLED".to_string());
@@ -346,6 +347,7 @@ impl Events {
 
     /// TestEventPattern: validate the pattern and the event as AWS does, then match.
     pub fn test_event_pattern(&self, pattern: &str, event: &str) -> Result<bool, EventsError> {
+        check_pattern_length(pattern).map_err(EventsError::Validation)?;
         let pattern = EventPattern::parse(pattern)?;
         let event: Value = serde_json::from_str(event)
             .map_err(|_| EventsError::Validation("Parameter Event is not valid.".into()))?;
