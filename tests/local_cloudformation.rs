@@ -1694,3 +1694,75 @@ async fn tag_updates_apply_in_place() {
         .unwrap_or_default();
     assert_eq!(pipe_tags, expected);
 }
+
+/// A table with a stream, a bus and a pipe between them; `shaped` adds a filter and an
+/// input template.
+fn pipe_template(shaped: bool) -> String {
+    let mut pipe = serde_json::json!({
+        "Name": "shaped",
+        "RoleArn": "arn:aws:iam::000000000000:role/pipe",
+        "Source": {"Fn::GetAtt": ["Table", "StreamArn"]},
+        "SourceParameters": {"DynamoDBStreamParameters": {"StartingPosition": "LATEST", "BatchSize": 10}},
+        "Target": {"Fn::GetAtt": ["Bus", "Arn"]},
+        "TargetParameters": {"EventBridgeEventBusParameters": {"Source": "shop", "DetailType": "order"}}
+    });
+    if shaped {
+        pipe["SourceParameters"]["FilterCriteria"] =
+            serde_json::json!({"Filters": [{"Pattern": r#"{"eventName": ["INSERT"]}"#}]});
+        pipe["TargetParameters"]["InputTemplate"] =
+            serde_json::json!(r#"{"id": <$.dynamodb.Keys.pk.S>}"#);
+    }
+    serde_json::json!({"Resources": {
+        "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {
+            "TableName": "shaped",
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"}
+        }},
+        "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "shaped"}},
+        "Pipe": {"Type": "AWS::Pipes::Pipe", "Properties": pipe}
+    }})
+    .to_string()
+}
+
+/// A filter or input template the template no longer has is gone from the pipe after the
+/// update (UpdatePipe alone would keep both).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_removes_what_the_template_no_longer_has() {
+    let cfn = start().await;
+    let endpoint = cfn.engine.endpoint_url();
+    cfn.client
+        .create_stack()
+        .stack_name("shaped")
+        .template_body(pipe_template(true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cfn.wait("shaped").await.last().unwrap(), "CREATE_COMPLETE");
+    let pipes = crate::local_pipes::pipes_client(&endpoint);
+    let before = pipes.describe_pipe().name("shaped").send().await.unwrap();
+    assert!(before.source_parameters.unwrap().filter_criteria.is_some());
+    assert!(before.target_parameters.unwrap().input_template.is_some());
+
+    cfn.client
+        .update_stack()
+        .stack_name("shaped")
+        .template_body(pipe_template(false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cfn.wait("shaped").await.last().unwrap(), "UPDATE_COMPLETE");
+    let after = pipes.describe_pipe().name("shaped").send().await.unwrap();
+    assert_eq!(after.source_parameters.unwrap().filter_criteria, None);
+    let target = after.target_parameters.unwrap();
+    assert_eq!(target.input_template, None);
+    assert_eq!(
+        target
+            .event_bridge_event_bus_parameters
+            .unwrap()
+            .detail_type
+            .as_deref(),
+        Some("order")
+    );
+}

@@ -181,9 +181,46 @@ impl Pipes {
         Ok(info)
     }
 
+    /// UpdatePipe: the members given replace theirs, the rest stay (AWS's merge rule).
     pub async fn update_pipe(&self, name: &str, update: PipeSpec) -> Result<PipeInfo, PipesError> {
         let current = self.describe_pipe(name).await?;
         let merged = current.spec.merged(&update);
+        self.redefine(name, &current, merged, &update).await
+    }
+
+    /// Make the pipe's definition exactly `definition` (its tags aside), as a CloudFormation
+    /// update does: a member the template no longer has (a filter, an input template) is
+    /// removed, where UpdatePipe would keep it.
+    pub async fn replace_definition(
+        &self,
+        name: &str,
+        definition: PipeSpec,
+    ) -> Result<PipeInfo, PipesError> {
+        let current = self.describe_pipe(name).await?;
+        let mut replaced = current.spec.merged(&definition);
+        for key in current.spec.0.keys() {
+            if key != "Tags" && !definition.0.contains_key(key) {
+                replaced.0.remove(key);
+            }
+        }
+        for group in ["SourceParameters", "TargetParameters"] {
+            let (Some(Value::Object(now)), Some(Value::Object(wanted))) =
+                (replaced.0.get_mut(group), definition.0.get(group))
+            else {
+                continue;
+            };
+            now.retain(|member, _| wanted.contains_key(member));
+        }
+        self.redefine(name, &current, replaced, &definition).await
+    }
+
+    async fn redefine(
+        &self,
+        name: &str,
+        current: &PipeInfo,
+        merged: PipeSpec,
+        update: &PipeSpec,
+    ) -> Result<PipeInfo, PipesError> {
         merged.compile(name, &self.pipe_arn(name))?;
         let text = to_text(&merged)?;
         // DesiredState given in the update wins; otherwise the pipe keeps its own.

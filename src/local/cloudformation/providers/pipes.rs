@@ -101,7 +101,7 @@ impl ResourceProvider for PipeProvider {
             let mut definition = spec(new);
             definition.0.remove("Tags");
             let info = pipes
-                .update_pipe(&current.physical_id, definition)
+                .replace_definition(&current.physical_id, definition)
                 .await
                 .map_err(refused)?;
             let after = tags(new);
