@@ -272,19 +272,51 @@ async fn deploy_send_tail_verify_status_destroy() {
     );
     assert!(!text(&updated.stdout).contains("Modify   Table"));
 
-    // Replacing the table needs a yes; with nobody at the terminal, --yes.
-    let rekeyed = std::fs::read_to_string(&bp).unwrap().replace(
-        "sort_key: {name: sk, type: S}",
-        "sort_key: {name: sk2, type: S}",
+    // What CloudFormation cannot do (replace a resource that keeps its name) is refused
+    // before any change set, with the edit that makes it possible; nothing changes.
+    let original = std::fs::read_to_string(&bp).unwrap();
+    for (edit, says) in [
+        (
+            original.replace(
+                "sort_key: {name: sk, type: S}",
+                "sort_key: {name: sk2, type: S}",
+            ),
+            "give the table a new `table.name`",
+        ),
+        (
+            original.replace("stream_view: NEW_AND_OLD_IMAGES", "stream_view: NEW_IMAGE"),
+            "give the pipe a new `pipe.name`",
+        ),
+    ] {
+        std::fs::write(&bp, edit).unwrap();
+        let warned = cli(&endpoint, &bp, &["diff"]).await;
+        assert!(
+            text(&warned.stderr).contains(says),
+            "{}",
+            text(&warned.stderr)
+        );
+        let refused = cli(&endpoint, &bp, &["deploy", "--yes"]).await;
+        expect_code(&refused, 1);
+        let refusal = text(&refused.stderr);
+        assert!(
+            refusal.contains("cannot replace a resource that keeps its name")
+                && refusal.contains(says),
+            "{refusal}"
+        );
+        let stack = cli(&endpoint, &bp, &["status", "--output", "json"]).await;
+        let report: serde_json::Value = serde_json::from_slice(&stack.stdout).unwrap();
+        assert_eq!(report["status"], "UPDATE_COMPLETE", "nothing was deployed");
+    }
+    // A new pipe over the same stream would replay it to every consumer: asked first.
+    std::fs::write(&bp, original.replace("pipe:\n", "pipe:\n  name: outbox2\n")).unwrap();
+    let asked = cli(&endpoint, &bp, &["deploy"]).await;
+    expect_code(&asked, 1);
+    assert!(
+        text(&asked.stderr).contains("reads the stream from its start"),
+        "{}",
+        text(&asked.stderr)
     );
-    std::fs::write(&bp, rekeyed).unwrap();
-    let refused = cli(&endpoint, &bp, &["deploy"]).await;
-    expect_code(&refused, 1);
-    let refusal = text(&refused.stderr);
-    assert!(refusal.contains("replaces or removes Table"), "{refusal}");
-    assert!(refusal.contains("pass --yes"), "{refusal}");
-    let edited_back = std::fs::read_to_string(&bp).unwrap().replace("sk2", "sk");
-    std::fs::write(&bp, edited_back).unwrap();
+    std::fs::write(&bp, &original).unwrap();
 
     let status = cli(&endpoint, &bp, &["status", "--output", "json"]).await;
     expect_code(&status, 0);

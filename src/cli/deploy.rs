@@ -10,6 +10,7 @@ use super::progress::Progress;
 use super::{Exit, GlobalArgs, load_blueprint};
 use crate::cloud::deploy::{self, Change, Plan, Planned};
 use crate::cloud::events::{self, Watcher};
+use crate::cloud::preflight;
 use crate::cloud::stack::{self, Phase, Stack};
 use crate::render;
 
@@ -82,6 +83,26 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
         }
     }
 
+    // Refuse what CloudFormation cannot do before asking it: such a deploy fails halfway,
+    // and its rollback can leave the pipe reading a closed stream.
+    let mut warnings = Vec::new();
+    if let Some(existing) = stack::describe(cfn, &bp.name).await?
+        && existing.phase() == Phase::Stable
+    {
+        let deployed = stack::deployed_template(cfn, &bp.name).await?;
+        let rendered = serde_json::from_str(&body)?;
+        let blocked = preflight::blocked_replacements(&deployed, &rendered);
+        if !blocked.is_empty() {
+            for refusal in &blocked {
+                eprintln!("error: {}", preflight::describe(refusal));
+                eprintln!("  help: {}", refusal.advice);
+            }
+            eprintln!("not deployed: nothing was changed");
+            return Ok(Exit::Failure);
+        }
+        warnings.extend(preflight::replayed_stream(&deployed, &rendered));
+    }
+
     let token = deploy::new_token();
     let tags: Vec<(String, String)> = bp
         .tags
@@ -115,8 +136,19 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     if global.output == OutputFormat::Text {
         print_changes(&plan);
     }
-    let dangerous: Vec<&Change> = plan.changes.iter().filter(|c| c.endangers_data()).collect();
-    if !dangerous.is_empty() && !args.yes && !args.no_execute && !confirm(&dangerous)? {
+    let dangerous: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| c.endangers_data())
+        .map(|c| c.logical_id.as_str())
+        .collect();
+    if !dangerous.is_empty() {
+        warnings.push(format!(
+            "this deploy replaces or removes {}: the stack moves to a new, empty table (the old one is kept with its items)",
+            dangerous.join(", ")
+        ));
+    }
+    if !warnings.is_empty() && !args.yes && !args.no_execute && !confirm(&warnings)? {
         eprintln!(
             "not deployed; change set `{}` is left for review",
             plan.change_set_name
@@ -190,12 +222,8 @@ fn print_changes(plan: &Plan) {
 }
 
 /// Ask on the terminal; refuse when nobody can answer.
-fn confirm(dangerous: &[&Change]) -> anyhow::Result<bool> {
-    let names: Vec<&str> = dangerous.iter().map(|c| c.logical_id.as_str()).collect();
-    let warning = format!(
-        "this deploy replaces or removes {}: the table's items would be lost",
-        names.join(", ")
-    );
+fn confirm(warnings: &[String]) -> anyhow::Result<bool> {
+    let warning = warnings.join("; ");
     if !std::io::stdin().is_terminal() {
         anyhow::bail!(
             "{warning}; nobody is at the terminal to confirm, so pass --yes if that is intended"

@@ -2,7 +2,6 @@
 //! property, with CloudFormation's own verdict on replacement (from a change set that is
 //! deleted again).
 
-use aws_sdk_cloudformation::types::TemplateStage;
 use clap::Args;
 use serde_json::Value;
 
@@ -11,6 +10,7 @@ use super::{Exit, GlobalArgs, load_blueprint};
 use crate::cloud::deploy::{self, Planned};
 use crate::cloud::diff::{self, ResourceDiff};
 use crate::cloud::error::explain;
+use crate::cloud::preflight;
 use crate::cloud::stack::{self, Phase};
 use crate::render;
 
@@ -44,18 +44,7 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
     let deployed = if holds_nothing {
         Value::Null
     } else {
-        let body = cfn
-            .get_template()
-            .stack_name(&bp.name)
-            .template_stage(TemplateStage::Original)
-            .send()
-            .await
-            .map_err(|err| explain("cloudformation:GetTemplate", err))?
-            .template_body
-            .unwrap_or_default();
-        serde_json::from_str(&body).or_else(|_| serde_norway::from_str(&body)).map_err(|err| {
-                anyhow::anyhow!("the deployed template of `{}` is neither JSON nor plain YAML ({err}); was it deployed by outboxctl?", bp.name)
-            })?
+        stack::deployed_template(cfn, &bp.name).await?
     };
     let diffs = diff::diff(&deployed, &rendered.to_value());
     let mut replacements = std::collections::HashMap::new();
@@ -108,6 +97,9 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
         )),
         Some(_) => None,
     };
+    if !deployed.is_null() {
+        warn_preflight(&deployed, &rendered.to_value());
+    }
     emit(global.output, &rows, |rows| {
         print(&bp.name, header.as_deref(), rows)
     });
@@ -116,6 +108,18 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Success
     })
+}
+
+/// What `deploy` would refuse or ask about, on stderr so that `--output json` stays one
+/// document.
+fn warn_preflight(deployed: &Value, rendered: &Value) {
+    for blocked in preflight::blocked_replacements(deployed, rendered) {
+        eprintln!("warning: {}", preflight::describe(&blocked));
+        eprintln!("  help: {}", blocked.advice);
+    }
+    if let Some(replay) = preflight::replayed_stream(deployed, rendered) {
+        eprintln!("warning: {replay}; `deploy` asks before doing it");
+    }
 }
 
 fn print(stack: &str, header: Option<&str>, rows: &[Row]) {

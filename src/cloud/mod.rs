@@ -8,6 +8,7 @@ pub mod diff;
 pub mod error;
 pub mod events;
 pub mod orders;
+pub mod preflight;
 pub mod stack;
 pub mod status;
 pub mod tail;

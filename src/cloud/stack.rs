@@ -121,6 +121,27 @@ pub async fn require(cfn: &Client, name: &str) -> anyhow::Result<Stack> {
     })
 }
 
+/// The template a stack was last deployed with, as JSON (or the plain YAML another tool
+/// may have used).
+pub async fn deployed_template(cfn: &Client, name: &str) -> anyhow::Result<serde_json::Value> {
+    let body = cfn
+        .get_template()
+        .stack_name(name)
+        .template_stage(aws_sdk_cloudformation::types::TemplateStage::Original)
+        .send()
+        .await
+        .map_err(|err| explain("cloudformation:GetTemplate", err))?
+        .template_body
+        .unwrap_or_default();
+    serde_json::from_str(&body)
+        .or_else(|_| serde_norway::from_str(&body))
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "the deployed template of `{name}` is neither JSON nor plain YAML ({err}); was it deployed by outboxctl?"
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
