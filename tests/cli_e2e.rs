@@ -316,6 +316,22 @@ async fn deploy_send_tail_verify_status_destroy() {
         "{}",
         text(&asked.stderr)
     );
+    // A queue added to the blueprint and not deployed yet: status shows the stack as it is.
+    std::fs::write(&bp, original.replace("queues:\n", "queues:\n  audit:\n")).unwrap();
+    let partial = cli(&endpoint, &bp, &["status", "--output", "json"]).await;
+    expect_code(&partial, 0);
+    let report: serde_json::Value = serde_json::from_slice(&partial.stdout).unwrap();
+    assert_eq!(
+        report["not_deployed"],
+        serde_json::json!(["food-ordering-audit", "food-ordering-audit-dlq"])
+    );
+    let partial = cli(&endpoint, &bp, &["status"]).await;
+    expect_code(&partial, 0);
+    assert!(
+        text(&partial.stderr).contains("the blueprint has queues the stack does not"),
+        "{}",
+        text(&partial.stderr)
+    );
     std::fs::write(&bp, &original).unwrap();
 
     let status = cli(&endpoint, &bp, &["status", "--output", "json"]).await;

@@ -18,6 +18,8 @@ struct Report {
     status_reason: Option<String>,
     pipe: Option<PipeState>,
     queues: Vec<QueueDepth>,
+    /// Queues of the blueprint the stack does not have (not deployed yet).
+    not_deployed: Vec<String>,
 }
 
 pub async fn run(global: &GlobalArgs, _args: StatusArgs) -> anyhow::Result<Exit> {
@@ -28,14 +30,15 @@ pub async fn run(global: &GlobalArgs, _args: StatusArgs) -> anyhow::Result<Exit>
     let deployed = stack::require(&aws.cloudformation, &bp.name).await?;
     let settled =
         stack::is_success(&deployed.status) || deployed.status == "UPDATE_ROLLBACK_COMPLETE";
-    let (pipe, queues) = if settled {
+    let (pipe, queues, not_deployed) = if settled {
+        let (found, missing) = status::queues(&bp, &deployed);
         let mut queues = Vec::new();
-        for (name, role, url) in status::queues(&bp, &deployed)? {
+        for (name, role, url) in found {
             queues.push(status::depth(&aws, name, role, url).await?);
         }
-        (Some(status::pipe(&aws, &deployed).await?), queues)
+        (Some(status::pipe(&aws, &deployed).await?), queues, missing)
     } else {
-        (None, Vec::new())
+        (None, Vec::new(), Vec::new())
     };
     let report = Report {
         stack: deployed.name.clone(),
@@ -43,6 +46,7 @@ pub async fn run(global: &GlobalArgs, _args: StatusArgs) -> anyhow::Result<Exit>
         status_reason: deployed.status_reason.clone(),
         pipe,
         queues,
+        not_deployed,
     };
     emit(global.output, &report, print);
     Ok(if settled {
@@ -85,6 +89,12 @@ fn print(report: &Report) {
                 q.name, q.role, q.visible, q.in_flight
             );
         }
+    }
+    if !report.not_deployed.is_empty() {
+        eprintln!(
+            "warning: the blueprint has queues the stack does not: {}; `outboxctl diff` shows what `deploy` would add",
+            report.not_deployed.join(", ")
+        );
     }
     for q in report.queues.iter().filter(|q| q.visible + q.in_flight > 0) {
         let Some(advice) = dlq_advice(q.role) else {

@@ -51,49 +51,52 @@ pub async fn pipe(clients: &Clients, stack: &Stack) -> anyhow::Result<PipeState>
     })
 }
 
-/// Every queue of the stack with its role, from the stack's outputs.
-pub fn queues(
-    bp: &Blueprint,
-    stack: &Stack,
-) -> anyhow::Result<Vec<(String, &'static str, String)>> {
-    let mut out = Vec::new();
+/// Every queue of the blueprint the stack has, with its role and URL, and the names of
+/// those the stack does not have yet (a queue added to the blueprint and not deployed, or
+/// whose deploy failed): status shows the stack as it is.
+pub fn queues(bp: &Blueprint, stack: &Stack) -> (Vec<(String, &'static str, String)>, Vec<String>) {
+    let mut wanted: Vec<(String, &'static str, String)> = Vec::new();
     for queue in &bp.queues {
-        out.push((
-            bp.queue_name(queue),
-            "consumer",
-            stack.output(&output::queue_url(queue))?.to_string(),
-        ));
-        out.push((
+        wanted.push((bp.queue_name(queue), "consumer", output::queue_url(queue)));
+        wanted.push((
             bp.queue_dlq_name(queue),
             "dlq",
-            stack.output(&output::queue_dlq_url(queue))?.to_string(),
+            output::queue_dlq_url(queue),
         ));
     }
-    out.push((
+    wanted.push((
         bp.pipe_dlq_name(),
         "pipe-dlq",
-        stack.output(output::PIPE_DLQ_URL)?.to_string(),
+        output::PIPE_DLQ_URL.to_string(),
     ));
     for rule in &bp.rules {
-        out.push((
+        wanted.push((
             bp.rule_dlq_name(rule),
             "rule-dlq",
-            stack.output(&output::rule_dlq_url(&rule.name))?.to_string(),
+            output::rule_dlq_url(&rule.name),
         ));
     }
     if bp.tail {
-        out.push((
+        wanted.push((
             bp.tail_queue_name(),
             "tail",
-            stack.output(output::TAIL_QUEUE_URL)?.to_string(),
+            output::TAIL_QUEUE_URL.to_string(),
         ));
-        out.push((
+        wanted.push((
             bp.tail_dlq_name(),
             "tail-dlq",
-            stack.output(output::TAIL_DLQ_URL)?.to_string(),
+            output::TAIL_DLQ_URL.to_string(),
         ));
     }
-    Ok(out)
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for (name, role, key) in wanted {
+        match stack.outputs.get(&key) {
+            Some(url) => found.push((name, role, url.clone())),
+            None => missing.push(name),
+        }
+    }
+    (found, missing)
 }
 
 /// Approximate depths, as SQS reports them.
