@@ -879,35 +879,125 @@ async fn stacks_survive_an_engine_restart() {
         .unwrap();
     assert_eq!(resources.stack_resources().len(), 4);
 
-    // An engine stopped in the middle of an operation leaves the stack marked failed.
+    // An update the engine stopped in the middle of is rolled back when it starts again,
+    // as CloudFormation (which does not stop) would have rolled it back: whatever the
+    // update had changed goes back.
     again
+        .client
+        .update_stack()
+        .stack_name("durable")
+        .template_body(template("NEW_IMAGE", "durable-logs", 14))
+        .capabilities(Capability::CapabilityIam)
+        .send()
+        .await
+        .unwrap();
+    let table_updated = async {
+        loop {
+            let events = again.events("durable").await;
+            if events.iter().any(|e| {
+                e.logical_resource_id() == Some("Table")
+                    && e.resource_status().map(|s| s.as_str()) == Some("UPDATE_COMPLETE")
+            }) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), table_updated)
+        .await
+        .expect("the update reaches the table");
+    again.engine.shutdown().await;
+    let (client, engine) = start_engine().await;
+    let resumed = Cfn {
+        client,
+        engine,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    assert_eq!(
+        resumed.wait("durable").await.last().unwrap(),
+        "UPDATE_ROLLBACK_COMPLETE"
+    );
+    let view = dynamodb_client(&resumed.engine.endpoint_url())
+        .describe_table()
+        .table_name("durable-orders")
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap()
+        .stream_specification
+        .unwrap()
+        .stream_view_type
+        .unwrap();
+    assert_eq!(
+        view.as_str(),
+        "KEYS_ONLY",
+        "the table's change was rolled back"
+    );
+
+    // A delete the engine stopped in the middle of goes on when it starts again.
+    resumed
         .client
         .delete_stack()
         .stack_name("durable")
         .send()
         .await
         .unwrap();
-    again.engine.shutdown().await;
+    resumed.engine.shutdown().await;
     let (client, engine) = start_engine().await;
     let after = Cfn {
         client,
         engine,
         _dir: tempfile::tempdir().unwrap(),
     };
-    let stack = after
-        .client
-        .describe_stacks()
-        .stack_name("durable")
+    let gone = async {
+        while after
+            .client
+            .describe_stacks()
+            .stack_name("durable")
+            .send()
+            .await
+            .is_ok()
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), gone)
+        .await
+        .expect("the delete goes on after the restart");
+}
+
+/// A create the engine stopped in the middle of is rolled back when it starts again, so
+/// the stack ends in ROLLBACK_COMPLETE, from which `deploy --recreate` starts over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_create_is_rolled_back_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let start_engine = || async {
+        let mut config = EngineConfig::ephemeral(dir.path());
+        config.cloudformation_step = Duration::from_millis(50);
+        let engine = Engine::start(config).await.unwrap();
+        let sdk = crate::support::sdk_config(&engine.endpoint_url()).await;
+        (aws_sdk_cloudformation::Client::new(&sdk), engine)
+    };
+    let (client, engine) = start_engine().await;
+    client
+        .create_stack()
+        .stack_name("halfway")
+        .template_body(template("KEYS_ONLY", "halfway-logs", 7))
+        .capabilities(Capability::CapabilityIam)
         .send()
         .await
-        .unwrap()
-        .stacks
-        .unwrap()
-        .remove(0);
-    assert_eq!(stack.stack_status().unwrap().as_str(), "DELETE_FAILED");
+        .unwrap();
+    engine.shutdown().await;
+    let (client, engine) = start_engine().await;
+    let resumed = Cfn {
+        client,
+        engine,
+        _dir: tempfile::tempdir().unwrap(),
+    };
     assert_eq!(
-        stack.stack_status_reason(),
-        Some("The local engine stopped while this operation was running")
+        resumed.wait("halfway").await.last().unwrap(),
+        "ROLLBACK_COMPLETE"
     );
 }
 

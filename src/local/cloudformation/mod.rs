@@ -90,8 +90,9 @@ fn check_name(kind: &str, field: &str, name: &str) -> Result<(), CfnError> {
 }
 
 impl CloudFormation {
-    /// Load the stored stacks. Stacks whose operation the previous engine did not finish
-    /// are marked failed, as their resources may be half-done.
+    /// Load the stored stacks. An operation the previous engine did not finish is
+    /// resumed as CloudFormation would finish it (see `resume`); one it cannot resume is
+    /// marked failed, as its resources may be half-done.
     pub async fn open(
         storage: Arc<Storage>,
         clock: Arc<dyn Clock>,
@@ -99,20 +100,13 @@ impl CloudFormation {
         services: Services,
         step: Duration,
     ) -> Result<CloudFormation, CfnError> {
-        let (store, mut stacks) = DocumentStore::open::<Stack>(storage, "cfn_stacks").await?;
-        let mut interrupted = Vec::new();
-        for stack in &mut stacks {
-            if let Some(status) = stack.interrupted_status() {
-                stack.status = status.to_owned();
-                stack.status_reason =
-                    Some("The local engine stopped while this operation was running".into());
-                interrupted.push(stack.clone());
-            }
-        }
-        for stack in &interrupted {
-            store.save(&stack.id, stack).await?;
-        }
-        Ok(CloudFormation {
+        let (store, stacks) = DocumentStore::open::<Stack>(storage, "cfn_stacks").await?;
+        let interrupted: Vec<Stack> = stacks
+            .iter()
+            .filter(|s| s.interrupted_status().is_some())
+            .cloned()
+            .collect();
+        let cloudformation = CloudFormation {
             inner: Arc::new(Inner {
                 stacks: Mutex::new(stacks),
                 store,
@@ -123,7 +117,23 @@ impl CloudFormation {
                 step,
                 tasks: Mutex::new(Vec::new()),
             }),
-        })
+        };
+        for stack in &interrupted {
+            if !cloudformation.resume(stack).await? {
+                let status = stack
+                    .interrupted_status()
+                    .unwrap_or("UPDATE_ROLLBACK_FAILED");
+                cloudformation
+                    .change(&stack.id, |s| {
+                        s.status = status.to_owned();
+                        s.status_reason = Some(
+                            "The local engine stopped while this operation was running".into(),
+                        );
+                    })
+                    .await?;
+            }
+        }
+        Ok(cloudformation)
     }
 
     /// Run background work that stops with the engine.
@@ -397,6 +407,7 @@ impl CloudFormation {
                 events: Vec::new(),
                 change_sets: Vec::new(),
                 change_set_id: None,
+                journal: None,
             };
             let event = self.stack_event(
                 &stack,
@@ -607,6 +618,7 @@ impl CloudFormation {
             events: Vec::new(),
             change_sets: Vec::new(),
             change_set_id: None,
+            journal: None,
         };
         self.stacks().push(stack);
         self.start(

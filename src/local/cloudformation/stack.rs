@@ -149,6 +149,27 @@ pub struct Stack {
     pub change_sets: Vec<ChangeSet>,
     /// The change set that created or last updated the stack.
     pub change_set_id: Option<String>,
+    /// While an update runs: what it has done, so that an engine stopped in the middle
+    /// rolls it back when it starts again, as CloudFormation would have.
+    #[serde(default)]
+    pub journal: Option<UpdateJournal>,
+}
+
+/// The record an update keeps of itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateJournal {
+    /// The stack before the update (without its events).
+    pub before: Box<Stack>,
+    /// Each resource the update has changed, in order.
+    pub done: Vec<UpdateStep>,
+}
+
+/// What an update did to one resource, to undo it on rollback or finish it on cleanup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UpdateStep {
+    Added(StackResource),
+    UpdatedInPlace { before: StackResource },
+    Replaced { before: StackResource },
 }
 
 impl Stack {

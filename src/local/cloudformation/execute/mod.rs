@@ -319,6 +319,11 @@ impl CloudFormation {
             )
             .await?;
         }
+        self.roll_back_create(run).await
+    }
+
+    /// Delete what a failed create made, as its rollback does.
+    async fn roll_back_create(&self, run: &Run) -> Result<(), CfnError> {
         let stack = self.stack(&run.stack_id)?;
         let mut all_deleted = true;
         for resource in stack.resources.iter().rev() {
@@ -338,6 +343,57 @@ impl CloudFormation {
         };
         self.set_status(run, status, None).await?;
         self.finish_change_set(run, false).await
+    }
+
+    /// After a restart, finish what the previous engine was doing to the stack the way
+    /// CloudFormation, which does not stop, would have: a create or an update is rolled
+    /// back, a delete goes on, a cleanup is declared done. Answers false when there is
+    /// nothing to resume (an update with no journal, from an older engine).
+    pub(super) async fn resume(&self, stack: &Stack) -> Result<bool, CfnError> {
+        let run = Run {
+            stack_id: stack.id.clone(),
+            token: None,
+            disable_rollback: false,
+            change_set_id: None,
+        };
+        let stopped = "The local engine stopped during this operation";
+        let (status, reason) = match stack.status.as_str() {
+            "CREATE_IN_PROGRESS" | "ROLLBACK_IN_PROGRESS" => (
+                "ROLLBACK_IN_PROGRESS",
+                format!("{stopped}; rolling back the create"),
+            ),
+            "UPDATE_IN_PROGRESS" | "UPDATE_ROLLBACK_IN_PROGRESS" if stack.journal.is_some() => (
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                format!("{stopped}; rolling back the update"),
+            ),
+            "DELETE_IN_PROGRESS" => ("DELETE_IN_PROGRESS", format!("{stopped}; deleting on")),
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" => (
+                "UPDATE_COMPLETE",
+                format!("{stopped}, in its cleanup: a replaced or removed resource may be left"),
+            ),
+            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS" => (
+                "UPDATE_ROLLBACK_COMPLETE",
+                format!("{stopped}, in its cleanup: a resource the update created may be left"),
+            ),
+            _ => return Ok(false),
+        };
+        self.set_status(&run, status, Some(reason)).await?;
+        let this = self.clone();
+        let journal = stack.journal.clone();
+        self.spawn(async move {
+            let outcome = match (status, journal) {
+                ("ROLLBACK_IN_PROGRESS", _) => this.roll_back_create(&run).await,
+                ("UPDATE_ROLLBACK_IN_PROGRESS", Some(journal)) => {
+                    this.resume_update_rollback(&run, journal).await
+                }
+                ("DELETE_IN_PROGRESS", _) => this.run_delete(&run).await,
+                _ => Ok(()),
+            };
+            if let Err(err) = outcome {
+                tracing::error!(stack = %run.stack_id, error = %err, "resumed stack operation failed inside the engine");
+            }
+        });
+        Ok(true)
     }
 
     /// Delete one resource (or skip it when retained); answers whether it is gone or kept.

@@ -8,14 +8,9 @@ use crate::local::cloudformation::CloudFormation;
 use crate::local::cloudformation::changeset::{Deployment, forces_replacement};
 use crate::local::cloudformation::error::CfnError;
 use crate::local::cloudformation::providers::ProviderError;
-use crate::local::cloudformation::stack::{ResourceChange, Stack, StackResource};
-
-/// What an update did to one resource, to undo it on rollback or finish it on cleanup.
-enum Done {
-    Added(StackResource),
-    UpdatedInPlace { before: StackResource },
-    Replaced { before: StackResource },
-}
+use crate::local::cloudformation::stack::{
+    ResourceChange, Stack, UpdateJournal, UpdateStep as Done,
+};
 
 impl CloudFormation {
     pub(super) async fn run_update(
@@ -25,6 +20,18 @@ impl CloudFormation {
         changes: &[ResourceChange],
     ) -> Result<(), CfnError> {
         let before = self.stack(&run.stack_id)?;
+        let snapshot = Stack {
+            events: Vec::new(),
+            journal: None,
+            ..before.clone()
+        };
+        self.change(&run.stack_id, |s| {
+            s.journal = Some(UpdateJournal {
+                before: Box::new(snapshot),
+                done: Vec::new(),
+            })
+        })
+        .await?;
         let mut done: Vec<Done> = Vec::new();
         let mut failure: Option<(String, String)> = None;
         for id in deployment.graph.creation_order() {
@@ -39,7 +46,7 @@ impl CloudFormation {
                     self.pause().await;
                     match self.create_one(run, deployment, resource).await? {
                         Some(resource) => {
-                            done.push(Done::Added(resource));
+                            self.journal(run, &mut done, Done::Added(resource)).await?;
                             Ok(())
                         }
                         None => Err("create"),
@@ -69,6 +76,8 @@ impl CloudFormation {
         };
         let order = deployment.graph.creation_order();
         self.change(&run.stack_id, |s| {
+            // Past this point the update stands: only its cleanup is left.
+            s.journal = None;
             s.outputs = outputs;
             s.parameters = deployment.parameters.clone();
             s.no_echo = no_echo(deployment);
@@ -203,11 +212,12 @@ impl CloudFormation {
                 resource.attributes = provisioned.attributes;
                 self.resource_status(run, &resource, "UPDATE_COMPLETE", None)
                     .await?;
-                done.push(if replace {
+                let step = if replace {
                     Done::Replaced { before: old }
                 } else {
                     Done::UpdatedInPlace { before: old }
-                });
+                };
+                self.journal(run, done, step).await?;
                 Ok(Ok(()))
             }
             Err(err) => {
@@ -216,6 +226,30 @@ impl CloudFormation {
                 Ok(Err("update"))
             }
         }
+    }
+
+    /// Record one step both where the rollback reads it and with the stack on disk.
+    async fn journal(&self, run: &Run, done: &mut Vec<Done>, step: Done) -> Result<(), CfnError> {
+        let kept = step.clone();
+        self.change(&run.stack_id, |s| {
+            if let Some(journal) = &mut s.journal {
+                journal.done.push(kept);
+            }
+        })
+        .await?;
+        done.push(step);
+        Ok(())
+    }
+
+    /// After a restart: roll back the update the previous engine was running, from its
+    /// journal.
+    pub(super) async fn resume_update_rollback(
+        &self,
+        run: &Run,
+        journal: UpdateJournal,
+    ) -> Result<(), CfnError> {
+        self.roll_back_update(run, &journal.before, journal.done, "", "")
+            .await
     }
 
     /// Undo an update: in-place changes reverted, then what it created deleted.
@@ -303,6 +337,7 @@ impl CloudFormation {
                 events,
                 status,
                 change_sets: s.change_sets.clone(),
+                journal: None,
                 ..before.clone()
             };
             s.resources = restored;
