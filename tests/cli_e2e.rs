@@ -87,9 +87,14 @@ async fn deploy_send_tail_verify_status_destroy() {
         event["event"]["detail"].to_string().contains(&id),
         "the tailed event is our order: {event}"
     );
+    // The names `--rule` takes, and where each rule delivers, as in the text line.
+    assert_eq!(event["rules"], serde_json::json!(["new_orders", "order_changes"]));
     assert_eq!(
-        event["rules"],
-        serde_json::json!(["food-ordering-new_orders", "food-ordering-order_changes"])
+        event["routes"],
+        serde_json::json!([
+            {"rule": "new_orders", "queues": ["notify_restaurant"]},
+            {"rule": "order_changes", "queues": ["order_tracking"]}
+        ])
     );
 
     // tail deletes only what it shows: `--count` and `--rule` leave the rest for the next.

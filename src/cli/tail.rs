@@ -101,7 +101,7 @@ pub async fn run(global: &GlobalArgs, args: TailArgs) -> anyhow::Result<Exit> {
                 continue;
             }
             if json {
-                println!("{}", serde_json::to_string(&event)?);
+                println!("{}", json_line(&bp, &event)?);
             } else {
                 println!("{}", describe(&bp, &event));
             }
@@ -131,16 +131,10 @@ pub fn describe(bp: &Blueprint, event: &TailedEvent) -> String {
         event
             .rules
             .iter()
-            .map(
-                |physical| match bp.rules.iter().find(|r| &bp.rule_name(r) == physical) {
-                    Some(rule) => {
-                        let queues: Vec<&str> =
-                            rule.targets.iter().map(|t| t.value.as_str()).collect();
-                        format!("{} → {}", rule.name, queues.join(", "))
-                    }
-                    None => physical.clone(),
-                },
-            )
+            .map(|physical| match route(bp, physical) {
+                (rule, queues) if queues.is_empty() => rule.to_string(),
+                (rule, queues) => format!("{rule} → {}", queues.join(", ")),
+            })
             .collect::<Vec<_>>()
             .join("; ")
     };
@@ -151,4 +145,33 @@ pub fn describe(bp: &Blueprint, event: &TailedEvent) -> String {
         "{}  {:<6} {}  [{}]  {}{}",
         event.time, name, keys, event.detail_type, routes, latency
     )
+}
+
+/// A matched rule by its blueprint name (as `--rule` takes it), with the queues it
+/// delivers to; a rule the blueprint does not know keeps its AWS name.
+fn route<'b>(bp: &'b Blueprint, physical: &'b str) -> (&'b str, Vec<&'b str>) {
+    match bp.rules.iter().find(|r| bp.rule_name(r) == physical) {
+        Some(rule) => (
+            rule.name.as_str(),
+            rule.targets.iter().map(|t| t.value.as_str()).collect(),
+        ),
+        None => (physical, Vec::new()),
+    }
+}
+
+/// One JSON line per event, with the names and routes of the text line: `rules` holds
+/// blueprint names, `routes` each rule with its queues.
+fn json_line(bp: &Blueprint, event: &TailedEvent) -> serde_json::Result<String> {
+    let mut line = serde_json::to_value(event)?;
+    let routes: Vec<serde_json::Value> = event
+        .rules
+        .iter()
+        .map(|physical| {
+            let (rule, queues) = route(bp, physical);
+            serde_json::json!({"rule": rule, "queues": queues})
+        })
+        .collect();
+    line["rules"] = routes.iter().map(|r| r["rule"].clone()).collect();
+    line["routes"] = serde_json::Value::Array(routes);
+    serde_json::to_string(&line)
 }
