@@ -88,7 +88,10 @@ async fn deploy_send_tail_verify_status_destroy() {
         "the tailed event is our order: {event}"
     );
     // The names `--rule` takes, and where each rule delivers, as in the text line.
-    assert_eq!(event["rules"], serde_json::json!(["new_orders", "order_changes"]));
+    assert_eq!(
+        event["rules"],
+        serde_json::json!(["new_orders", "order_changes"])
+    );
     assert_eq!(
         event["routes"],
         serde_json::json!([
@@ -412,8 +415,18 @@ async fn a_failed_first_deploy_rolls_back_and_recreate_fixes_it() {
         .await
         .unwrap();
 
-    let failed = cli(&endpoint, &bp, &["deploy"]).await;
+    let failed = cli(&endpoint, &bp, &["deploy", "--output", "json"]).await;
     expect_code(&failed, 1);
+    // Scripts get the failure as one document; people get it on stderr.
+    let outcome: serde_json::Value = serde_json::from_slice(&failed.stdout).unwrap();
+    assert_eq!(outcome["status"], "ROLLBACK_COMPLETE", "{outcome}");
+    assert_eq!(outcome["failure"]["logical_id"], "Table", "{outcome}");
+    assert!(
+        outcome["failure"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("already exists")),
+        "{outcome}"
+    );
     let stderr = text(&failed.stderr);
     assert!(
         stderr.contains("deploy failed: Table (AWS::DynamoDB::Table)"),

@@ -45,6 +45,18 @@ struct Outcome {
     change_set: Option<String>,
     changes: Vec<Change>,
     outputs: std::collections::BTreeMap<String, String>,
+    /// For a failed deploy: the first resource that failed, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<Failure>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Failure {
+    logical_id: Option<String>,
+    resource_type: Option<String>,
+    reason: String,
+    /// What the failure left: rolled back, or the status to act on.
+    outcome: String,
 }
 
 pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> {
@@ -125,6 +137,7 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
                 change_set: None,
                 changes: vec![],
                 outputs: status.outputs,
+                failure: None,
             };
             emit(global.output, &outcome, |_| {
                 println!("nothing to deploy: stack `{}` is up to date", bp.name)
@@ -162,6 +175,7 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
             change_set: Some(plan.change_set_id.clone()),
             changes: plan.changes.clone(),
             outputs: Default::default(),
+            failure: None,
         };
         emit(global.output, &outcome, |_| {
             println!(
@@ -191,11 +205,23 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
             change_set: Some(plan.change_set_id),
             changes: plan.changes,
             outputs: settled.outputs.clone(),
+            failure: None,
         };
         emit(global.output, &outcome, |_| print_outputs(&settled));
         return Ok(Exit::Success);
     }
-    report_failure(&bp.name, &settled, &events);
+    let failure = report_failure(&bp.name, &settled, &events);
+    if global.output == OutputFormat::Json {
+        let outcome = Outcome {
+            stack: bp.name.clone(),
+            status: settled.status.clone(),
+            change_set: Some(plan.change_set_id),
+            changes: plan.changes,
+            outputs: settled.outputs.clone(),
+            failure: Some(failure),
+        };
+        emit(global.output, &outcome, |_| {});
+    }
     Ok(Exit::Failure)
 }
 
@@ -244,7 +270,8 @@ fn print_outputs(stack: &Stack) {
     }
 }
 
-fn report_failure(name: &str, settled: &Stack, events: &[events::ResourceEvent]) {
+/// Say on stderr why the deploy failed and what it left; the same, for `--output json`.
+fn report_failure(name: &str, settled: &Stack, events: &[events::ResourceEvent]) -> Failure {
     let cause = events::first_cause(events);
     match cause {
         Some(cause) => eprintln!(
@@ -281,4 +308,13 @@ fn report_failure(name: &str, settled: &Stack, events: &[events::ResourceEvent])
         other => format!("the stack is now {other}"),
     };
     eprintln!("stack `{name}`: {outcome}");
+    Failure {
+        logical_id: cause.map(|c| c.logical_id.clone()),
+        resource_type: cause.map(|c| c.resource_type.clone()),
+        reason: cause
+            .and_then(|c| c.reason.clone())
+            .or_else(|| settled.status_reason.clone())
+            .unwrap_or_else(|| "no reason given".into()),
+        outcome,
+    }
 }
