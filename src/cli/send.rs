@@ -127,16 +127,25 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> anyhow::Result<Exit> {
         .rate
         .map(|rate| tokio::time::interval(Duration::from_secs_f64(1.0 / rate)));
     let mut in_flight = tokio::task::JoinSet::new();
-    let mut ids = Vec::with_capacity(args.count as usize);
-    for _ in 0..args.count {
+    // The ids of acknowledged writes, by their place in the run: on Ctrl-C, the orders
+    // written so far are still reported, so they can be found, updated or deleted.
+    let mut ids: Vec<(u32, String)> = Vec::with_capacity(args.count as usize);
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    let mut stopped = false;
+    for place in 0..args.count {
         if let Some(ticker) = &mut ticker {
-            ticker.tick().await;
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = &mut interrupted => { stopped = true; break; }
+            }
         }
         while in_flight.len() >= CONCURRENCY {
-            in_flight
+            let written = in_flight
                 .join_next()
                 .await
                 .expect("the set is not empty")??;
+            ids.push(written);
             if let Some(bar) = &bar {
                 bar.inc(1);
             }
@@ -151,17 +160,31 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> anyhow::Result<Exit> {
             &args.set,
         )?;
         let (ddb, table_name, table) = (ddb.clone(), table_name.clone(), bp.table.clone());
-        in_flight.spawn(async move { orders::put(&ddb, &table_name, &table, item).await });
-        ids.push(id);
+        in_flight.spawn(async move {
+            orders::put(&ddb, &table_name, &table, item)
+                .await
+                .map(|()| (place, id))
+        });
     }
     while let Some(result) = in_flight.join_next().await {
-        result??;
+        ids.push(result??);
         if let Some(bar) = &bar {
             bar.inc(1);
         }
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    ids.sort_unstable();
+    let ids: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
+    if stopped {
+        eprintln!(
+            "interrupted: {} of {} order(s) written",
+            ids.len(),
+            args.count
+        );
+        report(global, "INSERT", table_name, ids)?;
+        return Ok(Exit::Failure);
     }
     report(global, "INSERT", table_name, ids)
 }
