@@ -233,7 +233,7 @@ async fn reset_refuses_while_an_engine_holds_the_data_dir() {
 
     let reset = || {
         Command::new(env!("CARGO_BIN_EXE_outboxctl"))
-            .args(["local", "reset", "--data-dir"])
+            .args(["--output", "json", "local", "reset", "--data-dir"])
             .arg(&data_dir)
             .output()
             .expect("run outboxctl local reset")
@@ -256,6 +256,8 @@ async fn reset_refuses_while_an_engine_holds_the_data_dir() {
         String::from_utf8_lossy(&done.stderr)
     );
     assert!(!data_dir.exists(), "reset removes the data directory");
+    let answer: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!(answer["removed"], true, "{answer}");
 
     // A directory that is not an engine's is refused, with nothing removed.
     let project = dir.path().join("project");

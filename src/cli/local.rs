@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 
 use super::Exit;
 use super::exit::UsageError;
+use super::output::{OutputFormat, emit};
 use crate::local::{DEFAULT_PORT, Engine, EngineConfig, EngineError, reset_data_dir};
 
 const DEFAULT_DATA_DIR: &str = ".outboxctl/local";
@@ -56,9 +57,9 @@ impl LocalArgs {
     }
 }
 
-pub async fn run(args: LocalArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: LocalArgs, output: OutputFormat) -> anyhow::Result<Exit> {
     match args.command {
-        LocalCommand::Up(up) => run_up(up).await,
+        LocalCommand::Up(up) => run_up(up, output).await,
         LocalCommand::Reset(reset) => {
             let removed = match reset_data_dir(&reset.data_dir) {
                 Err(err @ EngineError::NotADataDir { .. }) => {
@@ -66,20 +67,23 @@ pub async fn run(args: LocalArgs) -> anyhow::Result<Exit> {
                 }
                 other => other?,
             };
-            if removed {
-                println!("removed {}", reset.data_dir.display());
-            } else {
-                println!(
-                    "nothing to remove: {} does not exist",
-                    reset.data_dir.display()
-                );
-            }
+            let outcome = serde_json::json!({"data_dir": reset.data_dir, "removed": removed});
+            emit(output, &outcome, |_| {
+                if removed {
+                    println!("removed {}", reset.data_dir.display());
+                } else {
+                    println!(
+                        "nothing to remove: {} does not exist",
+                        reset.data_dir.display()
+                    );
+                }
+            });
             Ok(Exit::Success)
         }
     }
 }
 
-async fn run_up(args: UpArgs) -> anyhow::Result<Exit> {
+async fn run_up(args: UpArgs, output: OutputFormat) -> anyhow::Result<Exit> {
     let ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     if !ip.is_loopback() {
         tracing::warn!(
@@ -90,7 +94,15 @@ async fn run_up(args: UpArgs) -> anyhow::Result<Exit> {
     let mut config = EngineConfig::new(&args.data_dir);
     config.bind = SocketAddr::new(ip, args.port);
     let engine = Engine::start(config).await?;
-    println!("endpoint: {}", engine.endpoint_url());
+    // One line either way, printed once the engine listens, so a script can read it and
+    // go on while the engine runs.
+    match output {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::json!({"endpoint": engine.endpoint_url(), "data_dir": args.data_dir})
+        ),
+        _ => println!("endpoint: {}", engine.endpoint_url()),
+    }
     let _ = std::io::stdout().flush();
     wait_for_stop_signal().await;
     tracing::info!("stopping");

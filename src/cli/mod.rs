@@ -201,7 +201,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Demo(args) => demo::run(global, args).await,
         Command::Verify(args) => verify::run(global, args).await,
         Command::Pattern(args) => pattern::run(global, args),
-        Command::Local(args) => local::run(args).await,
+        Command::Local(args) => local::run(args, global.output).await,
     }
 }
 
