@@ -183,6 +183,58 @@ async fn local_takes_the_endpoint_of_an_engine_on_another_port() {
 }
 
 #[test]
+fn unusable_aws_arguments_exit_2_and_say_why() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("config"),
+        "[profile dev]\nregion = eu-west-1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join("credentials"),
+        "[ci]\naws_access_key_id = x\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        without_credentials(home.path())
+            .arg("-f")
+            .arg(repo().join("blueprints/minimal.yaml"))
+            .arg("status")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for (args, says) in [
+        (
+            &["--profile", "nosuch"][..],
+            "the config profile (nosuch) could not be found",
+        ),
+        (
+            &["--endpoint-url", "not a url"][..],
+            "write the endpoint as a URL",
+        ),
+        (
+            &["--region", "bad region!"][..],
+            "a region name is lowercase letters",
+        ),
+    ] {
+        let refused = run(args);
+        expect_code(&refused, 2);
+        assert!(
+            text(&refused.stderr).contains(says),
+            "{}",
+            text(&refused.stderr)
+        );
+    }
+    // Profiles of either file pass the check (and then fail for want of an engine).
+    for profile in ["dev", "ci"] {
+        let endpoint = format!("http://127.0.0.1:{}", crate::support::free_port());
+        let ran = run(&["--profile", profile, "--endpoint-url", &endpoint]);
+        assert_ne!(ran.status.code(), Some(2), "{}", text(&ran.stderr));
+    }
+}
+
+#[test]
 fn missing_credentials_say_how_to_get_some() {
     let home = tempfile::tempdir().unwrap();
     let output = without_credentials(home.path())

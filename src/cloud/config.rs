@@ -16,13 +16,13 @@ pub const LOCAL_REGION: &str = "us-east-1";
 #[derive(Debug, Clone, Default, Args)]
 pub struct AwsArgs {
     /// Use this profile from ~/.aws/config and ~/.aws/credentials.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", value_parser = known_profile)]
     pub profile: Option<String>,
     /// AWS region (default: the blueprint's `region`, then the AWS configuration chain).
-    #[arg(long, global = true, value_name = "REGION")]
+    #[arg(long, global = true, value_name = "REGION", value_parser = region_name)]
     pub region: Option<String>,
     /// Send every request to this endpoint instead of AWS.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
     /// Use the local engine with dummy credentials: at 127.0.0.1:4566, or at
     /// --endpoint-url for an engine on another port.
@@ -31,6 +31,65 @@ pub struct AwsArgs {
     /// Dummy credentials instead of the chain (for an in-process local engine).
     #[arg(skip)]
     pub dummy_credentials: bool,
+}
+
+/// `--region`: letters, digits and hyphens, as region names are (`eu-west-1`).
+fn region_name(text: &str) -> Result<String, String> {
+    let valid = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(text.to_string())
+    } else {
+        Err("a region name is lowercase letters, digits and hyphens, such as `eu-west-1`".into())
+    }
+}
+
+/// `--endpoint-url`: an http or https URL with a host.
+fn endpoint_url(text: &str) -> Result<String, String> {
+    match text.parse::<http::Uri>() {
+        Ok(uri)
+            if matches!(uri.scheme_str(), Some("http" | "https")) && uri.authority().is_some() =>
+        {
+            Ok(text.to_string())
+        }
+        _ => Err("write the endpoint as a URL such as `http://127.0.0.1:4566`".into()),
+    }
+}
+
+/// `--profile`: one of the profiles the AWS configuration files define, as the AWS CLI
+/// requires ("The config profile (NAME) could not be found").
+fn known_profile(name: &str) -> Result<String, String> {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let file = |variable: &str, default: &str| {
+        std::env::var_os(variable)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(default)))
+    };
+    let config = file("AWS_CONFIG_FILE", "config");
+    let credentials = file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+    let sections = |path: Option<std::path::PathBuf>| -> Vec<String> {
+        let text = path
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
+        text.lines()
+            .filter_map(|line| line.trim().strip_prefix('[')?.strip_suffix(']'))
+            .map(|section| section.trim().to_string())
+            .collect()
+    };
+    let in_config = sections(config).iter().any(|section| {
+        (section == "default" && name == "default")
+            || section.strip_prefix("profile ").map(str::trim) == Some(name)
+    });
+    let in_credentials = sections(credentials).iter().any(|s| s == name);
+    if in_config || in_credentials {
+        Ok(name.to_string())
+    } else {
+        Err(format!(
+            "the config profile ({name}) could not be found in ~/.aws/config or ~/.aws/credentials; `aws configure list-profiles` lists the profiles there"
+        ))
+    }
 }
 
 impl AwsArgs {
