@@ -198,31 +198,28 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     progress.finish();
     let settled = settled
         .ok_or_else(|| anyhow::anyhow!("stack `{}` disappeared during the deploy", bp.name))?;
-    if stack::is_success(&settled.status) {
-        let outcome = Outcome {
-            stack: bp.name.clone(),
-            status: settled.status.clone(),
-            change_set: Some(plan.change_set_id),
-            changes: plan.changes,
-            outputs: settled.outputs.clone(),
-            failure: None,
-        };
-        emit(global.output, &outcome, |_| print_outputs(&settled));
-        return Ok(Exit::Success);
-    }
-    let failure = report_failure(&bp.name, &settled, &events);
-    if global.output == OutputFormat::Json {
-        let outcome = Outcome {
-            stack: bp.name.clone(),
-            status: settled.status.clone(),
-            change_set: Some(plan.change_set_id),
-            changes: plan.changes,
-            outputs: settled.outputs.clone(),
-            failure: Some(failure),
-        };
-        emit(global.output, &outcome, |_| {});
-    }
-    Ok(Exit::Failure)
+    // A failure is told on stderr as it is found; scripts also get it in the document.
+    let failure =
+        (!stack::is_success(&settled.status)).then(|| report_failure(&bp.name, &settled, &events));
+    let exit = if failure.is_some() {
+        Exit::Failure
+    } else {
+        Exit::Success
+    };
+    let outcome = Outcome {
+        stack: bp.name.clone(),
+        status: settled.status.clone(),
+        change_set: Some(plan.change_set_id),
+        changes: plan.changes,
+        outputs: settled.outputs.clone(),
+        failure,
+    };
+    emit(global.output, &outcome, |outcome| {
+        if outcome.failure.is_none() {
+            print_outputs(&settled)
+        }
+    });
+    Ok(exit)
 }
 
 fn print_changes(plan: &Plan) {
