@@ -1001,6 +1001,84 @@ async fn an_interrupted_create_is_rolled_back_after_a_restart() {
     );
 }
 
+/// A stop right after an update starts, or while a change set is computed: the update is
+/// rolled back (its journal is saved with its first status) and the change set fails with
+/// a reason, so no client waits on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_at_the_start_of_an_update_or_a_change_set_leaves_nothing_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let start_engine = || async {
+        let mut config = EngineConfig::ephemeral(dir.path());
+        config.cloudformation_step = Duration::from_millis(50);
+        let engine = Engine::start(config).await.unwrap();
+        let sdk = crate::support::sdk_config(&engine.endpoint_url()).await;
+        (aws_sdk_cloudformation::Client::new(&sdk), engine)
+    };
+    let (client, engine) = start_engine().await;
+    let first = Cfn {
+        client,
+        engine,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    first
+        .client
+        .create_stack()
+        .stack_name("early")
+        .template_body(template("KEYS_ONLY", "early-logs", 7))
+        .capabilities(Capability::CapabilityIam)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.wait("early").await.last().unwrap(), "CREATE_COMPLETE");
+    first
+        .client
+        .update_stack()
+        .stack_name("early")
+        .template_body(template("NEW_IMAGE", "early-logs", 14))
+        .capabilities(Capability::CapabilityIam)
+        .send()
+        .await
+        .unwrap();
+    first.engine.shutdown().await;
+
+    let (client, engine) = start_engine().await;
+    let second = Cfn {
+        client,
+        engine,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    assert_eq!(
+        second.wait("early").await.last().unwrap(),
+        "UPDATE_ROLLBACK_COMPLETE"
+    );
+    let pending = second
+        .client
+        .create_change_set()
+        .stack_name("early")
+        .change_set_name("pending")
+        .template_body(template("NEW_IMAGE", "early-logs", 14))
+        .capabilities(Capability::CapabilityIam)
+        .send()
+        .await
+        .unwrap();
+    second.engine.shutdown().await;
+
+    let (client, _engine) = start_engine().await;
+    let described = client
+        .describe_change_set()
+        .change_set_name(pending.id.unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.status.unwrap().as_str(), "FAILED");
+    assert!(
+        described
+            .status_reason
+            .unwrap_or_default()
+            .contains("stopped while computing"),
+    );
+}
+
 /// A raw HTTP/1.1 request to the engine: (status, body).
 async fn http(
     addr: std::net::SocketAddr,

@@ -89,6 +89,30 @@ fn check_name(kind: &str, field: &str, name: &str) -> Result<(), CfnError> {
     }
 }
 
+/// Change sets the previous engine left unfinished: one being computed failed (its
+/// computation is gone), one whose execution never started is available again. Answers
+/// whether any changed.
+fn settle_change_sets(stack: &mut Stack) -> bool {
+    let running = stack.is_in_progress();
+    let mut changed = false;
+    for change_set in &mut stack.change_sets {
+        if matches!(
+            change_set.status.as_str(),
+            "CREATE_PENDING" | "CREATE_IN_PROGRESS"
+        ) {
+            change_set.status = "FAILED".into();
+            change_set.status_reason = Some(
+                "The local engine stopped while computing this change set; create it again".into(),
+            );
+            changed = true;
+        } else if change_set.execution_status == "EXECUTE_IN_PROGRESS" && !running {
+            change_set.execution_status = "AVAILABLE".into();
+            changed = true;
+        }
+    }
+    changed
+}
+
 impl CloudFormation {
     /// Load the stored stacks. An operation the previous engine did not finish is
     /// resumed as CloudFormation would finish it (see `resume`); one it cannot resume is
@@ -100,7 +124,12 @@ impl CloudFormation {
         services: Services,
         step: Duration,
     ) -> Result<CloudFormation, CfnError> {
-        let (store, stacks) = DocumentStore::open::<Stack>(storage, "cfn_stacks").await?;
+        let (store, mut stacks) = DocumentStore::open::<Stack>(storage, "cfn_stacks").await?;
+        for stack in &mut stacks {
+            if settle_change_sets(stack) {
+                store.save(&stack.id, stack).await?;
+            }
+        }
         let interrupted: Vec<Stack> = stacks
             .iter()
             .filter(|s| s.interrupted_status().is_some())

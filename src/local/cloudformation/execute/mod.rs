@@ -10,7 +10,9 @@ use super::changeset::{Deployment, StackValues};
 use super::error::CfnError;
 use super::intrinsics::text_of;
 use super::providers::{ProviderContext, ProviderError};
-use super::stack::{OutputValue, ResourceChange, Stack, StackEvent, StackResource, UPDATABLE};
+use super::stack::{
+    OutputValue, ResourceChange, Stack, StackEvent, StackResource, UPDATABLE, UpdateJournal,
+};
 use crate::local::streams::ACCOUNT_ID;
 
 mod update;
@@ -62,6 +64,18 @@ impl CloudFormation {
             };
             if !allowed {
                 return Err(super::not_updatable(stack));
+            }
+            // An update's journal is saved with its first status, so that a stop at any
+            // later moment finds it (see `resume`).
+            if matches!(operation, Operation::Update(..)) {
+                stack.journal = Some(UpdateJournal {
+                    before: Box::new(Stack {
+                        events: Vec::new(),
+                        journal: None,
+                        ..stack.clone()
+                    }),
+                    done: Vec::new(),
+                });
             }
             stack.status = status.to_owned();
         }
@@ -350,11 +364,16 @@ impl CloudFormation {
     /// back, a delete goes on, a cleanup is declared done. Answers false when there is
     /// nothing to resume (an update with no journal, from an older engine).
     pub(super) async fn resume(&self, stack: &Stack) -> Result<bool, CfnError> {
+        let executing = stack
+            .change_sets
+            .iter()
+            .find(|c| c.execution_status == "EXECUTE_IN_PROGRESS")
+            .map(|c| c.id.clone());
         let run = Run {
             stack_id: stack.id.clone(),
             token: None,
             disable_rollback: false,
-            change_set_id: None,
+            change_set_id: executing,
         };
         let stopped = "The local engine stopped during this operation";
         let (status, reason) = match stack.status.as_str() {
@@ -387,7 +406,7 @@ impl CloudFormation {
                     this.resume_update_rollback(&run, journal).await
                 }
                 ("DELETE_IN_PROGRESS", _) => this.run_delete(&run).await,
-                _ => Ok(()),
+                (status, _) => this.finish_change_set(&run, status == "UPDATE_COMPLETE").await,
             };
             if let Err(err) = outcome {
                 tracing::error!(stack = %run.stack_id, error = %err, "resumed stack operation failed inside the engine");

@@ -20,18 +20,6 @@ impl CloudFormation {
         changes: &[ResourceChange],
     ) -> Result<(), CfnError> {
         let before = self.stack(&run.stack_id)?;
-        let snapshot = Stack {
-            events: Vec::new(),
-            journal: None,
-            ..before.clone()
-        };
-        self.change(&run.stack_id, |s| {
-            s.journal = Some(UpdateJournal {
-                before: Box::new(snapshot),
-                done: Vec::new(),
-            })
-        })
-        .await?;
         let mut done: Vec<Done> = Vec::new();
         let mut failure: Option<(String, String)> = None;
         for id in deployment.graph.creation_order() {
