@@ -569,3 +569,60 @@ fn the_demo_runs_offline_from_nothing() {
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(report["passed"], true, "{report}");
 }
+
+/// A stream view change whose deploy fails after the table's step rolls back with the
+/// table on yet another stream and the pipe on the closed one: no order flows, and the
+/// template says all is well. deploy and status say so, and how to get out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipe_left_on_a_closed_stream_is_named() {
+    let engine = TestEngine::start().await;
+    let endpoint = engine.handle.endpoint_url();
+    let dir = tempfile::tempdir().unwrap();
+    let bp = blueprint_copy(dir.path(), "minimal");
+    expect_code(&cli(&endpoint, &bp, &["deploy", "--yes"]).await, 0);
+
+    // A pipe already named as the new one will be: its create fails, after the table's.
+    let stream = dynamodb_client(&endpoint)
+        .describe_table()
+        .table_name("shop-orders")
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap()
+        .latest_stream_arn
+        .unwrap();
+    crate::local_pipes::pipes_client(&endpoint)
+        .create_pipe()
+        .name("shop-outbox2")
+        .role_arn(crate::local_pipes::ROLE)
+        .source(stream)
+        .target("arn:aws:events:us-east-1:000000000000:event-bus/shop-events")
+        .source_parameters(
+            aws_sdk_pipes::types::PipeSourceParameters::builder()
+                .dynamo_db_stream_parameters(crate::local_pipes::stream_parameters(10, 1, None))
+                .build(),
+        )
+        .desired_state(aws_sdk_pipes::types::RequestedPipeState::Stopped)
+        .send()
+        .await
+        .unwrap();
+    let edited = std::fs::read_to_string(&bp).unwrap()
+        + "table:\n  stream_view: NEW_IMAGE\npipe:\n  name: outbox2\n";
+    std::fs::write(&bp, edited).unwrap();
+    let failed = cli(&endpoint, &bp, &["deploy", "--yes"]).await;
+    expect_code(&failed, 1);
+    let says = "no order reaches the bus; give the pipe a new `pipe.name`";
+    assert!(
+        text(&failed.stderr).contains(says),
+        "{}",
+        text(&failed.stderr)
+    );
+    let status = cli(&endpoint, &bp, &["status"]).await;
+    expect_code(&status, 1);
+    assert!(
+        text(&status.stderr).contains(says),
+        "{}",
+        text(&status.stderr)
+    );
+}

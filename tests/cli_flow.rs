@@ -214,6 +214,10 @@ fn unusable_aws_arguments_exit_2_and_say_why() {
             "write the endpoint as a URL",
         ),
         (
+            &["--endpoint-url", "http://127.0.0.1:99999"][..],
+            "write the endpoint as a URL",
+        ),
+        (
             &["--region", "bad region!"][..],
             "a region name is lowercase letters",
         ),

@@ -663,6 +663,15 @@ async fn tags_change_in_place() {
     }
     let refused = too_many.send().await.unwrap_err().into_service_error();
     assert!(refused.is_validation_exception(), "{refused:?}");
+    let reserved = client
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags("aws:team", "x")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(reserved.is_validation_exception(), "{reserved:?}");
     assert_eq!(listed().await, tags(&[("env", "dev")]), "nothing applied");
 
     let missing = client

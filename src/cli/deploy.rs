@@ -10,8 +10,8 @@ use super::progress::Progress;
 use super::{Exit, GlobalArgs, load_blueprint};
 use crate::cloud::deploy::{self, Change, Plan, Planned};
 use crate::cloud::events::{self, Watcher};
-use crate::cloud::preflight;
 use crate::cloud::stack::{self, Phase, Stack};
+use crate::cloud::{preflight, status};
 use crate::render;
 
 #[derive(Debug, Args)]
@@ -199,8 +199,25 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     let settled = settled
         .ok_or_else(|| anyhow::anyhow!("stack `{}` disappeared during the deploy", bp.name))?;
     // A failure is told on stderr as it is found; scripts also get it in the document.
-    let failure =
+    let mut failure =
         (!stack::is_success(&settled.status)).then(|| report_failure(&bp.name, &settled, &events));
+    // A stream view change whose deploy rolled back leaves the pipe on a closed stream,
+    // with a template that says all is well: only the live pipe and table tell.
+    if matches!(
+        settled.status.as_str(),
+        "UPDATE_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE"
+    ) && let Ok(pipe) = status::pipe(&aws, &settled).await
+        && let Some(advice) = pipe.stale_advice()
+    {
+        eprintln!("error: {advice}");
+        let reason = failure.as_ref().map(|f| f.reason.clone());
+        failure = Some(Failure {
+            logical_id: Some(crate::blueprint::logical::PIPE.to_string()),
+            resource_type: Some("AWS::Pipes::Pipe".into()),
+            reason: reason.unwrap_or_else(|| advice.clone()),
+            outcome: advice,
+        });
+    }
     let exit = if failure.is_some() {
         Exit::Failure
     } else {

@@ -48,8 +48,12 @@ pub async fn run(global: &GlobalArgs, _args: StatusArgs) -> anyhow::Result<Exit>
         queues,
         not_deployed,
     };
+    let stale = report.pipe.as_ref().and_then(PipeState::stale_advice);
     emit(global.output, &report, print);
-    Ok(if settled {
+    if let Some(advice) = &stale {
+        eprintln!("error: {advice}");
+    }
+    Ok(if settled && stale.is_none() {
         Exit::Success
     } else {
         Exit::Failure

@@ -50,11 +50,22 @@ fn region_name(text: &str) -> Result<String, String> {
 fn endpoint_url(text: &str) -> Result<String, String> {
     match text.parse::<http::Uri>() {
         Ok(uri)
-            if matches!(uri.scheme_str(), Some("http" | "https")) && uri.authority().is_some() =>
+            if matches!(uri.scheme_str(), Some("http" | "https"))
+                && uri.host().is_some_and(|host| !host.is_empty())
+                && uri.authority().is_some_and(|a| valid_port(a.as_str())) =>
         {
             Ok(text.to_string())
         }
         _ => Err("write the endpoint as a URL such as `http://127.0.0.1:4566`".into()),
+    }
+}
+
+/// The port after `host:` fits in 16 bits, when there is one (`http::Uri` drops a port
+/// that does not, rather than refusing it).
+fn valid_port(authority: &str) -> bool {
+    match authority.rsplit_once(':') {
+        Some((_, port)) if !port.contains(']') => port.parse::<u16>().is_ok(),
+        _ => true,
     }
 }
 

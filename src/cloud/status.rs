@@ -25,11 +25,38 @@ pub struct PipeState {
     pub current: String,
     pub desired: String,
     pub reason: Option<String>,
+    /// The stream the pipe reads.
+    pub source: String,
+    /// The stream the table writes to, when it is another: no order reaches the bus. A
+    /// deploy that changed the stream view and rolled back leaves it so (the rollback
+    /// gives the table yet another stream; the pipe keeps the closed one).
+    pub stale_source: Option<String>,
+}
+
+impl PipeState {
+    /// What to do about a pipe reading a closed stream.
+    pub fn stale_advice(&self) -> Option<String> {
+        self.stale_source.as_ref().map(|latest| {
+            format!(
+                "the pipe {} reads {}, but the table now writes to {latest}: no order reaches the bus; give the pipe a new `pipe.name` and deploy, and the new pipe reads the table's stream from its start",
+                self.name, self.source
+            )
+        })
+    }
 }
 
 /// The pipe's state as Pipes reports it.
 pub async fn pipe(clients: &Clients, stack: &Stack) -> anyhow::Result<PipeState> {
     let name = stack.output(output::PIPE_NAME)?.to_string();
+    let latest = clients
+        .dynamodb
+        .describe_table()
+        .table_name(stack.output(output::TABLE_NAME)?)
+        .send()
+        .await
+        .map_err(|err| explain("dynamodb:DescribeTable", err))?
+        .table
+        .and_then(|t| t.latest_stream_arn);
     let described = clients
         .pipes
         .describe_pipe()
@@ -48,6 +75,8 @@ pub async fn pipe(clients: &Clients, stack: &Stack) -> anyhow::Result<PipeState>
             .map(|s| s.as_str().to_string())
             .unwrap_or_default(),
         reason: described.state_reason.filter(|r| !r.is_empty()),
+        stale_source: latest.filter(|latest| described.source.as_deref() != Some(latest)),
+        source: described.source.unwrap_or_default(),
     })
 }
 

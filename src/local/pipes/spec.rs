@@ -318,6 +318,11 @@ pub fn check_tags(tags: &Value) -> Result<(), PipesError> {
                 "the value of tag `{key}` must be a string"
             )));
         };
+        if key.starts_with("aws:") {
+            return Err(constraint(&format!(
+                "tag key `{key}`: the aws: prefix is reserved for AWS"
+            )));
+        }
         if !(1..=MAX_TAG_KEY_CHARS).contains(&key.chars().count()) {
             return Err(constraint(&format!(
                 "Map keys must have length between 1 and {MAX_TAG_KEY_CHARS}"
