@@ -303,8 +303,15 @@ async fn deploy_send_tail_verify_status_destroy() {
             "{}",
             text(&warned.stderr)
         );
-        let refused = cli(&endpoint, &bp, &["deploy", "--yes"]).await;
+        let refused = cli(&endpoint, &bp, &["deploy", "--yes", "--output", "json"]).await;
         expect_code(&refused, 1);
+        let outcome: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+        assert!(
+            outcome["failure"]["outcome"]
+                .as_str()
+                .is_some_and(|o| o.contains(says)),
+            "{outcome}"
+        );
         let refusal = text(&refused.stderr);
         assert!(
             refusal.contains("cannot replace a resource that keeps its name")
@@ -320,7 +327,8 @@ async fn deploy_send_tail_verify_status_destroy() {
     let asked = cli(&endpoint, &bp, &["deploy"]).await;
     expect_code(&asked, 1);
     assert!(
-        text(&asked.stderr).contains("reads the stream from its start"),
+        text(&asked.stderr).contains("reads the stream from its start")
+            && text(&asked.stderr).contains("is left for review"),
         "{}",
         text(&asked.stderr)
     );

@@ -104,12 +104,26 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
         let deployed = stack::deployed_template(cfn, &bp.name).await?;
         let rendered = serde_json::from_str(&body)?;
         let blocked = preflight::blocked_replacements(&deployed, &rendered);
-        if !blocked.is_empty() {
+        if let Some(first) = blocked.first() {
             for refusal in &blocked {
                 eprintln!("error: {}", preflight::describe(refusal));
                 eprintln!("  help: {}", refusal.advice);
             }
             eprintln!("not deployed: nothing was changed");
+            let outcome = Outcome {
+                stack: bp.name.clone(),
+                status: existing.status.clone(),
+                change_set: None,
+                changes: Vec::new(),
+                outputs: existing.outputs.clone(),
+                failure: Some(Failure {
+                    logical_id: Some(first.logical_id.clone()),
+                    resource_type: Some(first.resource_type.clone()),
+                    reason: preflight::describe(first),
+                    outcome: format!("not deployed: nothing was changed; {}", first.advice),
+                }),
+            };
+            emit(global.output, &outcome, |_| {});
             return Ok(Exit::Failure);
         }
         warnings.extend(preflight::replayed_stream(&deployed, &rendered));
@@ -161,12 +175,15 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
             dangerous.join(", ")
         ));
     }
-    if !warnings.is_empty() && !args.yes && !args.no_execute && !confirm(&warnings)? {
-        eprintln!(
+    if !warnings.is_empty() && !args.yes && !args.no_execute {
+        let left = format!(
             "not deployed; change set `{}` is left for review",
             plan.change_set_name
         );
-        return Ok(Exit::Failure);
+        if !confirm(&warnings).map_err(|err| anyhow::anyhow!("{err}\n{left}"))? {
+            eprintln!("{left}");
+            return Ok(Exit::Failure);
+        }
     }
     if args.no_execute {
         let outcome = Outcome {
