@@ -22,14 +22,21 @@ struct Cfn {
 
 async fn start() -> Cfn {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = EngineConfig::ephemeral(dir.path());
+    let mut cfn = start_on(dir.path()).await;
+    cfn._dir = dir;
+    cfn
+}
+
+/// An engine on `data_dir`, for tests that stop it and start another on the same state.
+async fn start_on(data_dir: &std::path::Path) -> Cfn {
+    let mut config = EngineConfig::ephemeral(data_dir);
     config.cloudformation_step = Duration::from_millis(50);
     let engine = Engine::start(config).await.unwrap();
     let sdk = crate::support::sdk_config(&engine.endpoint_url()).await;
     Cfn {
         client: aws_sdk_cloudformation::Client::new(&sdk),
         engine,
-        _dir: dir,
+        _dir: tempfile::tempdir().unwrap(),
     }
 }
 
@@ -824,19 +831,7 @@ async fn outboxctl_deploy_client_drives_the_engine() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stacks_survive_an_engine_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let start_engine = || async {
-        let mut config = EngineConfig::ephemeral(dir.path());
-        config.cloudformation_step = Duration::from_millis(50);
-        let engine = Engine::start(config).await.unwrap();
-        let sdk = crate::support::sdk_config(&engine.endpoint_url()).await;
-        (aws_sdk_cloudformation::Client::new(&sdk), engine)
-    };
-    let (client, engine) = start_engine().await;
-    let first = Cfn {
-        client,
-        engine,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let first = start_on(dir.path()).await;
     first
         .client
         .create_stack()
@@ -852,12 +847,7 @@ async fn stacks_survive_an_engine_restart() {
     );
     first.engine.shutdown().await;
 
-    let (client, engine) = start_engine().await;
-    let again = Cfn {
-        client,
-        engine,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let again = start_on(dir.path()).await;
     let stack = again
         .client
         .describe_stacks()
@@ -907,12 +897,7 @@ async fn stacks_survive_an_engine_restart() {
         .await
         .expect("the update reaches the table");
     again.engine.shutdown().await;
-    let (client, engine) = start_engine().await;
-    let resumed = Cfn {
-        client,
-        engine,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let resumed = start_on(dir.path()).await;
     assert_eq!(
         resumed.wait("durable").await.last().unwrap(),
         "UPDATE_ROLLBACK_COMPLETE"
@@ -944,12 +929,7 @@ async fn stacks_survive_an_engine_restart() {
         .await
         .unwrap();
     resumed.engine.shutdown().await;
-    let (client, engine) = start_engine().await;
-    let after = Cfn {
-        client,
-        engine,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let after = start_on(dir.path()).await;
     let gone = async {
         while after
             .client
@@ -972,15 +952,9 @@ async fn stacks_survive_an_engine_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_create_is_rolled_back_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let start_engine = || async {
-        let mut config = EngineConfig::ephemeral(dir.path());
-        config.cloudformation_step = Duration::from_millis(50);
-        let engine = Engine::start(config).await.unwrap();
-        let sdk = crate::support::sdk_config(&engine.endpoint_url()).await;
-        (aws_sdk_cloudformation::Client::new(&sdk), engine)
-    };
-    let (client, engine) = start_engine().await;
-    client
+    let first = start_on(dir.path()).await;
+    first
+        .client
         .create_stack()
         .stack_name("halfway")
         .template_body(template("KEYS_ONLY", "halfway-logs", 7))
@@ -988,13 +962,8 @@ async fn an_interrupted_create_is_rolled_back_after_a_restart() {
         .send()
         .await
         .unwrap();
-    engine.shutdown().await;
-    let (client, engine) = start_engine().await;
-    let resumed = Cfn {
-        client,
-        engine,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    first.engine.shutdown().await;
+    let resumed = start_on(dir.path()).await;
     assert_eq!(
         resumed.wait("halfway").await.last().unwrap(),
         "ROLLBACK_COMPLETE"
@@ -1007,19 +976,7 @@ async fn an_interrupted_create_is_rolled_back_after_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_at_the_start_of_an_update_or_a_change_set_leaves_nothing_hanging() {
     let dir = tempfile::tempdir().unwrap();
-    let start_engine = || async {
-        let mut config = EngineConfig::ephemeral(dir.path());
-        config.cloudformation_step = Duration::from_millis(50);
-        let engine = Engine::start(config).await.unwrap();
-        let sdk = crate::support::sdk_config(&engine.endpoint_url()).await;
-        (aws_sdk_cloudformation::Client::new(&sdk), engine)
-    };
-    let (client, engine) = start_engine().await;
-    let first = Cfn {
-        client,
-        engine,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let first = start_on(dir.path()).await;
     first
         .client
         .create_stack()
@@ -1041,12 +998,7 @@ async fn a_stop_at_the_start_of_an_update_or_a_change_set_leaves_nothing_hanging
         .unwrap();
     first.engine.shutdown().await;
 
-    let (client, engine) = start_engine().await;
-    let second = Cfn {
-        client,
-        engine,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let second = start_on(dir.path()).await;
     assert_eq!(
         second.wait("early").await.last().unwrap(),
         "UPDATE_ROLLBACK_COMPLETE"
@@ -1063,8 +1015,9 @@ async fn a_stop_at_the_start_of_an_update_or_a_change_set_leaves_nothing_hanging
         .unwrap();
     second.engine.shutdown().await;
 
-    let (client, _engine) = start_engine().await;
-    let described = client
+    let third = start_on(dir.path()).await;
+    let described = third
+        .client
         .describe_change_set()
         .change_set_name(pending.id.unwrap())
         .send()
