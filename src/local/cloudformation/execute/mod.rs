@@ -12,6 +12,7 @@ use super::intrinsics::text_of;
 use super::providers::{ProviderContext, ProviderError};
 use super::stack::{
     OutputValue, ResourceChange, Stack, StackEvent, StackResource, UPDATABLE, UpdateJournal,
+    UpdateStep,
 };
 use crate::local::streams::ACCOUNT_ID;
 
@@ -140,6 +141,20 @@ impl CloudFormation {
         status: &str,
         reason: Option<String>,
     ) -> Result<(), CfnError> {
+        self.record(run, resource, status, reason, None).await
+    }
+
+    /// Record a resource's new status and its event, and, for an update's step, the
+    /// step in the update's journal: one save, so that the journal holds every change
+    /// the events report.
+    async fn record(
+        &self,
+        run: &Run,
+        resource: &StackResource,
+        status: &str,
+        reason: Option<String>,
+        step: Option<UpdateStep>,
+    ) -> Result<(), CfnError> {
         let now = self.now();
         let mut resource = resource.clone();
         resource.status = status.to_owned();
@@ -162,6 +177,9 @@ impl CloudFormation {
                 None => stack.resources.push(resource),
             }
             stack.events.push(event);
+            if let (Some(journal), Some(step)) = (&mut stack.journal, step) {
+                journal.done.push(step);
+            }
         })
         .await
     }
@@ -216,11 +234,13 @@ impl CloudFormation {
 
     /// Create one resource through its provider and record CREATE_COMPLETE or
     /// CREATE_FAILED; answers the created resource, or `None` when it failed.
+    /// Create one resource; `in_update` journals it as an update's step.
     async fn create_one(
         &self,
         run: &Run,
         deployment: &Deployment,
         mut resource: StackResource,
+        in_update: bool,
     ) -> Result<Option<StackResource>, CfnError> {
         let stack = self.stack(&run.stack_id)?;
         let provisioned = async {
@@ -242,7 +262,8 @@ impl CloudFormation {
                 resource.properties = properties;
                 resource.physical_id = Some(provisioned.physical_id);
                 resource.attributes = provisioned.attributes;
-                self.resource_status(run, &resource, "CREATE_COMPLETE", None)
+                let step = in_update.then(|| UpdateStep::Added(resource.clone()));
+                self.record(run, &resource, "CREATE_COMPLETE", None, step)
                     .await?;
                 Ok(Some(resource))
             }
@@ -274,7 +295,11 @@ impl CloudFormation {
                 let Some(resource) = stack.resource(id).cloned() else {
                     continue;
                 };
-                if self.create_one(run, deployment, resource).await?.is_some() {
+                if self
+                    .create_one(run, deployment, resource, false)
+                    .await?
+                    .is_some()
+                {
                     continue;
                 }
                 for rest in wave.iter().skip(index + 1) {

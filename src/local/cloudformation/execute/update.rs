@@ -32,9 +32,9 @@ impl CloudFormation {
                     self.resource_status(run, &resource, "CREATE_IN_PROGRESS", None)
                         .await?;
                     self.pause().await;
-                    match self.create_one(run, deployment, resource).await? {
+                    match self.create_one(run, deployment, resource, true).await? {
                         Some(resource) => {
-                            self.journal(run, &mut done, Done::Added(resource)).await?;
+                            done.push(Done::Added(resource));
                             Ok(())
                         }
                         None => Err("create"),
@@ -198,14 +198,14 @@ impl CloudFormation {
                 resource.properties = new_properties;
                 resource.physical_id = Some(provisioned.physical_id);
                 resource.attributes = provisioned.attributes;
-                self.resource_status(run, &resource, "UPDATE_COMPLETE", None)
-                    .await?;
                 let step = if replace {
                     Done::Replaced { before: old }
                 } else {
                     Done::UpdatedInPlace { before: old }
                 };
-                self.journal(run, done, step).await?;
+                self.record(run, &resource, "UPDATE_COMPLETE", None, Some(step.clone()))
+                    .await?;
+                done.push(step);
                 Ok(Ok(()))
             }
             Err(err) => {
@@ -214,19 +214,6 @@ impl CloudFormation {
                 Ok(Err("update"))
             }
         }
-    }
-
-    /// Record one step both where the rollback reads it and with the stack on disk.
-    async fn journal(&self, run: &Run, done: &mut Vec<Done>, step: Done) -> Result<(), CfnError> {
-        let kept = step.clone();
-        self.change(&run.stack_id, |s| {
-            if let Some(journal) = &mut s.journal {
-                journal.done.push(kept);
-            }
-        })
-        .await?;
-        done.push(step);
-        Ok(())
     }
 
     /// After a restart: roll back the update the previous engine was running, from its
