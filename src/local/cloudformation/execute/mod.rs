@@ -232,9 +232,9 @@ impl CloudFormation {
         }
     }
 
-    /// Create one resource through its provider and record CREATE_COMPLETE or
-    /// CREATE_FAILED; answers the created resource, or `None` when it failed.
-    /// Create one resource; `in_update` journals it as an update's step.
+    /// Create one resource through its provider and record CREATE_COMPLETE (journaled as
+    /// a step when `in_update`) or CREATE_FAILED; answers the created resource, or `None`
+    /// when it failed.
     async fn create_one(
         &self,
         run: &Run,
