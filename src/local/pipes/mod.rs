@@ -197,20 +197,8 @@ impl Pipes {
         definition: PipeSpec,
     ) -> Result<PipeInfo, PipesError> {
         let current = self.describe_pipe(name).await?;
-        let mut replaced = current.spec.merged(&definition);
-        for key in current.spec.0.keys() {
-            if key != "Tags" && !definition.0.contains_key(key) {
-                replaced.0.remove(key);
-            }
-        }
-        for group in ["SourceParameters", "TargetParameters"] {
-            let (Some(Value::Object(now)), Some(Value::Object(wanted))) =
-                (replaced.0.get_mut(group), definition.0.get(group))
-            else {
-                continue;
-            };
-            now.retain(|member, _| wanted.contains_key(member));
-        }
+        let mut replaced = definition.clone();
+        replaced.set_tags(current.spec.tags());
         self.redefine(name, &current, replaced, &definition).await
     }
 

@@ -252,20 +252,24 @@ pub fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
     Box::pin(std::future::ready(value))
 }
 
-/// A template's `Tags: [{Key, Value}]` as a map.
+/// A template's `Tags` as a map: most types write `[{Key, Value}]`, some (a pipe) a map.
 pub fn tags(properties: &Value) -> BTreeMap<String, String> {
-    properties
-        .get("Tags")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|tag| {
-            Some((
-                tag.get("Key")?.as_str()?.to_owned(),
-                tag.get("Value")?.as_str()?.to_owned(),
-            ))
-        })
-        .collect()
+    match properties.get("Tags") {
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(|tag| {
+                Some((
+                    tag.get("Key")?.as_str()?.to_owned(),
+                    tag.get("Value")?.as_str()?.to_owned(),
+                ))
+            })
+            .collect(),
+        Some(Value::Object(map)) => map
+            .iter()
+            .filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_owned())))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
 }
 
 /// How `Tags` changed from `old` to `new` properties: a key set to `Some` value, or

@@ -6,7 +6,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider};
+use super::{
+    BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider, tag_changes,
+};
 use crate::local::pipes::PipesError;
 use crate::local::pipes::spec::PipeSpec;
 
@@ -29,11 +31,6 @@ fn spec(properties: &Value) -> PipeSpec {
     let mut map = properties.as_object().cloned().unwrap_or_default();
     map.remove("Name");
     PipeSpec(map)
-}
-
-/// The template's `Tags` map.
-fn tags(properties: &Value) -> Map<String, Value> {
-    spec(properties).tags()
 }
 
 fn provisioned(name: &str, arn: &str) -> Provisioned {
@@ -104,14 +101,18 @@ impl ResourceProvider for PipeProvider {
                 .replace_definition(&current.physical_id, definition)
                 .await
                 .map_err(refused)?;
-            let after = tags(new);
-            let removed = tags(old)
-                .into_iter()
-                .map(|(key, _)| key)
-                .filter(|key| !after.contains_key(key))
-                .collect();
+            let mut add = Map::new();
+            let mut remove = Vec::new();
+            for (key, change) in tag_changes(old, new) {
+                match change {
+                    Some(value) => {
+                        add.insert(key, Value::String(value));
+                    }
+                    None => remove.push(key),
+                }
+            }
             pipes
-                .retag(&info.name, after, removed)
+                .retag(&info.name, add, remove)
                 .await
                 .map_err(refused)?;
             Ok(provisioned(&info.name, &info.arn))
