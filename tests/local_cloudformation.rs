@@ -947,6 +947,78 @@ async fn stacks_survive_an_engine_restart() {
         .expect("the delete goes on after the restart");
 }
 
+/// An update the engine stopped in its cleanup finishes the cleanup when it starts again:
+/// the replaced log group's old copy is deleted, and the stack keeps the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_cleanup_goes_on_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start_on(dir.path()).await;
+    first
+        .client
+        .create_stack()
+        .stack_name("tidy")
+        .template_body(template("KEYS_ONLY", "tidy-logs-1", 7))
+        .capabilities(Capability::CapabilityIam)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.wait("tidy").await.last().unwrap(), "CREATE_COMPLETE");
+    first
+        .client
+        .update_stack()
+        .stack_name("tidy")
+        .template_body(template("KEYS_ONLY", "tidy-logs-2", 7))
+        .capabilities(Capability::CapabilityIam)
+        .send()
+        .await
+        .unwrap();
+    let in_cleanup = async {
+        loop {
+            let stack = first
+                .client
+                .describe_stacks()
+                .stack_name("tidy")
+                .send()
+                .await
+                .unwrap()
+                .stacks
+                .unwrap()
+                .remove(0);
+            if stack.stack_status().unwrap().as_str() == "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), in_cleanup)
+        .await
+        .expect("the update reaches its cleanup");
+    first.engine.shutdown().await;
+
+    let resumed = start_on(dir.path()).await;
+    assert_eq!(
+        resumed.wait("tidy").await.last().unwrap(),
+        "UPDATE_COMPLETE"
+    );
+    let old_copy_deleted = resumed.events("tidy").await.iter().any(|e| {
+        e.physical_resource_id() == Some("tidy-logs-1")
+            && e.resource_status().map(|s| s.as_str()) == Some("DELETE_COMPLETE")
+    });
+    assert!(old_copy_deleted, "the old log group is deleted");
+    let logs = resumed
+        .client
+        .describe_stack_resource()
+        .stack_name("tidy")
+        .logical_resource_id("Logs")
+        .send()
+        .await
+        .unwrap()
+        .stack_resource_detail
+        .unwrap();
+    assert_eq!(logs.physical_resource_id(), Some("tidy-logs-2"));
+    assert_eq!(logs.resource_status().unwrap().as_str(), "UPDATE_COMPLETE");
+}
+
 /// A create the engine stopped in the middle of is rolled back when it starts again, so
 /// the stack ends in ROLLBACK_COMPLETE, from which `deploy --recreate` starts over.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1254,6 +1326,85 @@ fn table_template(table_name: &str, retention: u32, broken_extra: bool) -> Strin
         });
     }
     serde_json::json!({"Resources": resources}).to_string()
+}
+
+/// A rollback the engine stopped in its cleanup finishes when it starts again: what the
+/// failed update created is deleted and the stack's record is the one before the update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_rollback_cleanup_goes_on_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start_on(dir.path()).await;
+    first
+        .client
+        .create_stack()
+        .stack_name("undo")
+        .template_body(table_template("undo-v1", 7, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.wait("undo").await.last().unwrap(), "CREATE_COMPLETE");
+    let mut failing: serde_json::Value =
+        serde_json::from_str(&table_template("undo-v1", 7, true)).unwrap();
+    failing["Resources"]["Added"] =
+        serde_json::json!({"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 7}});
+    failing["Resources"]["Extra"]["DependsOn"] = serde_json::json!(["Logs", "Added"]);
+    first
+        .client
+        .update_stack()
+        .stack_name("undo")
+        .template_body(failing.to_string())
+        .send()
+        .await
+        .unwrap();
+    let in_cleanup = async {
+        loop {
+            let stack = first
+                .client
+                .describe_stacks()
+                .stack_name("undo")
+                .send()
+                .await
+                .unwrap()
+                .stacks
+                .unwrap()
+                .remove(0);
+            if stack.stack_status().unwrap().as_str()
+                == "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), in_cleanup)
+        .await
+        .expect("the rollback reaches its cleanup");
+    first.engine.shutdown().await;
+
+    let resumed = start_on(dir.path()).await;
+    assert_eq!(
+        resumed.wait("undo").await.last().unwrap(),
+        "UPDATE_ROLLBACK_COMPLETE"
+    );
+    let added_deleted = resumed.events("undo").await.iter().any(|e| {
+        e.logical_resource_id() == Some("Added")
+            && e.resource_status().map(|s| s.as_str()) == Some("DELETE_COMPLETE")
+    });
+    assert!(added_deleted, "what the failed update created is deleted");
+    let mut ids: Vec<String> = resumed
+        .client
+        .list_stack_resources()
+        .stack_name("undo")
+        .send()
+        .await
+        .unwrap()
+        .stack_resource_summaries
+        .unwrap()
+        .into_iter()
+        .map(|r| r.logical_resource_id.unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["Logs", "Table"]);
 }
 
 /// A failed update rolls back to the previous template and values; a replaced table with

@@ -437,6 +437,7 @@ impl CloudFormation {
                 change_sets: Vec::new(),
                 change_set_id: None,
                 journal: None,
+                cleanup: Vec::new(),
             };
             let event = self.stack_event(
                 &stack,
@@ -648,6 +649,7 @@ impl CloudFormation {
             change_sets: Vec::new(),
             change_set_id: None,
             journal: None,
+            cleanup: Vec::new(),
         };
         self.stacks().push(stack);
         self.start(

@@ -153,6 +153,10 @@ pub struct Stack {
     /// rolls it back when it starts again, as CloudFormation would have.
     #[serde(default)]
     pub journal: Option<UpdateJournal>,
+    /// While an update's cleanup runs: the resources it has still to delete, so that an
+    /// engine stopped in the middle deletes them when it starts again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleanup: Vec<CleanupItem>,
 }
 
 /// The record an update keeps of itself.
@@ -162,6 +166,18 @@ pub struct UpdateJournal {
     pub before: Box<Stack>,
     /// Each resource the update has changed, in order.
     pub done: Vec<UpdateStep>,
+}
+
+/// One resource an update's cleanup deletes: a removed resource, the old copy of a replaced
+/// one, or (after a rollback) a copy the update created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CleanupItem {
+    pub resource: StackResource,
+    /// Its DeletionPolicy or UpdateReplacePolicy keeps it: the cleanup only says so.
+    pub retain: bool,
+    /// It is gone from the template, so its entry leaves the stack once it is deleted;
+    /// otherwise the entry is the resource's other copy and stays.
+    pub leaves_stack: bool,
 }
 
 /// What an update did to one resource, to undo it on rollback or finish it on cleanup.

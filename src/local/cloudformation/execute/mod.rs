@@ -26,6 +26,19 @@ pub enum Operation {
     Delete,
 }
 
+/// What recording a resource's status does to the stack besides adding its event.
+#[derive(Debug, Clone)]
+enum Effect {
+    /// The stack's entry for the resource becomes the recorded copy.
+    Entry,
+    /// That, and the update's step goes into its journal.
+    Step(Box<UpdateStep>),
+    /// A cleanup's deletion: the event names the copy deleted, while the stack's entry is
+    /// the copy kept. Once the deletion is settled the resource leaves the cleanup list,
+    /// and leaves the stack too when the template no longer has it.
+    Cleanup { leaves_stack: bool },
+}
+
 /// The operation in flight: which stack, and the token its events carry.
 struct Run {
     stack_id: String,
@@ -110,10 +123,22 @@ impl CloudFormation {
         status: &str,
         reason: Option<String>,
     ) -> Result<(), CfnError> {
+        self.set_status_and(run, status, reason, |_| ()).await
+    }
+
+    /// Set the stack's status and its event, and make `also` in the same write.
+    async fn set_status_and(
+        &self,
+        run: &Run,
+        status: &str,
+        reason: Option<String>,
+        also: impl FnOnce(&mut Stack),
+    ) -> Result<(), CfnError> {
         let now = self.now();
         let event_token = run.token.clone();
         let this = self.clone();
         self.change(&run.stack_id, move |stack| {
+            also(stack);
             stack.status = status.to_owned();
             stack.status_reason = reason.clone();
             if status.starts_with("UPDATE_IN_PROGRESS") {
@@ -141,19 +166,20 @@ impl CloudFormation {
         status: &str,
         reason: Option<String>,
     ) -> Result<(), CfnError> {
-        self.record(run, resource, status, reason, None).await
+        self.record(run, resource, status, reason, Effect::Entry)
+            .await
     }
 
-    /// Record a resource's new status and its event, and, for an update's step, the
-    /// step in the update's journal: one save, so that the journal holds every change
-    /// the events report.
+    /// Record a resource's new status and its event, and what that does to the stack
+    /// (see [`Effect`]): one save, so that the update's journal and cleanup list hold
+    /// every change the events report.
     async fn record(
         &self,
         run: &Run,
         resource: &StackResource,
         status: &str,
         reason: Option<String>,
-        step: Option<UpdateStep>,
+        effect: Effect,
     ) -> Result<(), CfnError> {
         let now = self.now();
         let mut resource = resource.clone();
@@ -171,12 +197,34 @@ impl CloudFormation {
             properties: Some(resource.properties.to_string()),
             client_request_token: run.token.clone(),
         };
+        let settled = matches!(
+            status,
+            "DELETE_COMPLETE" | "DELETE_SKIPPED" | "DELETE_FAILED"
+        );
         self.change(&run.stack_id, move |stack| {
+            stack.events.push(event);
+            let step = match effect {
+                Effect::Cleanup { leaves_stack } => {
+                    if settled {
+                        stack.cleanup.retain(|item| {
+                            item.resource.logical_id != resource.logical_id
+                                || item.resource.physical_id != resource.physical_id
+                        });
+                        if leaves_stack {
+                            stack
+                                .resources
+                                .retain(|r| r.logical_id != resource.logical_id);
+                        }
+                    }
+                    return;
+                }
+                Effect::Entry => None,
+                Effect::Step(step) => Some(*step),
+            };
             match stack.resource_mut(&resource.logical_id) {
                 Some(existing) => *existing = resource,
                 None => stack.resources.push(resource),
             }
-            stack.events.push(event);
             if let (Some(journal), Some(step)) = (&mut stack.journal, step) {
                 journal.done.push(step);
             }
@@ -262,8 +310,11 @@ impl CloudFormation {
                 resource.properties = properties;
                 resource.physical_id = Some(provisioned.physical_id);
                 resource.attributes = provisioned.attributes;
-                let step = in_update.then(|| UpdateStep::Added(resource.clone()));
-                self.record(run, &resource, "CREATE_COMPLETE", None, step)
+                let effect = match in_update {
+                    true => Effect::Step(Box::new(UpdateStep::Added(resource.clone()))),
+                    false => Effect::Entry,
+                };
+                self.record(run, &resource, "CREATE_COMPLETE", None, effect)
                     .await?;
                 Ok(Some(resource))
             }
@@ -369,7 +420,9 @@ impl CloudFormation {
             if resource.is_live() {
                 // RetainExceptOnCreate deletes what the failed creation made; Retain keeps it.
                 let retain = resource.deletion_policy.as_deref() == Some("Retain");
-                all_deleted &= self.delete_resource(run, &stack, resource, retain).await?;
+                all_deleted &= self
+                    .delete_resource(run, &stack, resource, retain, Effect::Entry)
+                    .await?;
             } else {
                 self.resource_status(run, resource, "DELETE_COMPLETE", None)
                     .await?;
@@ -386,7 +439,7 @@ impl CloudFormation {
 
     /// After a restart, finish what the previous engine was doing to the stack the way
     /// CloudFormation, which does not stop, would have: a create or an update is rolled
-    /// back, a delete goes on, a cleanup is declared done. Answers false when there is
+    /// back, a delete or a cleanup goes on. Answers false when there is
     /// nothing to resume (an update with no journal, from an older engine).
     pub(super) async fn resume(&self, stack: &Stack) -> Result<bool, CfnError> {
         let executing = stack
@@ -412,9 +465,14 @@ impl CloudFormation {
             ),
             "DELETE_IN_PROGRESS" => ("DELETE_IN_PROGRESS", format!("{stopped}; deleting on")),
             "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" => (
-                "UPDATE_COMPLETE",
-                format!("{stopped}, in its cleanup: a replaced or removed resource may be left"),
+                "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+                format!("{stopped}; cleaning up on"),
             ),
+            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS" if stack.journal.is_some() => (
+                "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+                format!("{stopped}; cleaning up on"),
+            ),
+            // Written by an engine that kept no journal of its rollback.
             "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS" => (
                 "UPDATE_ROLLBACK_COMPLETE",
                 format!("{stopped}, in its cleanup: a resource the update created may be left"),
@@ -430,6 +488,10 @@ impl CloudFormation {
                 ("UPDATE_ROLLBACK_IN_PROGRESS", Some(journal)) => {
                     this.resume_update_rollback(&run, journal).await
                 }
+                ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", Some(journal)) => {
+                    this.finish_rollback(&run, &journal.before).await
+                }
+                ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", _) => this.finish_update(&run).await,
                 ("DELETE_IN_PROGRESS", _) => this.run_delete(&run).await,
                 (status, _) => this.finish_change_set(&run, status == "UPDATE_COMPLETE").await,
             };
@@ -441,23 +503,25 @@ impl CloudFormation {
     }
 
     /// Delete one resource (or skip it when retained); answers whether it is gone or kept.
+    /// `effect` is [`Effect::Entry`] when the stack is being deleted, a cleanup's otherwise.
     async fn delete_resource(
         &self,
         run: &Run,
         stack: &Stack,
         resource: &StackResource,
         retain: bool,
+        effect: Effect,
     ) -> Result<bool, CfnError> {
         if retain {
-            self.resource_status(run, resource, "DELETE_SKIPPED", None)
+            self.record(run, resource, "DELETE_SKIPPED", None, effect)
                 .await?;
             return Ok(true);
         }
-        self.resource_status(run, resource, "DELETE_IN_PROGRESS", None)
+        self.record(run, resource, "DELETE_IN_PROGRESS", None, effect.clone())
             .await?;
         self.pause().await;
         let Some(provisioned) = resource.provisioned() else {
-            self.resource_status(run, resource, "DELETE_COMPLETE", None)
+            self.record(run, resource, "DELETE_COMPLETE", None, effect)
                 .await?;
             return Ok(true);
         };
@@ -472,13 +536,19 @@ impl CloudFormation {
         };
         match result {
             Ok(()) => {
-                self.resource_status(run, resource, "DELETE_COMPLETE", None)
+                self.record(run, resource, "DELETE_COMPLETE", None, effect)
                     .await?;
                 Ok(true)
             }
             Err(err) => {
-                self.resource_status(run, resource, "DELETE_FAILED", Some(err.to_string()))
-                    .await?;
+                self.record(
+                    run,
+                    resource,
+                    "DELETE_FAILED",
+                    Some(err.to_string()),
+                    effect,
+                )
+                .await?;
                 Ok(false)
             }
         }
@@ -495,7 +565,10 @@ impl CloudFormation {
                 resource.deletion_policy.as_deref(),
                 Some("Retain" | "RetainExceptOnCreate")
             );
-            if !self.delete_resource(run, &stack, resource, retain).await? {
+            if !self
+                .delete_resource(run, &stack, resource, retain, Effect::Entry)
+                .await?
+            {
                 failed.push(resource.logical_id.clone());
             }
         }

@@ -3,13 +3,13 @@
 //! resources and replaced copies; a failure reverts in-place changes and deletes what the
 //! update created, as CloudFormation's update rollback does.
 
-use super::{Run, no_echo};
+use super::{Effect, Run, no_echo};
 use crate::local::cloudformation::CloudFormation;
 use crate::local::cloudformation::changeset::{Deployment, forces_replacement};
 use crate::local::cloudformation::error::CfnError;
 use crate::local::cloudformation::providers::ProviderError;
 use crate::local::cloudformation::stack::{
-    ResourceChange, Stack, UpdateJournal, UpdateStep as Done,
+    CleanupItem, ResourceChange, Stack, UpdateJournal, UpdateStep as Done,
 };
 
 impl CloudFormation {
@@ -63,9 +63,11 @@ impl CloudFormation {
             }
         };
         let order = deployment.graph.creation_order();
-        self.change(&run.stack_id, |s| {
+        let cleanup = cleanup_after_update(&before, changes, &done);
+        self.set_status_and(run, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", None, |s| {
             // Past this point the update stands: only its cleanup is left.
             s.journal = None;
+            s.cleanup = cleanup;
             s.outputs = outputs;
             s.parameters = deployment.parameters.clone();
             s.no_echo = no_echo(deployment);
@@ -82,43 +84,29 @@ impl CloudFormation {
                 .sort_by_key(|r| order.iter().position(|id| *id == r.logical_id).unwrap_or(0));
         })
         .await?;
-        self.set_status(run, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", None)
-            .await?;
-        for change in changes.iter().filter(|c| c.action == "Remove") {
-            if let Some(resource) = before.resource(&change.logical_id).filter(|r| r.is_live()) {
-                let retain = matches!(
-                    resource.deletion_policy.as_deref(),
-                    Some("Retain" | "RetainExceptOnCreate")
-                );
-                self.delete_resource(run, &stack, resource, retain).await?;
-                self.change(&run.stack_id, |s| {
-                    s.resources.retain(|r| r.logical_id != change.logical_id)
-                })
-                .await?;
-            }
-        }
-        for item in done.iter().rev() {
-            if let Done::Replaced { before: old } = item {
-                let retain = old.update_replace_policy.as_deref() == Some("Retain");
-                let current = self
-                    .stack(&run.stack_id)?
-                    .resource(&old.logical_id)
-                    .cloned();
-                self.delete_resource(run, &stack, old, retain).await?;
-                // The event named the old physical resource; the stack keeps the new one.
-                if let Some(current) = current {
-                    self.change(&run.stack_id, |s| {
-                        if let Some(r) = s.resource_mut(&old.logical_id) {
-                            *r = current;
-                            r.status = "UPDATE_COMPLETE".into();
-                        }
-                    })
-                    .await?;
-                }
-            }
-        }
+        self.finish_update(run).await
+    }
+
+    /// The cleanup of an update that stands: delete what it removed and the old copies of
+    /// what it replaced, then declare it complete.
+    pub(super) async fn finish_update(&self, run: &Run) -> Result<(), CfnError> {
+        self.clean_up(run).await?;
         self.set_status(run, "UPDATE_COMPLETE", None).await?;
         self.finish_change_set(run, true).await
+    }
+
+    /// Delete each resource on the stack's cleanup list. Each leaves the list in the same
+    /// write as its last event, so an engine restarted in the middle deletes the rest.
+    async fn clean_up(&self, run: &Run) -> Result<(), CfnError> {
+        let stack = self.stack(&run.stack_id)?;
+        for item in &stack.cleanup {
+            let effect = Effect::Cleanup {
+                leaves_stack: item.leaves_stack,
+            };
+            self.delete_resource(run, &stack, &item.resource, item.retain, effect)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Update one resource in place, or replace it when a replacement property changed.
@@ -203,8 +191,14 @@ impl CloudFormation {
                 } else {
                     Done::UpdatedInPlace { before: old }
                 };
-                self.record(run, &resource, "UPDATE_COMPLETE", None, Some(step.clone()))
-                    .await?;
+                self.record(
+                    run,
+                    &resource,
+                    "UPDATE_COMPLETE",
+                    None,
+                    Effect::Step(Box::new(step.clone())),
+                )
+                .await?;
                 done.push(step);
                 Ok(Ok(()))
             }
@@ -283,27 +277,43 @@ impl CloudFormation {
                 }
                 Done::Replaced { before: old } => {
                     if let Some(current) = stack.resource(&old.logical_id).cloned() {
-                        cleanup.push(current);
+                        cleanup.push(CleanupItem {
+                            resource: current,
+                            retain: false,
+                            leaves_stack: false,
+                        });
                     }
                     self.resource_status(run, &old, "UPDATE_COMPLETE", None)
                         .await?;
                 }
-                Done::Added(resource) => cleanup.push(resource),
+                Done::Added(resource) => cleanup.push(CleanupItem {
+                    resource,
+                    retain: false,
+                    leaves_stack: true,
+                }),
             }
         }
-        self.set_status(run, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None)
-            .await?;
-        for resource in &cleanup {
-            self.delete_resource(run, &stack, resource, false).await?;
-        }
-        let failed_resource = stack
+        self.set_status_and(
+            run,
+            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+            None,
+            |s| s.cleanup = cleanup,
+        )
+        .await?;
+        if let Some(resource) = stack
             .resource(failed)
             .filter(|_| before.resource(failed).is_none())
-            .cloned();
-        if let Some(resource) = failed_resource {
-            self.resource_status(run, &resource, "DELETE_COMPLETE", None)
+        {
+            self.resource_status(run, resource, "DELETE_COMPLETE", None)
                 .await?;
         }
+        self.finish_rollback(run, before).await
+    }
+
+    /// The cleanup of a rolled-back update: delete what it created, then put the stack's
+    /// record back as it was before the update.
+    pub(super) async fn finish_rollback(&self, run: &Run, before: &Stack) -> Result<(), CfnError> {
+        self.clean_up(run).await?;
         let restored = before.resources.clone();
         self.change(&run.stack_id, |s| {
             let events = std::mem::take(&mut s.events);
@@ -313,6 +323,7 @@ impl CloudFormation {
                 status,
                 change_sets: s.change_sets.clone(),
                 journal: None,
+                cleanup: Vec::new(),
                 ..before.clone()
             };
             s.resources = restored;
@@ -322,4 +333,36 @@ impl CloudFormation {
             .await?;
         self.finish_change_set(run, false).await
     }
+}
+
+/// What the cleanup of a successful update deletes: the resources it removed (dependents
+/// first), then the old copies of those it replaced.
+fn cleanup_after_update(
+    before: &Stack,
+    changes: &[ResourceChange],
+    done: &[Done],
+) -> Vec<CleanupItem> {
+    let removed = before.resources.iter().rev().filter(|r| {
+        r.is_live()
+            && changes
+                .iter()
+                .any(|c| c.action == "Remove" && c.logical_id == r.logical_id)
+    });
+    let removed = removed.map(|r| CleanupItem {
+        resource: r.clone(),
+        retain: matches!(
+            r.deletion_policy.as_deref(),
+            Some("Retain" | "RetainExceptOnCreate")
+        ),
+        leaves_stack: true,
+    });
+    let replaced = done.iter().rev().filter_map(|step| match step {
+        Done::Replaced { before: old } => Some(CleanupItem {
+            resource: old.clone(),
+            retain: old.update_replace_policy.as_deref() == Some("Retain"),
+            leaves_stack: false,
+        }),
+        _ => None,
+    });
+    removed.chain(replaced).collect()
 }
