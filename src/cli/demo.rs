@@ -35,7 +35,7 @@ pub async fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Exit> {
 
     let engine = Engine::start(EngineConfig::ephemeral(dir.path().join("engine"))).await?;
     let endpoint = engine.endpoint_url();
-    eprintln!(
+    errln!(
         "local engine: {endpoint} (data in {})",
         dir.path().display()
     );
@@ -58,7 +58,7 @@ pub async fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<Exit> {
 
 async fn tour(global: &GlobalArgs, timeout: Duration) -> anyhow::Result<Exit> {
     let json = global.output == OutputFormat::Json;
-    eprintln!("\n== deploy blueprints/food-ordering.yaml");
+    errln!("\n== deploy blueprints/food-ordering.yaml");
     // For scripts, verify's report is the one document on stdout.
     let step = GlobalArgs {
         output: if json {
@@ -74,17 +74,17 @@ async fn tour(global: &GlobalArgs, timeout: Duration) -> anyhow::Result<Exit> {
     let Some(bp) = super::load_blueprint(global)? else {
         return Ok(Exit::Failure);
     };
-    eprintln!("\n== verify: orders in, events out, every rule checked");
+    errln!("\n== verify: orders in, events out, every rule checked");
     let aws = global.aws_clients(bp.region.as_deref()).await;
     let report = verify::verify(&bp, &aws, timeout, global.quiet).await?;
     if json {
         emit(global.output, &report, |_| {});
     } else {
-        eprintln!("\n== a few tailed events");
+        errln!("\n== a few tailed events");
         for event in report.events.iter().take(SHOWN_EVENTS) {
-            println!("{}", tail::describe(&bp, event));
+            outln!("{}", tail::describe(&bp, event));
         }
-        eprintln!("\n== result");
+        errln!("\n== result");
         verify::print(&report);
     }
     Ok(if report.passed {

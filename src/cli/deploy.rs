@@ -72,9 +72,10 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
         && let Some(existing) = stack::describe(cfn, &bp.name).await?
         && existing.phase() == Phase::MustDelete
     {
-        eprintln!(
+        errln!(
             "stack `{}` is {}: deleting it before creating it again",
-            bp.name, existing.status
+            bp.name,
+            existing.status
         );
         let token = deploy::new_token();
         deploy::delete(cfn, &bp.name, &token).await?;
@@ -106,10 +107,10 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
         let blocked = preflight::blocked_replacements(&deployed, &rendered);
         if let Some(first) = blocked.first() {
             for refusal in &blocked {
-                eprintln!("error: {}", preflight::describe(refusal));
-                eprintln!("  help: {}", refusal.advice);
+                errln!("error: {}", preflight::describe(refusal));
+                errln!("  help: {}", refusal.advice);
             }
-            eprintln!("not deployed: nothing was changed");
+            errln!("not deployed: nothing was changed");
             let outcome = Outcome {
                 stack: bp.name.clone(),
                 status: existing.status.clone(),
@@ -154,7 +155,7 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
                 failure: None,
             };
             emit(global.output, &outcome, |_| {
-                println!("nothing to deploy: stack `{}` is up to date", bp.name)
+                outln!("nothing to deploy: stack `{}` is up to date", bp.name)
             });
             return Ok(Exit::Success);
         }
@@ -181,7 +182,7 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
             plan.change_set_name
         );
         if !confirm(&warnings).map_err(|err| anyhow::anyhow!("{err}\n{left}"))? {
-            eprintln!("{left}");
+            errln!("{left}");
             return Ok(Exit::Failure);
         }
     }
@@ -195,7 +196,7 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
             failure: None,
         };
         emit(global.output, &outcome, |_| {
-            println!(
+            outln!(
                 "change set `{}` is ready for review; run `outboxctl deploy` again to apply the blueprint",
                 plan.change_set_name
             )
@@ -226,7 +227,7 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     ) && let Ok(pipe) = status::pipe(&aws, &settled).await
         && let Some(advice) = pipe.stale_advice()
     {
-        eprintln!("error: {advice}");
+        errln!("error: {advice}");
         let reason = failure.as_ref().map(|f| f.reason.clone());
         failure = Some(Failure {
             logical_id: Some(crate::blueprint::logical::PIPE.to_string()),
@@ -257,18 +258,20 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
 }
 
 fn print_changes(plan: &Plan) {
-    println!(
+    outln!(
         "change set for stack `{}` ({}): {} change(s)",
         plan.stack,
         plan.kind.to_lowercase(),
         plan.changes.len()
     );
-    println!(
+    outln!(
         "  {:<8} {:<34} {:<28} REPLACEMENT",
-        "ACTION", "LOGICAL ID", "TYPE"
+        "ACTION",
+        "LOGICAL ID",
+        "TYPE"
     );
     for change in &plan.changes {
-        println!(
+        outln!(
             "  {:<8} {:<34} {:<28} {}",
             change.action,
             change.logical_id,
@@ -286,7 +289,7 @@ fn confirm(warnings: &[String]) -> anyhow::Result<bool> {
             "{warning}; nobody is at the terminal to confirm, so pass --yes if that is intended"
         );
     }
-    eprint!("{warning}. Type `yes` to go on: ");
+    errout!("{warning}. Type `yes` to go on: ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
@@ -294,10 +297,10 @@ fn confirm(warnings: &[String]) -> anyhow::Result<bool> {
 }
 
 fn print_outputs(stack: &Stack) {
-    println!("stack `{}`: {}", stack.name, stack.status);
+    outln!("stack `{}`: {}", stack.name, stack.status);
     let width = stack.outputs.keys().map(String::len).max().unwrap_or(0);
     for (key, value) in &stack.outputs {
-        println!("  {key:<width$}  {value}");
+        outln!("  {key:<width$}  {value}");
     }
 }
 
@@ -305,13 +308,13 @@ fn print_outputs(stack: &Stack) {
 fn report_failure(name: &str, settled: &Stack, events: &[events::ResourceEvent]) -> Failure {
     let cause = events::first_cause(events);
     match cause {
-        Some(cause) => eprintln!(
+        Some(cause) => errln!(
             "deploy failed: {} ({}): {}",
             cause.logical_id,
             cause.resource_type,
             cause.reason.as_deref().unwrap_or("no reason given")
         ),
-        None => eprintln!(
+        None => errln!(
             "deploy failed: {}",
             settled
                 .status_reason
@@ -327,7 +330,7 @@ fn report_failure(name: &str, settled: &Stack, events: &[events::ResourceEvent])
                 .is_some_and(|r| r.contains("already exists"))
     });
     if leftover_table {
-        eprintln!(
+        errln!(
             "  the table's name is taken, most likely by the table an earlier stack of this blueprint kept: \
              delete it (`aws dynamodb delete-table --table-name <name>`) if its data is no longer needed, \
              or give this blueprint another `table.name`; then `outboxctl deploy --recreate`"
@@ -338,7 +341,7 @@ fn report_failure(name: &str, settled: &Stack, events: &[events::ResourceEvent])
         "UPDATE_ROLLBACK_COMPLETE" => "rolled back to the previous deploy; the stack works as before".to_string(),
         other => format!("the stack is now {other}"),
     };
-    eprintln!("stack `{name}`: {outcome}");
+    errln!("stack `{name}`: {outcome}");
     Failure {
         logical_id: cause.map(|c| c.logical_id.clone()),
         resource_type: cause.map(|c| c.resource_type.clone()),

@@ -50,7 +50,7 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
             retained: Vec::new(),
         };
         emit(global.output, &outcome, |o| {
-            println!(
+            outln!(
                 "nothing to delete: stack `{}` does not exist in this account and region",
                 o.stack
             );
@@ -58,7 +58,7 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
         return Ok(Exit::Success);
     };
     if !args.yes && !confirm(&bp.name)? {
-        eprintln!("not deleted");
+        errln!("not deleted");
         return Ok(Exit::Failure);
     }
     let retained = retained_resources(cfn, &bp.name).await?;
@@ -74,9 +74,10 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
             .and_then(|e| e.reason.clone())
             .or(left.status_reason)
             .unwrap_or_default();
-        eprintln!(
+        errln!(
             "destroy failed: stack `{}` is {}: {cause}",
-            bp.name, left.status
+            bp.name,
+            left.status
         );
         return Ok(Exit::Failure);
     }
@@ -86,11 +87,13 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
         retained,
     };
     emit(global.output, &outcome, |o| {
-        println!("stack `{}` deleted", o.stack);
+        outln!("stack `{}` deleted", o.stack);
         for r in &o.retained {
-            println!(
+            outln!(
                 "  kept {} {} ({}): its DeletionPolicy retains it; delete it yourself when its data is no longer needed (deploying this blueprint again needs it gone)",
-                r.resource_type, r.physical_id, r.logical_id
+                r.resource_type,
+                r.physical_id,
+                r.logical_id
             );
         }
     });
@@ -143,7 +146,7 @@ fn confirm(stack: &str) -> anyhow::Result<bool> {
             "destroy deletes stack `{stack}`; nobody is at the terminal to confirm, so pass --yes if that is intended"
         );
     }
-    eprint!(
+    errout!(
         "delete stack `{stack}` and everything in it except retained resources? Type the stack name to go on: "
     );
     std::io::stderr().flush()?;

@@ -114,21 +114,21 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
 /// document.
 fn warn_preflight(deployed: &Value, rendered: &Value) {
     for blocked in preflight::blocked_replacements(deployed, rendered) {
-        eprintln!("warning: {}", preflight::describe(&blocked));
-        eprintln!("  help: {}", blocked.advice);
+        errln!("warning: {}", preflight::describe(&blocked));
+        errln!("  help: {}", blocked.advice);
     }
     if let Some(replay) = preflight::replayed_stream(deployed, rendered) {
-        eprintln!("warning: {replay}; `deploy` asks before doing it");
+        errln!("warning: {replay}; `deploy` asks before doing it");
     }
 }
 
 fn print(stack: &str, header: Option<&str>, rows: &[Row]) {
     if rows.is_empty() {
-        println!("no changes: stack `{stack}` matches the blueprint");
+        outln!("no changes: stack `{stack}` matches the blueprint");
         return;
     }
     if let Some(header) = header {
-        println!("{header}");
+        outln!("{header}");
     }
     for row in rows {
         let sign = match row.diff.action {
@@ -141,14 +141,15 @@ fn print(stack: &str, header: Option<&str>, rows: &[Row]) {
             Some("Conditional") => "  (may be replaced)",
             _ => "",
         };
-        println!(
+        outln!(
             "{sign} {} ({}){replacement}",
-            row.diff.logical_id, row.diff.resource_type
+            row.diff.logical_id,
+            row.diff.resource_type
         );
         for change in &row.diff.changes {
             let show =
                 |v: &Option<Value>| v.as_ref().map_or("(none)".to_string(), Value::to_string);
-            println!(
+            outln!(
                 "    {}: {} → {}",
                 change.path,
                 show(&change.before),

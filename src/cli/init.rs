@@ -79,11 +79,13 @@ pub fn run(global: &GlobalArgs, args: InitArgs) -> anyhow::Result<Exit> {
         schema: schema_path.display().to_string(),
     };
     emit(global.output, &written, |w| {
-        eprintln!(
+        errln!(
             "wrote {} (example `{}`) and {}",
-            w.blueprint, w.example, w.schema
+            w.blueprint,
+            w.example,
+            w.schema
         );
-        eprintln!("next: `outboxctl validate`, then `outboxctl render` or `outboxctl deploy`");
+        errln!("next: `outboxctl validate`, then `outboxctl render` or `outboxctl deploy`");
     });
     Ok(Exit::Success)
 }

@@ -70,9 +70,9 @@ pub async fn run(args: LocalArgs, output: OutputFormat) -> anyhow::Result<Exit> 
             let outcome = serde_json::json!({"data_dir": reset.data_dir, "removed": removed});
             emit(output, &outcome, |_| {
                 if removed {
-                    println!("removed {}", reset.data_dir.display());
+                    outln!("removed {}", reset.data_dir.display());
                 } else {
-                    println!(
+                    outln!(
                         "nothing to remove: {} does not exist",
                         reset.data_dir.display()
                     );
@@ -97,11 +97,11 @@ async fn run_up(args: UpArgs, output: OutputFormat) -> anyhow::Result<Exit> {
     // One line either way, printed once the engine listens, so a script can read it and
     // go on while the engine runs.
     match output {
-        OutputFormat::Json => println!(
+        OutputFormat::Json => outln!(
             "{}",
             serde_json::json!({"endpoint": engine.endpoint_url(), "data_dir": args.data_dir})
         ),
-        _ => println!("endpoint: {}", engine.endpoint_url()),
+        _ => outln!("endpoint: {}", engine.endpoint_url()),
     }
     let _ = std::io::stdout().flush();
     wait_for_stop_signal().await;

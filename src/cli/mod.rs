@@ -2,6 +2,8 @@
 //! parses its arguments, calls the library and formats the result; none holds AWS,
 //! blueprint or engine logic of its own.
 
+#[macro_use]
+mod output;
 mod demo;
 mod deploy;
 mod destroy;
@@ -9,7 +11,6 @@ mod diff;
 mod exit;
 mod init;
 mod local;
-mod output;
 mod pattern;
 mod progress;
 mod render;
@@ -153,14 +154,14 @@ pub fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
+            errln!("error: cannot start the async runtime: {err}");
             return Exit::Failure.into();
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(exit) => exit.into(),
         Err(err) => {
-            eprintln!("error: {}", exit::describe(&err));
+            errln!("error: {}", exit::describe(&err));
             exit::exit_for(&err).into()
         }
     }
@@ -210,7 +211,7 @@ pub fn load_blueprint(global: &GlobalArgs) -> anyhow::Result<Option<Blueprint>> 
     match blueprint::load(&global.blueprint) {
         Ok(bp) => Ok(Some(bp)),
         Err(LoadError::Invalid(diagnostics)) => {
-            eprintln!("{diagnostics}");
+            errln!("{diagnostics}");
             Ok(None)
         }
         Err(err) => Err(err.into()),

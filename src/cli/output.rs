@@ -1,6 +1,49 @@
 //! `--output text|json`: people read text, scripts read one JSON document on stdout.
 
+use std::fmt;
+use std::io::{self, Write};
+
 use serde::Serialize;
+
+/// `out!` to stdout, without the panic when the reader has gone (see [`write_or_exit`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_or_exit(std::io::stdout(), format_args!($($arg)*))
+    };
+}
+
+/// `outln!` to stdout, without the panic when the reader has gone.
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($arg:tt)*) => { out!("{}\n", format_args!($($arg)*)) };
+}
+
+/// `errout!` to stderr, without the panic when the reader has gone.
+macro_rules! errout {
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_or_exit(std::io::stderr(), format_args!($($arg)*))
+    };
+}
+
+/// `errln!` to stderr, without the panic when the reader has gone.
+macro_rules! errln {
+    () => { errout!("\n") };
+    ($($arg:tt)*) => { errout!("{}\n", format_args!($($arg)*)) };
+}
+
+/// Write to stdout or stderr. When the reader has gone (`outboxctl status | head -1`)
+/// the process ends quietly with 141, the status a shell reports for a command stopped
+/// by SIGPIPE, as `cat` and `grep` end; `out!` would panic instead. Any other write
+/// error ends it with 1.
+pub fn write_or_exit(mut stream: impl Write, args: fmt::Arguments<'_>) {
+    if let Err(err) = stream.write_fmt(args).and_then(|()| stream.flush()) {
+        if err.kind() == io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        let _ = writeln!(io::stderr(), "error: cannot write the output: {err}");
+        std::process::exit(1);
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -16,7 +59,7 @@ pub enum OutputFormat {
 /// Print `value` as JSON when asked to, else run `text` to print it for people.
 pub fn emit<T: Serialize>(format: OutputFormat, value: &T, text: impl FnOnce(&T)) {
     match format {
-        OutputFormat::Json => println!(
+        OutputFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(value).expect("results serialize")
         ),

@@ -66,36 +66,36 @@ fn test(args: TestArgs) -> anyhow::Result<Exit> {
     let (pattern_text, event_text) = match inputs {
         Ok(inputs) => inputs,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            errln!("error: {err:#}");
             return Ok(Exit::Usage);
         }
     };
     if let Err(err) = check_pattern_length(&pattern_text) {
-        eprintln!("ValidationException: {err}");
+        errln!("ValidationException: {err}");
         return Ok(Exit::Usage);
     }
     let pattern = match EventPattern::parse(&pattern_text) {
         Ok(pattern) => pattern,
         Err(err) => {
-            eprintln!("{}: {err}", err.code());
+            errln!("{}: {err}", err.code());
             return Ok(Exit::Usage);
         }
     };
     let event: Value = match serde_json::from_str(&event_text) {
         Ok(event) => event,
         Err(err) => {
-            eprintln!("ValidationException: Parameter Event is not valid.");
-            eprintln!("  the event is not JSON: {err}");
+            errln!("ValidationException: Parameter Event is not valid.");
+            errln!("  the event is not JSON: {err}");
             return Ok(Exit::Usage);
         }
     };
     if let Err(err) = validate_test_event(&event) {
-        eprintln!("{}: {err}", err.code());
-        eprintln!("  {}", err.hint());
+        errln!("{}: {err}", err.code());
+        errln!("  {}", err.hint());
         return Ok(Exit::Usage);
     }
     let matched = pattern.matches(&event);
-    println!("{matched}");
+    outln!("{matched}");
     Ok(if matched {
         Exit::Success
     } else {
@@ -137,14 +137,14 @@ fn through_blueprint(global: &GlobalArgs, event_argument: &str) -> anyhow::Resul
         match read_input(event_argument, "event").and_then(|t| Ok(serde_json::from_str(&t)?)) {
             Ok(value) => value,
             Err(err) => {
-                eprintln!("error: the event is not readable JSON: {err:#}");
+                errln!("error: the event is not readable JSON: {err:#}");
                 return Ok(Exit::Usage);
             }
         };
     let routing = match Routing::new(&bp) {
         Ok(routing) => routing,
         Err((rule, err)) => {
-            eprintln!("rule `{rule}`: {}: {err}", err.code());
+            errln!("rule `{rule}`: {}: {err}", err.code());
             return Ok(Exit::Usage);
         }
     };
@@ -155,7 +155,7 @@ fn through_blueprint(global: &GlobalArgs, event_argument: &str) -> anyhow::Resul
             let entry = match program.entry(&input, "1970-01-01T00:00:00Z") {
                 Ok(entry) => entry,
                 Err(err) => {
-                    eprintln!("the pipe cannot deliver this record: {err}");
+                    errln!("the pipe cannot deliver this record: {err}");
                     return Ok(Exit::Failure);
                 }
             };
@@ -175,8 +175,8 @@ fn through_blueprint(global: &GlobalArgs, event_argument: &str) -> anyhow::Resul
         }
     } else {
         if let Err(err) = validate_test_event(&input) {
-            eprintln!("{}: {err}", err.code());
-            eprintln!("  {}", err.hint());
+            errln!("{}: {err}", err.code());
+            errln!("  {}", err.hint());
             return Ok(Exit::Usage);
         }
         (None, Some(input))
@@ -207,9 +207,9 @@ fn through_blueprint(global: &GlobalArgs, event_argument: &str) -> anyhow::Resul
     };
     emit(global.output, &answer, |a| {
         match a.pipe_passed {
-            Some(true) => println!("pipe filters: pass"),
+            Some(true) => outln!("pipe filters: pass"),
             Some(false) => {
-                println!("pipe filters: drop (no filter matches; the record never reaches the bus)")
+                outln!("pipe filters: drop (no filter matches; the record never reaches the bus)")
             }
             None => {}
         }
@@ -220,7 +220,7 @@ fn through_blueprint(global: &GlobalArgs, event_argument: &str) -> anyhow::Resul
                 (false, true) => "disabled (its pattern matches)",
                 (false, false) => "disabled (no match)",
             };
-            println!(
+            outln!(
                 "rule {:<24} {:<9} → {}",
                 rule.rule,
                 verdict,

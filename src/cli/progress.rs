@@ -26,7 +26,7 @@ impl Progress {
     pub fn new(title: &str, total: usize, quiet: bool) -> Progress {
         if quiet || !std::io::stderr().is_terminal() {
             if !quiet {
-                eprintln!("{title}");
+                errln!("{title}");
             }
             return Progress { bars: None, quiet };
         }
@@ -58,9 +58,11 @@ impl Progress {
             .unwrap_or_default();
         let Some(bars) = &mut self.bars else {
             if !self.quiet || event.failed() {
-                eprintln!(
+                errln!(
                     "  {:<28} {:<34} {:<28}{reason}",
-                    event.status, event.logical_id, event.resource_type
+                    event.status,
+                    event.logical_id,
+                    event.resource_type
                 );
             }
             return;

@@ -26,7 +26,7 @@ pub fn run(global: &GlobalArgs, args: RenderArgs) -> anyhow::Result<Exit> {
     match args.out {
         Some(path) => std::fs::write(&path, text)
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(Exit::Success)
 }

@@ -20,7 +20,7 @@ pub fn run(args: SchemaArgs) -> anyhow::Result<Exit> {
     match args.out {
         Some(path) => std::fs::write(&path, text)
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(Exit::Success)
 }

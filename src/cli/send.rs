@@ -178,7 +178,7 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> anyhow::Result<Exit> {
     ids.sort_unstable();
     let ids: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
     if stopped {
-        eprintln!(
+        errln!(
             "interrupted: {} of {} order(s) written",
             ids.len(),
             args.count
@@ -198,7 +198,7 @@ fn report(
     let sent = Sent { event, table, ids };
     emit(global.output, &sent, |sent| {
         if global.output == OutputFormat::Text && !global.quiet {
-            eprintln!(
+            errln!(
                 "{} order(s) written to {} ({})",
                 sent.ids.len(),
                 sent.table,
@@ -206,7 +206,7 @@ fn report(
             );
         }
         for id in &sent.ids {
-            println!("{id}");
+            outln!("{id}");
         }
     });
     Ok(Exit::Success)

@@ -51,7 +51,7 @@ pub async fn run(global: &GlobalArgs, _args: StatusArgs) -> anyhow::Result<Exit>
     let stale = report.pipe.as_ref().and_then(PipeState::stale_advice);
     emit(global.output, &report, print);
     if let Some(advice) = &stale {
-        eprintln!("error: {advice}");
+        errln!("error: {advice}");
     }
     Ok(if settled && stale.is_none() {
         Exit::Success
@@ -61,9 +61,9 @@ pub async fn run(global: &GlobalArgs, _args: StatusArgs) -> anyhow::Result<Exit>
 }
 
 fn print(report: &Report) {
-    println!("stack  {}  {}", report.stack, report.status);
+    outln!("stack  {}  {}", report.stack, report.status);
     if let Some(reason) = &report.status_reason {
-        println!("       {reason}");
+        outln!("       {reason}");
     }
     if let Some(pipe) = &report.pipe {
         let reason = pipe
@@ -71,9 +71,11 @@ fn print(report: &Report) {
             .as_deref()
             .map(|r| format!(" ({r})"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "pipe   {}  {} (desired {}){reason}",
-            pipe.name, pipe.current, pipe.desired
+            pipe.name,
+            pipe.current,
+            pipe.desired
         );
     }
     if !report.queues.is_empty() {
@@ -83,19 +85,25 @@ fn print(report: &Report) {
             .map(|q| q.name.len())
             .max()
             .unwrap_or(0);
-        println!(
+        outln!(
             "{:<width$}  {:<8}  {:>9}  {:>9}",
-            "QUEUE", "ROLE", "WAITING", "IN FLIGHT"
+            "QUEUE",
+            "ROLE",
+            "WAITING",
+            "IN FLIGHT"
         );
         for q in &report.queues {
-            println!(
+            outln!(
                 "{:<width$}  {:<8}  {:>9}  {:>9}",
-                q.name, q.role, q.visible, q.in_flight
+                q.name,
+                q.role,
+                q.visible,
+                q.in_flight
             );
         }
     }
     if !report.not_deployed.is_empty() {
-        eprintln!(
+        errln!(
             "warning: the blueprint has queues the stack does not: {}; `outboxctl diff` shows what `deploy` would add",
             report.not_deployed.join(", ")
         );
@@ -104,7 +112,7 @@ fn print(report: &Report) {
         let Some(advice) = dlq_advice(q.role) else {
             continue;
         };
-        eprintln!(
+        errln!(
             "warning: {} message(s) in {}: {advice}",
             q.visible + q.in_flight,
             q.name

@@ -58,7 +58,7 @@ pub async fn run(global: &GlobalArgs, args: TailArgs) -> anyhow::Result<Exit> {
     };
     let json = args.json || global.output == super::OutputFormat::Json;
     if !json && !global.quiet {
-        eprintln!("tailing {} (Ctrl-C to stop)", queue_url);
+        errln!("tailing {} (Ctrl-C to stop)", queue_url);
     }
     let mut tail = Tail::new(aws.sqs.clone(), &queue_url, &bp.tail_rule_name());
     let deadline = args
@@ -101,9 +101,9 @@ pub async fn run(global: &GlobalArgs, args: TailArgs) -> anyhow::Result<Exit> {
                 continue;
             }
             if json {
-                println!("{}", json_line(&bp, &event)?);
+                outln!("{}", json_line(&bp, &event)?);
             } else {
-                println!("{}", describe(&bp, &event));
+                outln!("{}", describe(&bp, &event));
             }
             tail.ack(&event).await?;
             shown += 1;

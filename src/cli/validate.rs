@@ -65,7 +65,7 @@ pub fn run(global: &GlobalArgs, _args: ValidateArgs) -> anyhow::Result<Exit> {
             };
             emit(global.output, &verdict, |v| {
                 let s = v.summary.as_ref().expect("a valid blueprint has a summary");
-                println!(
+                outln!(
                     "{}: valid: stack `{}`, {} queue(s), {} rule(s){}",
                     v.file,
                     s.stack,
@@ -86,7 +86,7 @@ pub fn run(global: &GlobalArgs, _args: ValidateArgs) -> anyhow::Result<Exit> {
                 };
                 emit(global.output, &verdict, |_| {});
             } else {
-                eprintln!("{diagnostics}");
+                errln!("{diagnostics}");
             }
             Ok(Exit::Failure)
         }

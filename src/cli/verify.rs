@@ -135,7 +135,7 @@ pub async fn verify(
             .into_iter()
             .map(|(k, n)| format!("{k} ×{n}"))
             .collect();
-        eprintln!(
+        errln!(
             "sent {} writes; predicted: {}",
             expectations.len(),
             plan.join(", ")
@@ -247,12 +247,18 @@ pub fn print(report: &Report) {
         .max()
         .unwrap_or(6)
         .max(6);
-    println!(
+    outln!(
         "{:<width$}  {:<qwidth$}  {:>8}  {:>4}  {:>10}  {:>8}  {:>8}",
-        "RULE", "QUEUES", "EXPECTED", "SEEN", "UNEXPECTED", "P50", "P99"
+        "RULE",
+        "QUEUES",
+        "EXPECTED",
+        "SEEN",
+        "UNEXPECTED",
+        "P50",
+        "P99"
     );
     for r in &report.rules {
-        println!(
+        outln!(
             "{:<width$}  {:<qwidth$}  {:>8}  {:>4}  {:>10}  {:>8}  {:>8}",
             r.rule,
             r.queues.join(", "),
@@ -264,15 +270,15 @@ pub fn print(report: &Report) {
         );
     }
     if report.passed {
-        println!(
+        outln!(
             "verify passed: every prediction was met ({} writes)",
             report.writes
         );
     } else {
         for problem in &report.problems {
-            eprintln!("  {problem}");
+            errln!("  {problem}");
         }
-        eprintln!(
+        errln!(
             "verify failed: {} prediction(s) not met",
             report.problems.len()
         );
