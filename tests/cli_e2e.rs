@@ -332,6 +332,26 @@ async fn deploy_send_tail_verify_status_destroy() {
         "{}",
         text(&asked.stderr)
     );
+    // Scripts get that refusal as the outcome document too.
+    let asked = cli(&endpoint, &bp, &["deploy", "--output", "json"]).await;
+    expect_code(&asked, 1);
+    let outcome: serde_json::Value = serde_json::from_slice(&asked.stdout).unwrap();
+    assert_eq!(outcome["status"], "UPDATE_COMPLETE", "{outcome}");
+    assert!(
+        outcome["failure"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("reads the stream from its start")),
+        "{outcome}"
+    );
+    // A new table name replaces the table: diff says deploy will ask.
+    std::fs::write(&bp, original.replace("name: orders ", "name: orders2 ")).unwrap();
+    let warned = cli(&endpoint, &bp, &["diff"]).await;
+    assert!(
+        text(&warned.stderr).contains("this deploy replaces or removes Table")
+            && text(&warned.stderr).contains("`deploy` asks before doing it"),
+        "{}",
+        text(&warned.stderr)
+    );
     // A queue added to the blueprint and not deployed yet: status shows the stack as it is.
     std::fs::write(&bp, original.replace("queues:\n", "queues:\n  audit:\n")).unwrap();
     let partial = cli(&endpoint, &bp, &["status", "--output", "json"]).await;
@@ -454,6 +474,16 @@ async fn a_failed_first_deploy_rolls_back_and_recreate_fixes_it() {
         text(&stuck.stderr)
     );
     assert!(text(&stuck.stderr).contains("--recreate"));
+    let stuck = cli(&endpoint, &bp, &["deploy", "--output", "json"]).await;
+    expect_code(&stuck, 1);
+    let outcome: serde_json::Value = serde_json::from_slice(&stuck.stdout).unwrap();
+    assert_eq!(outcome["status"], "ROLLBACK_COMPLETE", "{outcome}");
+    assert!(
+        outcome["failure"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("--recreate")),
+        "{outcome}"
+    );
     // The failed stack holds nothing: diff says everything is still to create.
     let diff = cli(&endpoint, &bp, &["diff", "--exit-code"]).await;
     expect_code(&diff, 1);
@@ -633,4 +663,17 @@ async fn a_pipe_left_on_a_closed_stream_is_named() {
         "{}",
         text(&status.stderr)
     );
+    // Back to the blueprint the stack was rolled back to: nothing to deploy, and still
+    // no order reaches the bus, so deploy says so.
+    std::fs::copy(repo().join("blueprints/minimal.yaml"), &bp).unwrap();
+    let unchanged = cli(&endpoint, &bp, &["deploy", "--output", "json"]).await;
+    expect_code(&unchanged, 1);
+    assert!(
+        text(&unchanged.stderr).contains(says),
+        "{}",
+        text(&unchanged.stderr)
+    );
+    let outcome: serde_json::Value = serde_json::from_slice(&unchanged.stdout).unwrap();
+    assert_eq!(outcome["change_set"], serde_json::Value::Null, "{outcome}");
+    assert_eq!(outcome["failure"]["logical_id"], "Pipe", "{outcome}");
 }

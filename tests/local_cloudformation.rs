@@ -878,6 +878,7 @@ async fn stacks_survive_an_engine_restart() {
         .stack_name("durable")
         .template_body(template("NEW_IMAGE", "durable-logs", 14))
         .capabilities(Capability::CapabilityIam)
+        .client_request_token("durable-update")
         .send()
         .await
         .unwrap();
@@ -902,6 +903,18 @@ async fn stacks_survive_an_engine_restart() {
         resumed.wait("durable").await.last().unwrap(),
         "UPDATE_ROLLBACK_COMPLETE"
     );
+    // The rollback goes on under the update's token, so the deploy following it by token
+    // sees the end, and why.
+    let resumed_events = resumed.events("durable").await;
+    let why = resumed_events
+        .iter()
+        .find(|e| {
+            e.client_request_token() == Some("durable-update")
+                && e.resource_status().map(|s| s.as_str()) == Some("UPDATE_ROLLBACK_IN_PROGRESS")
+        })
+        .and_then(|e| e.resource_status_reason())
+        .unwrap_or_default();
+    assert!(why.contains("The local engine stopped"), "{why}");
     let view = dynamodb_client(&resumed.engine.endpoint_url())
         .describe_table()
         .table_name("durable-orders")

@@ -8,10 +8,11 @@ use clap::Args;
 use super::output::{OutputFormat, emit};
 use super::progress::Progress;
 use super::{Exit, GlobalArgs, load_blueprint};
+use crate::blueprint::Blueprint;
 use crate::cloud::deploy::{self, Change, Plan, Planned};
 use crate::cloud::events::{self, Watcher};
 use crate::cloud::stack::{self, Phase, Stack};
-use crate::cloud::{preflight, status};
+use crate::cloud::{Clients, preflight, status};
 use crate::render;
 
 #[derive(Debug, Args)]
@@ -63,7 +64,44 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     let Some(bp) = load_blueprint(global)? else {
         return Ok(Exit::Failure);
     };
-    let body = render::render(&bp).to_compact_json();
+    let deployed = deploy_blueprint(global, args, &bp).await;
+    if let Err(err) = &deployed
+        && global.output == OutputFormat::Json
+    {
+        // Scripts read the outcome on stdout however the deploy ended; the error itself
+        // still goes to stderr and sets the exit code.
+        let aws = global.aws_clients(bp.region.as_deref()).await;
+        let existing = stack::describe(&aws.cloudformation, &bp.name)
+            .await
+            .ok()
+            .flatten();
+        let outcome = Outcome {
+            stack: bp.name.clone(),
+            status: existing
+                .as_ref()
+                .map_or_else(|| "UNKNOWN".into(), |s| s.status.clone()),
+            change_set: None,
+            changes: Vec::new(),
+            outputs: existing.map(|s| s.outputs).unwrap_or_default(),
+            failure: Some(Failure {
+                logical_id: None,
+                resource_type: None,
+                reason: super::exit::describe(err),
+                outcome: "the deploy stopped here; `outboxctl status` shows the stack as it is"
+                    .into(),
+            }),
+        };
+        emit(global.output, &outcome, |_| {});
+    }
+    deployed
+}
+
+async fn deploy_blueprint(
+    global: &GlobalArgs,
+    args: DeployArgs,
+    bp: &Blueprint,
+) -> anyhow::Result<Exit> {
+    let body = render::render(bp).to_compact_json();
     let aws = global.aws_clients(bp.region.as_deref()).await;
     let cfn = &aws.cloudformation;
     let poll = global.poll_interval();
@@ -146,18 +184,27 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     let plan = match deploy::plan(cfn, request).await? {
         Planned::NoChanges => {
             let status = stack::require(cfn, &bp.name).await?;
+            // The template can be up to date while the pipe reads a closed stream.
+            let failure = stale_pipe(&aws, &status, None).await;
+            let exit = if failure.is_some() {
+                Exit::Failure
+            } else {
+                Exit::Success
+            };
             let outcome = Outcome {
                 stack: bp.name.clone(),
                 status: status.status.clone(),
                 change_set: None,
                 changes: vec![],
                 outputs: status.outputs,
-                failure: None,
+                failure,
             };
-            emit(global.output, &outcome, |_| {
-                outln!("nothing to deploy: stack `{}` is up to date", bp.name)
+            emit(global.output, &outcome, |outcome| {
+                if outcome.failure.is_none() {
+                    outln!("nothing to deploy: stack `{}` is up to date", bp.name)
+                }
             });
-            return Ok(Exit::Success);
+            return Ok(exit);
         }
         Planned::Changes(plan) => plan,
     };
@@ -170,20 +217,14 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
         .filter(|c| c.endangers_data())
         .map(|c| c.logical_id.as_str())
         .collect();
-    if !dangerous.is_empty() {
-        warnings.push(format!(
-            "this deploy replaces or removes {}: the stack moves to a new, empty table (the old one is kept with its items)",
-            dangerous.join(", ")
-        ));
-    }
+    warnings.extend(deploy::data_warning(&dangerous));
     if !warnings.is_empty() && !args.yes && !args.no_execute {
         let left = format!(
             "not deployed; change set `{}` is left for review",
             plan.change_set_name
         );
         if !confirm(&warnings).map_err(|err| anyhow::anyhow!("{err}\n{left}"))? {
-            errln!("{left}");
-            return Ok(Exit::Failure);
+            anyhow::bail!("{left}");
         }
     }
     if args.no_execute {
@@ -224,17 +265,9 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
     if matches!(
         settled.status.as_str(),
         "UPDATE_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE"
-    ) && let Ok(pipe) = status::pipe(&aws, &settled).await
-        && let Some(advice) = pipe.stale_advice()
+    ) && let Some(stale) = stale_pipe(&aws, &settled, failure.as_ref()).await
     {
-        errln!("error: {advice}");
-        let reason = failure.as_ref().map(|f| f.reason.clone());
-        failure = Some(Failure {
-            logical_id: Some(crate::blueprint::logical::PIPE.to_string()),
-            resource_type: Some("AWS::Pipes::Pipe".into()),
-            reason: reason.unwrap_or_else(|| advice.clone()),
-            outcome: advice,
-        });
+        failure = Some(stale);
     }
     let exit = if failure.is_some() {
         Exit::Failure
@@ -255,6 +288,19 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> 
         }
     });
     Ok(exit)
+}
+
+/// The pipe reading a stream the table no longer has, said on stderr and as the deploy's
+/// failure (keeping the reason of a `failure` found before).
+async fn stale_pipe(aws: &Clients, stack: &Stack, failure: Option<&Failure>) -> Option<Failure> {
+    let advice = status::pipe(aws, stack).await.ok()?.stale_advice()?;
+    errln!("error: {advice}");
+    Some(Failure {
+        logical_id: Some(crate::blueprint::logical::PIPE.to_string()),
+        resource_type: Some("AWS::Pipes::Pipe".into()),
+        reason: failure.map_or_else(|| advice.clone(), |f| f.reason.clone()),
+        outcome: advice,
+    })
 }
 
 fn print_changes(plan: &Plan) {
@@ -307,6 +353,16 @@ fn print_outputs(stack: &Stack) {
 /// Say on stderr why the deploy failed and what it left; the same, for `--output json`.
 fn report_failure(name: &str, settled: &Stack, events: &[events::ResourceEvent]) -> Failure {
     let cause = events::first_cause(events);
+    // With no resource to blame (an engine stopped mid-deploy), the stack's own last word.
+    let stack_reason = settled.status_reason.clone().or_else(|| {
+        events
+            .iter()
+            .rev()
+            .filter(|e| {
+                e.is_stack() && e.status != "UPDATE_IN_PROGRESS" && e.status != "CREATE_IN_PROGRESS"
+            })
+            .find_map(|e| e.reason.clone())
+    });
     match cause {
         Some(cause) => errln!(
             "deploy failed: {} ({}): {}",
@@ -316,10 +372,7 @@ fn report_failure(name: &str, settled: &Stack, events: &[events::ResourceEvent])
         ),
         None => errln!(
             "deploy failed: {}",
-            settled
-                .status_reason
-                .as_deref()
-                .unwrap_or("no reason given")
+            stack_reason.as_deref().unwrap_or("no reason given")
         ),
     }
     // A table kept from an earlier stack (destroy retains it) blocks every create.
@@ -347,7 +400,7 @@ fn report_failure(name: &str, settled: &Stack, events: &[events::ResourceEvent])
         resource_type: cause.map(|c| c.resource_type.clone()),
         reason: cause
             .and_then(|c| c.reason.clone())
-            .or_else(|| settled.status_reason.clone())
+            .or(stack_reason)
             .unwrap_or_else(|| "no reason given".into()),
         outcome,
     }

@@ -99,6 +99,20 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
     };
     if !deployed.is_null() {
         warn_preflight(&deployed, &rendered.to_value());
+        let dangerous: Vec<&str> = rows
+            .iter()
+            .filter(|row| {
+                deploy::endangers_data(
+                    &row.diff.resource_type,
+                    row.diff.action,
+                    row.replacement.as_deref(),
+                )
+            })
+            .map(|row| row.diff.logical_id.as_str())
+            .collect();
+        if let Some(warning) = deploy::data_warning(&dangerous) {
+            errln!("warning: {warning}; `deploy` asks before doing it");
+        }
     }
     emit(global.output, &rows, |rows| {
         print(&bp.name, header.as_deref(), rows)

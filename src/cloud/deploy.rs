@@ -30,13 +30,29 @@ pub struct Change {
 impl Change {
     /// Whether this change may destroy the table's data.
     pub fn endangers_data(&self) -> bool {
-        self.resource_type == "AWS::DynamoDB::Table"
-            && (self.action == "Remove"
-                || matches!(
-                    self.replacement.as_deref(),
-                    Some("True") | Some("Conditional")
-                ))
+        endangers_data(
+            &self.resource_type,
+            &self.action,
+            self.replacement.as_deref(),
+        )
     }
+}
+
+/// Whether a change (CloudFormation's action and replacement verdict) may destroy the
+/// table's data.
+pub fn endangers_data(resource_type: &str, action: &str, replacement: Option<&str>) -> bool {
+    resource_type == "AWS::DynamoDB::Table"
+        && (action == "Remove" || matches!(replacement, Some("True" | "Conditional")))
+}
+
+/// What `deploy` says before it replaces or removes the tables `logical_ids`, and asks.
+pub fn data_warning(logical_ids: &[&str]) -> Option<String> {
+    (!logical_ids.is_empty()).then(|| {
+        format!(
+            "this deploy replaces or removes {}: the stack moves to a new, empty table (the old one is kept with its items)",
+            logical_ids.join(", ")
+        )
+    })
 }
 
 /// A change set ready to execute.

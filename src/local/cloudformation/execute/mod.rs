@@ -449,7 +449,12 @@ impl CloudFormation {
             .map(|c| c.id.clone());
         let run = Run {
             stack_id: stack.id.clone(),
-            token: None,
+            // The operation goes on under its own token, so a client following it by token
+            // sees how it ended and why.
+            token: stack
+                .events
+                .last()
+                .and_then(|e| e.client_request_token.clone()),
             disable_rollback: false,
             change_set_id: executing,
         };
