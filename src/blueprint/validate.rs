@@ -94,10 +94,19 @@ fn check_patterns_and_templates(bp: &Blueprint, problems: &mut Problems) {
             problems.at(filter.span, format!("pipe filter {}: {err}", i + 1), "Pipes filters use the EventBridge pattern language with fewer operators; docs/patterns.md lists them");
         }
     }
-    if let Some(template) = &bp.pipe.input_template
-        && let Err(err) = PipeInputTemplate::parse(&template.value)
-    {
-        problems.at(template.span, format!("`pipe.input_template`: {err}"), "placeholders are `<$.json.path>` into the stream record or `<aws.pipes.*>` variables; quote those that resolve to strings");
+    if let Some(template) = &bp.pipe.input_template {
+        match PipeInputTemplate::parse(&template.value) {
+            Err(err) => problems.at(template.span, format!("`pipe.input_template`: {err}"), "placeholders are `<$.json.path>` into the stream record or `<aws.pipes.*>` variables; quote those that resolve to strings"),
+            Ok(parsed) => {
+                for name in parsed.unquoted_placeholders().filter(|n| is_stream_string(n)) {
+                    problems.at(
+                        template.span,
+                        format!("`pipe.input_template`: `<{name}>` is a string in every stream record, and outside quotes its text goes into the event bare, which is not JSON"),
+                        format!("quote it: `\"<{name}>\"` (a number attribute, `.N`, may stay bare)"),
+                    );
+                }
+            }
+        }
     }
     for (what, field) in [
         ("detail_type", &bp.pipe.detail_type),
@@ -393,6 +402,30 @@ fn check_stream_images(bp: &Blueprint, problems: &mut Problems) {
             }
         }
     }
+}
+
+/// Whether a Pipes placeholder always resolves to a string in a DynamoDB stream record: the
+/// record's own text fields, string and binary attributes, and the reserved variables other
+/// than the record itself.
+fn is_stream_string(placeholder: &str) -> bool {
+    const TEXT_FIELDS: [&str; 8] = [
+        "$.eventID",
+        "$.eventName",
+        "$.eventVersion",
+        "$.eventSource",
+        "$.awsRegion",
+        "$.eventSourceARN",
+        "$.dynamodb.SequenceNumber",
+        "$.dynamodb.StreamViewType",
+    ];
+    let attribute = placeholder.starts_with("$.dynamodb.")
+        && (placeholder.ends_with(".S") || placeholder.ends_with(".B"));
+    let variable =
+        placeholder.starts_with("aws.pipes.") && !placeholder.starts_with("aws.pipes.event");
+    TEXT_FIELDS.contains(&placeholder)
+        || attribute
+        || variable
+        || placeholder == "aws.pipes.event.ingestion-time"
 }
 
 /// The API keys each order by request id and time: the key types must hold them, and

@@ -20,7 +20,8 @@ pub struct DeployArgs {
     /// Create the change set and show it, but leave it for review instead of executing it.
     #[arg(long)]
     no_execute: bool,
-    /// Do not ask before the table is replaced or removed.
+    /// Do not ask before the table is replaced or removed, or before a renamed pipe
+    /// re-reads the stream from its start.
     #[arg(long, short = 'y')]
     yes: bool,
     /// If the stack's first deploy failed (ROLLBACK_COMPLETE), delete it and create it again.

@@ -27,16 +27,16 @@ pub struct PipeState {
     pub reason: Option<String>,
     /// The stream the pipe reads.
     pub source: String,
-    /// The stream the table writes to, when it is another: no order reaches the bus. A
-    /// deploy that changed the stream view and rolled back leaves it so (the rollback
-    /// gives the table yet another stream; the pipe keeps the closed one).
-    pub stale_source: Option<String>,
+    /// The stream the table writes to, when the pipe reads another: no order reaches the
+    /// bus. A deploy that changed the stream view and rolled back leaves it so (the
+    /// rollback gives the table yet another stream; the pipe keeps the closed one).
+    pub table_stream: Option<String>,
 }
 
 impl PipeState {
     /// What to do about a pipe reading a closed stream.
     pub fn stale_advice(&self) -> Option<String> {
-        self.stale_source.as_ref().map(|latest| {
+        self.table_stream.as_ref().map(|latest| {
             format!(
                 "the pipe {} reads {}, but the table now writes to {latest}: no order reaches the bus; give the pipe a new `pipe.name` and deploy, and the new pipe reads the table's stream from its start",
                 self.name, self.source
@@ -75,7 +75,7 @@ pub async fn pipe(clients: &Clients, stack: &Stack) -> anyhow::Result<PipeState>
             .map(|s| s.as_str().to_string())
             .unwrap_or_default(),
         reason: described.state_reason.filter(|r| !r.is_empty()),
-        stale_source: latest.filter(|latest| described.source.as_deref() != Some(latest)),
+        table_stream: latest.filter(|latest| described.source.as_deref() != Some(latest)),
         source: described.source.unwrap_or_default(),
     })
 }

@@ -57,6 +57,12 @@ impl PipeInputTemplate {
         Ok(PipeInputTemplate { template })
     }
 
+    /// The placeholders written outside quotes: their values go in as they are, so one that
+    /// resolves to a string leaves its text bare in the output.
+    pub fn unquoted_placeholders(&self) -> impl Iterator<Item = &str> {
+        self.template.unquoted()
+    }
+
     /// The text sent to the target for one record.
     pub fn render(&self, event: &Value, ctx: &PipeContext) -> Result<String, TemplateError> {
         Ok(self

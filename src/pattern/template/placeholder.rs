@@ -130,6 +130,17 @@ impl Compiled {
         Ok(Compiled { pieces: compiled })
     }
 
+    /// The names of the placeholders written outside quotes, in template order.
+    pub(crate) fn unquoted(&self) -> impl Iterator<Item = &str> {
+        self.pieces.iter().filter_map(|(piece, _)| match piece {
+            Piece::Slot {
+                name,
+                quoted: false,
+            } => Some(name.as_str()),
+            _ => None,
+        })
+    }
+
     /// Fill the template for one event; `variable` gives the reserved variables' values.
     pub(crate) fn render(&self, event: &Value, variable: impl Fn(&str) -> Value) -> String {
         let mut out = String::new();
