@@ -314,23 +314,18 @@ impl CloudFormation {
     /// record back as it was before the update.
     pub(super) async fn finish_rollback(&self, run: &Run, before: &Stack) -> Result<(), CfnError> {
         self.clean_up(run).await?;
-        let restored = before.resources.clone();
-        self.change(&run.stack_id, |s| {
-            let events = std::mem::take(&mut s.events);
-            let status = s.status.clone();
+        // The record goes back in the same write as the final status, so that a stop
+        // between the two cannot leave a stack without its journal half restored.
+        self.set_status_and(run, "UPDATE_ROLLBACK_COMPLETE", None, |s| {
             *s = Stack {
-                events,
-                status,
-                change_sets: s.change_sets.clone(),
+                events: std::mem::take(&mut s.events),
+                change_sets: std::mem::take(&mut s.change_sets),
                 journal: None,
                 cleanup: Vec::new(),
                 ..before.clone()
             };
-            s.resources = restored;
         })
         .await?;
-        self.set_status(run, "UPDATE_ROLLBACK_COMPLETE", None)
-            .await?;
         self.finish_change_set(run, false).await
     }
 }
