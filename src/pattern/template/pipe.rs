@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::json_path::JsonPath;
-use super::placeholder::{self, Compiled, Slot, TemplateError};
+use super::placeholder::{self, BareString, Compiled, Slot, TemplateError};
 
 /// The longest Pipes input template.
 pub const MAX_PIPE_TEMPLATE_CHARS: usize = 8192;
@@ -53,7 +53,7 @@ impl PipeInputTemplate {
             });
         }
         let pieces = placeholder::split(template, looks_like_placeholder);
-        let template = Compiled::build(pieces, slot_for)?;
+        let template = Compiled::build(pieces, BareString::Raw, slot_for)?;
         Ok(PipeInputTemplate { template })
     }
 

@@ -1,8 +1,11 @@
-//! Splitting a template into literal text and `<placeholder>`s, and AWS's quoting rule: a
+//! Splitting a template into literal text and `<placeholder>`s, and AWS's quoting rules: a
 //! placeholder inside a JSON string gets the value's text (escaped for that string); a bare
-//! placeholder gets the value as JSON, except that a string is inserted as its raw text, so
-//! templates must quote placeholders that resolve to strings. A missing value is `null` when
-//! bare and empty inside quotes.
+//! placeholder gets the value as JSON. A bare string differs between the two services: an
+//! EventBridge rule's InputTransformer puts it in quotes when the template is JSON
+//! (`{"id": <id>}` gives `{"id": "i-1"}`, as the InputTransformer API reference shows),
+//! while a pipe's InputTemplate inserts its raw text, so Pipes templates must quote
+//! placeholders that resolve to strings. A missing value is `null` when bare and empty
+//! inside quotes.
 
 use serde_json::Value;
 use thiserror::Error;
@@ -81,14 +84,26 @@ pub(crate) fn split(template: &str, is_placeholder: impl Fn(&str) -> bool) -> Ve
     pieces
 }
 
+/// How a template puts a string value at a bare placeholder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BareString {
+    /// Its raw text (Pipes).
+    Raw,
+    /// As a JSON string when the template is JSON, else its raw text (EventBridge rules).
+    QuotedInJson,
+}
+
 /// Insert one value at a placeholder.
-pub(crate) fn insert(out: &mut String, value: Option<&Value>, quoted: bool) {
+fn insert(out: &mut String, value: Option<&Value>, quoted: bool, quote_bare: bool) {
     match (value, quoted) {
         (None, true) => {}
         (None, false) => out.push_str("null"),
         (Some(Value::String(s)), true) => {
             let encoded = Value::String(s.clone()).to_string();
             out.push_str(&encoded[1..encoded.len() - 1]);
+        }
+        (Some(Value::String(s)), false) if quote_bare => {
+            out.push_str(&Value::String(s.clone()).to_string())
         }
         (Some(Value::String(s)), false) => out.push_str(s),
         (Some(other), true) => {
@@ -110,15 +125,18 @@ pub(crate) enum Slot {
 #[derive(Debug, Clone)]
 pub(crate) struct Compiled {
     pieces: Vec<(Piece, Option<Slot>)>,
+    /// Whether a bare string goes in as a JSON string (see [`BareString`]).
+    quote_bare: bool,
 }
 
 impl Compiled {
     /// Resolve every placeholder with `slot_for(name, quoted)` and check the JSON shape.
     pub(crate) fn build(
         pieces: Vec<Piece>,
+        bare_string: BareString,
         mut slot_for: impl FnMut(&str, bool) -> Result<Slot, TemplateError>,
     ) -> Result<Compiled, TemplateError> {
-        check_json_shape(&pieces)?;
+        let is_json = check_json_shape(&pieces)?;
         let mut compiled = Vec::with_capacity(pieces.len());
         for piece in pieces {
             let slot = match &piece {
@@ -127,7 +145,10 @@ impl Compiled {
             };
             compiled.push((piece, slot));
         }
-        Ok(Compiled { pieces: compiled })
+        Ok(Compiled {
+            pieces: compiled,
+            quote_bare: is_json && bare_string == BareString::QuotedInJson,
+        })
     }
 
     /// The names of the placeholders written outside quotes, in template order.
@@ -148,10 +169,10 @@ impl Compiled {
             match (piece, slot) {
                 (Piece::Text(text), _) => out.push_str(text),
                 (Piece::Slot { quoted, .. }, Some(Slot::Path(path))) => {
-                    insert(&mut out, path.resolve(event), *quoted)
+                    insert(&mut out, path.resolve(event), *quoted, self.quote_bare)
                 }
                 (Piece::Slot { quoted, .. }, Some(Slot::Variable(name))) => {
-                    insert(&mut out, Some(&variable(name)), *quoted)
+                    insert(&mut out, Some(&variable(name)), *quoted, self.quote_bare)
                 }
                 (Piece::Slot { .. }, None) => {}
             }
@@ -162,7 +183,8 @@ impl Compiled {
 
 /// When the template is meant to be JSON (it starts with `{` or `[`), check that it parses
 /// with every placeholder filled by a sample value, and that no placeholder is a key.
-fn check_json_shape(pieces: &[Piece]) -> Result<(), TemplateError> {
+/// Answers whether it is meant to be JSON.
+fn check_json_shape(pieces: &[Piece]) -> Result<bool, TemplateError> {
     let mut sample = String::new();
     for piece in pieces {
         match piece {
@@ -178,7 +200,7 @@ fn check_json_shape(pieces: &[Piece]) -> Result<(), TemplateError> {
     }
     let trimmed = sample.trim_start();
     if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
-        return Ok(());
+        return Ok(false);
     }
     let parsed = serde_json::from_str::<Value>(&sample).map_err(|e| TemplateError::NotJson {
         reason: e.to_string(),
@@ -190,7 +212,7 @@ fn check_json_shape(pieces: &[Piece]) -> Result<(), TemplateError> {
             return Err(TemplateError::PlaceholderAsKey { name: name.clone() });
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 fn has_key_containing(value: &Value, needle: &str) -> bool {
@@ -235,24 +257,27 @@ mod tests {
             Err(TemplateError::PlaceholderAsKey { name: "k".into() })
         );
         let fine = split(r#"{"k": "<k>", "text": "say <k>"}"#, |_| true);
-        assert_eq!(check_json_shape(&fine), Ok(()));
+        assert_eq!(check_json_shape(&fine), Ok(true));
         let plain = split(r#"<k> is "<k>": done"#, |_| true);
-        assert_eq!(check_json_shape(&plain), Ok(()));
+        assert_eq!(check_json_shape(&plain), Ok(false));
     }
 
     #[test]
     fn values_are_quoted_by_position() {
         let mut out = String::new();
-        insert(&mut out, Some(&json!("say \"hi\"")), true);
+        insert(&mut out, Some(&json!("say \"hi\"")), true, false);
         assert_eq!(out, r#"say \"hi\""#);
         out.clear();
-        insert(&mut out, Some(&json!({"a": 1})), false);
+        insert(&mut out, Some(&json!({"a": 1})), false, false);
         assert_eq!(out, r#"{"a":1}"#);
         out.clear();
-        insert(&mut out, None, false);
+        insert(&mut out, None, false, false);
         assert_eq!(out, "null");
         out.clear();
-        insert(&mut out, Some(&json!("raw")), false);
+        insert(&mut out, Some(&json!("raw")), false, false);
         assert_eq!(out, "raw");
+        out.clear();
+        insert(&mut out, Some(&json!("say \"hi\"")), false, true);
+        assert_eq!(out, r#""say \"hi\"""#);
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::json_path::JsonPath;
-use super::placeholder::{self, Compiled, Slot, TemplateError};
+use super::placeholder::{self, BareString, Compiled, Slot, TemplateError};
 
 pub const MAX_INPUT_PATHS: usize = 100;
 pub const MAX_TRANSFORMER_TEMPLATE_CHARS: usize = 8192;
@@ -62,10 +62,14 @@ impl InputTransformer {
         }
         let is_placeholder = |name: &str| parsed.contains_key(name) || name.starts_with("aws.");
         let pieces = placeholder::split(template, is_placeholder);
-        let template = Compiled::build(pieces, |name, quoted| match parsed.get(name) {
-            Some(path) => Ok(Slot::Path(path.clone())),
-            None => reserved(name, quoted),
-        })?;
+        let template = Compiled::build(
+            pieces,
+            BareString::QuotedInJson,
+            |name, quoted| match parsed.get(name) {
+                Some(path) => Ok(Slot::Path(path.clone())),
+                None => reserved(name, quoted),
+            },
+        )?;
         Ok(InputTransformer { template })
     }
 
@@ -184,6 +188,29 @@ mod tests {
         assert!(out["envelope"].get("detail").is_none());
         assert_eq!(out["envelope"]["id"], "e-1");
         assert_eq!(out["full"], event());
+    }
+
+    /// The InputTransformer API reference: "The InputTemplate can also be valid JSON with
+    /// variables in quotes or out", `{"myInstance": <instance>, ...}`; its user guide shows
+    /// `{"instance" : <instance>}` giving `{"instance" : "i-0123456789"}`.
+    #[test]
+    fn bare_strings_are_json_strings_in_json_templates() {
+        let t = InputTransformer::new(
+            &paths(&[("order", "$.detail.orderId"), ("total", "$.detail.total")]),
+            r#"{"order": <order>, "total": <total>, "rule": <aws.events.rule-arn>, "says": "<order> is \"<order>\""}"#,
+        )
+        .unwrap();
+        let out: Value = serde_json::from_str(&t.render(&event(), &ctx()).unwrap()).unwrap();
+        assert_eq!(out["order"], "o-1");
+        assert_eq!(out["total"], 12.5);
+        assert_eq!(
+            out["rule"],
+            "arn:aws:events:us-east-1:123456789012:rule/b/r"
+        );
+        assert_eq!(out["says"], "o-1 is \"o-1\"");
+        let text = InputTransformer::new(&paths(&[("order", "$.detail.orderId")]), "order <order>")
+            .unwrap();
+        assert_eq!(text.render(&event(), &ctx()).unwrap(), "order o-1");
     }
 
     #[test]
