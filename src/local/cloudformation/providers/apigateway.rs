@@ -14,6 +14,15 @@ pub struct MethodProvider;
 pub struct DeploymentProvider;
 pub struct StageProvider;
 
+/// A delete that finds the resource gone has done its job: an engine restarted in the
+/// middle of a stack operation repeats the delete it was in.
+fn deleted(result: Result<(), ApiGatewayError>) -> Result<(), ProviderError> {
+    match result {
+        Ok(()) | Err(ApiGatewayError::NotFound(_)) => Ok(()),
+        Err(err) => Err(refused(err)),
+    }
+}
+
 fn refused(err: ApiGatewayError) -> ProviderError {
     let code = match err {
         ApiGatewayError::NotFound(_) => "NotFound",
@@ -110,12 +119,13 @@ impl ResourceProvider for RestApiProvider {
         _properties: &'a Value,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            context
-                .services
-                .apigateway
-                .delete_api(&current.physical_id)
-                .await
-                .map_err(refused)
+            deleted(
+                context
+                    .services
+                    .apigateway
+                    .delete_api(&current.physical_id)
+                    .await,
+            )
         })
     }
 }
@@ -156,12 +166,13 @@ impl ResourceProvider for ResourceProviderImpl {
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             let api = text(context, properties, "RestApiId")?;
-            context
-                .services
-                .apigateway
-                .delete_resource(&api, &current.physical_id)
-                .await
-                .map_err(refused)
+            deleted(
+                context
+                    .services
+                    .apigateway
+                    .delete_resource(&api, &current.physical_id)
+                    .await,
+            )
         })
     }
 }
@@ -287,12 +298,13 @@ impl ResourceProvider for MethodProvider {
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             let api = text(context, properties, "RestApiId")?;
-            context
-                .services
-                .apigateway
-                .delete_method(&api, &current.physical_id)
-                .await
-                .map_err(refused)
+            deleted(
+                context
+                    .services
+                    .apigateway
+                    .delete_method(&api, &current.physical_id)
+                    .await,
+            )
         })
     }
 }
@@ -335,12 +347,9 @@ impl ResourceProvider for DeploymentProvider {
             let api = text(context, properties, "RestApiId")?;
             let gateway = &context.services.apigateway;
             if let Some(stage) = context.optional_string(properties, "StageName")? {
-                gateway.delete_stage(&api, &stage).await.map_err(refused)?;
+                deleted(gateway.delete_stage(&api, &stage).await)?;
             }
-            gateway
-                .delete_deployment(&api, &current.physical_id)
-                .await
-                .map_err(refused)
+            deleted(gateway.delete_deployment(&api, &current.physical_id).await)
         })
     }
 }
@@ -406,12 +415,32 @@ impl ResourceProvider for StageProvider {
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             let api = text(context, properties, "RestApiId")?;
-            context
-                .services
-                .apigateway
-                .delete_stage(&api, &current.physical_id)
-                .await
-                .map_err(refused)
+            deleted(
+                context
+                    .services
+                    .apigateway
+                    .delete_stage(&api, &current.physical_id)
+                    .await,
+            )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A restarted engine repeats the delete it was in: finding the API resource gone is
+    /// success, so the stack's delete or cleanup does not fail on it.
+    #[test]
+    fn a_delete_that_finds_the_resource_gone_succeeds() {
+        assert!(
+            deleted(Err(ApiGatewayError::NotFound(
+                "Invalid API identifier".into()
+            )))
+            .is_ok()
+        );
+        assert!(deleted(Err(ApiGatewayError::BadRequest("in use".into()))).is_err());
+        assert!(deleted(Ok(())).is_ok());
     }
 }
