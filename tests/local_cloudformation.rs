@@ -1260,9 +1260,17 @@ async fn the_rendered_ingest_api_writes_orders_into_the_table() {
         r#"{"status": "Created", "restaurantId": "r", "customerId": "c", "total": "lots"}"#,
     )
     .await;
-    assert_eq!(
-        (status, answer.contains("order rejected")),
-        (400, true),
+    assert_eq!(status, 400, "{answer}");
+    let rejected: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(rejected["message"], "order rejected", "{answer}");
+    assert!(
+        rejected["error"]
+            .as_str()
+            .is_some_and(|e| e.ends_with("Exception")),
+        "the client is told why: {answer}"
+    );
+    assert!(
+        rejected["reason"].as_str().is_some_and(|r| !r.is_empty()),
         "{answer}"
     );
     // PassthroughBehavior NEVER: no template for the content type is a 415.

@@ -391,6 +391,57 @@ fn templates_are_secure_by_default() {
     }
 }
 
+/// Nothing is lost while a stack is created: every queue lets EventBridge in before a rule
+/// delivers to it (a refused delivery is not retried), and the pipe starts after the rules
+/// (an event that arrives before them matches nothing).
+#[test]
+fn deliveries_are_allowed_before_anything_is_delivered() {
+    for example in examples() {
+        let template = committed(&example);
+        let depends_on = |resource: &Value| -> Vec<String> {
+            resource["DependsOn"]
+                .as_array()
+                .map(|ids| {
+                    ids.iter()
+                        .map(|id| id.as_str().unwrap().to_string())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let policy_of = |queue_id: &str| {
+            resources(&template)
+                .find(|(_, r)| {
+                    r["Type"] == "AWS::SQS::QueuePolicy"
+                        && r["Properties"]["Queues"][0]["Ref"] == queue_id
+                })
+                .map(|(id, _)| id.clone())
+        };
+        let mut rule_ids = Vec::new();
+        for (id, rule) in resources(&template).filter(|(_, r)| r["Type"] == "AWS::Events::Rule") {
+            rule_ids.push(id.clone());
+            let waits_for = depends_on(rule);
+            for target in rule["Properties"]["Targets"].as_array().unwrap() {
+                for arn in [&target["Arn"], &target["DeadLetterConfig"]["Arn"]] {
+                    let queue = arn["Fn::GetAtt"][0].as_str().unwrap();
+                    let policy = policy_of(queue)
+                        .unwrap_or_else(|| panic!("{example}: {queue} has no queue policy"));
+                    assert!(
+                        waits_for.contains(&policy),
+                        "{example}: {id} can deliver to {queue} before {policy} exists"
+                    );
+                }
+            }
+        }
+        let pipe_waits_for = depends_on(&template["Resources"]["Pipe"]);
+        for rule in &rule_ids {
+            assert!(
+                pipe_waits_for.contains(rule),
+                "{example}: the pipe can start before {rule} exists"
+            );
+        }
+    }
+}
+
 #[test]
 fn outputs_name_everything_a_client_needs() {
     let template = committed("food-ordering");

@@ -123,7 +123,9 @@ fn method(bp: &Blueprint, api: &Api) -> Value {
                 // A failed PutItem must not answer 200: map DynamoDB's errors by status.
                 "IntegrationResponses": [
                     response("200", None, &format!(r#"{{"orderId": "{}$context.requestId"}}"#, api.id_prefix)),
-                    response("400", Some("4\\d{2}"), r#"{"message": "order rejected", "requestId": "$context.requestId"}"#),
+                    // DynamoDB's own error type and message say why: a validation error
+                    // is the client's to fix, a throttling error its to retry.
+                    response("400", Some("4\\d{2}"), r#"{"message": "order rejected", "error": $input.json('$.__type'), "reason": $input.json('$.message'), "requestId": "$context.requestId"}"#),
                     response("500", Some("5\\d{2}"), r#"{"message": "order not stored, try again", "requestId": "$context.requestId"}"#),
                 ],
             },

@@ -76,10 +76,17 @@ pub fn render(bp: &Blueprint, t: &mut Template) {
     if !bp.tags.is_empty() {
         properties["Tags"] = json!(bp.tags);
     }
-    t.resource(
-        logical::PIPE,
-        json!({ "Type": "AWS::Pipes::Pipe", "Properties": properties }),
-    );
+    // The rules exist before the pipe puts the first record on the bus: an event that
+    // arrives before them matches nothing and is gone.
+    let mut rules: Vec<String> = bp.rules.iter().map(logical::rule).collect();
+    if bp.tail {
+        rules.push(logical::TAIL_RULE.to_string());
+    }
+    let mut pipe = json!({ "Type": "AWS::Pipes::Pipe", "Properties": properties });
+    if !rules.is_empty() {
+        pipe["DependsOn"] = json!(rules);
+    }
+    t.resource(logical::PIPE, pipe);
     t.output(
         output::PIPE_NAME,
         "Pipe carrying stream records to the bus",

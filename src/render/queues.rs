@@ -7,6 +7,7 @@ use super::intrinsic::{
     allow_events_from_rules, dead_letter_queue, get_att, queue_policy, reference, tag_list,
     transient, with_tags,
 };
+use super::rules::rule_arn;
 use super::template::Template;
 use crate::blueprint::{Blueprint, logical, output};
 
@@ -53,7 +54,7 @@ pub fn render(bp: &Blueprint, t: &mut Template) {
                 allow_events_from_rules(
                     &format!("From{rule_id}"),
                     &queue_id,
-                    vec![get_att(&rule_id, "Arn")],
+                    vec![rule_arn(bp, &bp.rule_name(rule))],
                 )
             })
             .collect();

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use super::intrinsic::{
-    allow_events_from_rules, dead_letter_queue, get_att, queue_policy, reference, tag_list,
+    allow_events_from_rules, dead_letter_queue, get_att, queue_policy, reference, sub, tag_list,
     transient, with_tags,
 };
 use super::template::Template;
@@ -46,7 +46,7 @@ fn render_rule(bp: &Blueprint, rule: &Rule, t: &mut Template) {
             vec![allow_events_from_rules(
                 &format!("From{rule_id}"),
                 &dlq_id,
-                vec![get_att(&rule_id, "Arn")],
+                vec![rule_arn(bp, &bp.rule_name(rule))],
             )],
         ),
     );
@@ -89,15 +89,36 @@ fn render_rule(bp: &Blueprint, rule: &Rule, t: &mut Template) {
     if let Some(description) = &rule.description {
         properties["Description"] = json!(description);
     }
+    // Each queue the rule delivers to lets it in before the rule exists: EventBridge does
+    // not retry a delivery that a queue policy refuses.
+    let mut policies = vec![logical::rule_dlq_policy(rule)];
+    policies.extend(
+        rule.targets
+            .iter()
+            .filter_map(|target| bp.queue(&target.value))
+            .map(logical::queue_policy),
+    );
+    if bp.tail {
+        policies.push(logical::TAIL_QUEUE_POLICY.to_string());
+    }
     t.resource(
         &rule_id,
-        json!({ "Type": "AWS::Events::Rule", "Properties": properties }),
+        json!({ "Type": "AWS::Events::Rule", "DependsOn": policies, "Properties": properties }),
     );
     t.output(
         output::rule_dlq_url(&rule.name),
         &format!("Events rule {} could not deliver", rule.name),
         reference(&dlq_id),
     );
+}
+
+/// A rule's ARN, built from its name rather than read from the rule, so that the queue
+/// policies naming it can exist before it does.
+pub fn rule_arn(bp: &Blueprint, rule_name: &str) -> Value {
+    sub(&format!(
+        "arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{}/{rule_name}",
+        bp.bus_name()
+    ))
 }
 
 fn target(id: &str, queue_id: &str, retries: u32, max_age: u32, dlq_id: &str) -> Value {
@@ -139,6 +160,7 @@ fn render_tail(bp: &Blueprint, t: &mut Template) {
         logical::TAIL_RULE,
         json!({
             "Type": "AWS::Events::Rule",
+            "DependsOn": [logical::TAIL_QUEUE_POLICY, logical::TAIL_DLQ_POLICY],
             "Properties": {
                 "Name": bp.tail_rule_name(),
                 "Description": "Copies every event to the tail queue, so `outboxctl tail` sees events no rule matched",
@@ -152,9 +174,9 @@ fn render_tail(bp: &Blueprint, t: &mut Template) {
     let mut rule_arns: Vec<Value> = bp
         .rules
         .iter()
-        .map(|rule| get_att(&logical::rule(rule), "Arn"))
+        .map(|rule| rule_arn(bp, &bp.rule_name(rule)))
         .collect();
-    rule_arns.push(get_att(logical::TAIL_RULE, "Arn"));
+    rule_arns.push(rule_arn(bp, &bp.tail_rule_name()));
     t.resource(
         logical::TAIL_QUEUE_POLICY,
         queue_policy(
@@ -173,7 +195,7 @@ fn render_tail(bp: &Blueprint, t: &mut Template) {
             vec![allow_events_from_rules(
                 "FromTailRule",
                 logical::TAIL_DLQ,
-                vec![get_att(logical::TAIL_RULE, "Arn")],
+                vec![rule_arn(bp, &bp.tail_rule_name())],
             )],
         ),
     );
