@@ -395,6 +395,13 @@ async fn deploy_send_tail_verify_status_destroy() {
 
     let destroyed = cli(&endpoint, &bp, &["destroy", "--yes"]).await;
     expect_code(&destroyed, 0);
+    // The test orders still wait in the consumer queues: destroy says they go too.
+    assert!(
+        text(&destroyed.stderr).contains("food-ordering-notify_restaurant holds")
+            && text(&destroyed.stderr).contains("deleted with the stack"),
+        "{}",
+        text(&destroyed.stderr)
+    );
     assert!(
         text(&destroyed.stdout).contains("kept AWS::DynamoDB::Table food-ordering-orders"),
         "{}",

@@ -10,10 +10,12 @@ use serde_json::Value;
 use super::output::emit;
 use super::progress::Progress;
 use super::{Exit, GlobalArgs, load_blueprint};
+use crate::blueprint::Blueprint;
 use crate::cloud::deploy;
 use crate::cloud::error::explain;
 use crate::cloud::events::{self, Watcher};
-use crate::cloud::stack;
+use crate::cloud::stack::{self, Stack};
+use crate::cloud::{Clients, status};
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
@@ -29,11 +31,21 @@ struct Retained {
     physical_id: String,
 }
 
+/// Messages a queue held when the stack was deleted with it.
+#[derive(Debug, serde::Serialize)]
+struct Discarded {
+    queue: String,
+    role: &'static str,
+    messages: u64,
+}
+
 #[derive(Debug, serde::Serialize)]
 struct Outcome {
     stack: String,
     deleted: bool,
     retained: Vec<Retained>,
+    /// Unread messages deleted with their queues (failed deliveries, in a DLQ).
+    discarded: Vec<Discarded>,
 }
 
 pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit> {
@@ -48,6 +60,7 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
             stack: bp.name.clone(),
             deleted: false,
             retained: Vec::new(),
+            discarded: Vec::new(),
         };
         emit(global.output, &outcome, |o| {
             outln!(
@@ -57,6 +70,16 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
         });
         return Ok(Exit::Success);
     };
+    // Queues are deleted with the stack, messages and all: say what would go first.
+    let discarded = unread_messages(&aws, &bp, &existing).await;
+    for d in &discarded {
+        errln!(
+            "warning: {} holds {} message(s) ({}); they are deleted with the stack",
+            d.queue,
+            d.messages,
+            describe_role(d.role)
+        );
+    }
     if !args.yes && !confirm(&bp.name)? {
         errln!("not deleted");
         return Ok(Exit::Failure);
@@ -85,6 +108,7 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
         stack: bp.name.clone(),
         deleted: true,
         retained,
+        discarded,
     };
     emit(global.output, &outcome, |o| {
         outln!("stack `{}` deleted", o.stack);
@@ -138,6 +162,37 @@ async fn retained_resources(
             })
         })
         .collect())
+}
+
+/// The stack's queues that hold messages, but the tail's (copies, kept for watching).
+/// A queue that cannot be read is left out: it is about to go either way.
+async fn unread_messages(aws: &Clients, bp: &Blueprint, stack: &Stack) -> Vec<Discarded> {
+    let (queues, _) = status::queues(bp, stack);
+    let mut discarded = Vec::new();
+    for (name, role, url) in queues {
+        if role.starts_with("tail") {
+            continue;
+        }
+        if let Ok(depth) = status::depth(aws, name, role, url).await
+            && depth.visible + depth.in_flight > 0
+        {
+            discarded.push(Discarded {
+                queue: depth.name,
+                role,
+                messages: depth.visible + depth.in_flight,
+            });
+        }
+    }
+    discarded
+}
+
+fn describe_role(role: &str) -> &'static str {
+    match role {
+        "consumer" => "not yet consumed",
+        "pipe-dlq" => "stream records the pipe could not deliver",
+        "rule-dlq" => "events a rule could not deliver",
+        _ => "messages a consumer gave up on",
+    }
 }
 
 fn confirm(stack: &str) -> anyhow::Result<bool> {
