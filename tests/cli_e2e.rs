@@ -684,3 +684,44 @@ async fn a_pipe_left_on_a_closed_stream_is_named() {
     assert_eq!(outcome["change_set"], serde_json::Value::Null, "{outcome}");
     assert_eq!(outcome["failure"]["logical_id"], "Pipe", "{outcome}");
 }
+
+/// A queue renamed in the blueprint: until the next deploy the stack still has the old one,
+/// and status lists it, with its messages, as one the blueprint no longer has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_lists_queues_the_blueprint_no_longer_has() {
+    let engine = TestEngine::start().await;
+    let endpoint = engine.handle.endpoint_url();
+    let dir = tempfile::tempdir().unwrap();
+    let bp = blueprint_copy(dir.path(), "minimal");
+    expect_code(&cli(&endpoint, &bp, &["deploy", "--yes"]).await, 0);
+    let renamed = std::fs::read_to_string(&bp)
+        .unwrap()
+        .replace("  consumer:", "  consumer2:")
+        .replace("targets: [consumer]", "targets: [consumer2]");
+    std::fs::write(&bp, renamed).unwrap();
+    let status = cli(&endpoint, &bp, &["status", "--output", "json"]).await;
+    expect_code(&status, 0);
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let roles: Vec<(&str, &str)> = report["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| (q["name"].as_str().unwrap(), q["role"].as_str().unwrap()))
+        .collect();
+    assert!(
+        roles.contains(&("shop-consumer", "not-in-blueprint"))
+            && roles.contains(&("shop-consumer-dlq", "not-in-blueprint")),
+        "{roles:?}"
+    );
+    assert_eq!(
+        report["not_deployed"],
+        serde_json::json!(["shop-consumer2", "shop-consumer2-dlq"])
+    );
+    let status = cli(&endpoint, &bp, &["status"]).await;
+    expect_code(&status, 0);
+    assert!(
+        text(&status.stderr).contains("queues the blueprint no longer has: shop-consumer"),
+        "{}",
+        text(&status.stderr)
+    );
+}

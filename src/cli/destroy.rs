@@ -191,6 +191,7 @@ fn describe_role(role: &str) -> &'static str {
         "consumer" => "not yet consumed",
         "pipe-dlq" => "stream records the pipe could not deliver",
         "rule-dlq" => "events a rule could not deliver",
+        status::NOT_IN_BLUEPRINT => "in a queue the blueprint no longer has",
         _ => "messages a consumer gave up on",
     }
 }

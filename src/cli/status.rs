@@ -85,8 +85,14 @@ fn print(report: &Report) {
             .map(|q| q.name.len())
             .max()
             .unwrap_or(0);
+        let role_width = report
+            .queues
+            .iter()
+            .map(|q| q.role.len())
+            .max()
+            .unwrap_or(0);
         outln!(
-            "{:<width$}  {:<8}  {:>9}  {:>9}",
+            "{:<width$}  {:<role_width$}  {:>9}  {:>9}",
             "QUEUE",
             "ROLE",
             "WAITING",
@@ -94,13 +100,25 @@ fn print(report: &Report) {
         );
         for q in &report.queues {
             outln!(
-                "{:<width$}  {:<8}  {:>9}  {:>9}",
+                "{:<width$}  {:<role_width$}  {:>9}  {:>9}",
                 q.name,
                 q.role,
                 q.visible,
                 q.in_flight
             );
         }
+    }
+    let removed: Vec<&str> = report
+        .queues
+        .iter()
+        .filter(|q| q.role == status::NOT_IN_BLUEPRINT)
+        .map(|q| q.name.as_str())
+        .collect();
+    if !removed.is_empty() {
+        errln!(
+            "warning: the stack has queues the blueprint no longer has: {}; the next `outboxctl deploy` deletes them, with any messages in them",
+            removed.join(", ")
+        );
     }
     if !report.not_deployed.is_empty() {
         errln!(

@@ -80,9 +80,10 @@ pub async fn pipe(clients: &Clients, stack: &Stack) -> anyhow::Result<PipeState>
     })
 }
 
-/// Every queue of the blueprint the stack has, with its role and URL, and the names of
-/// those the stack does not have yet (a queue added to the blueprint and not deployed, or
-/// whose deploy failed): status shows the stack as it is.
+/// Every queue of the blueprint the stack has, with its role and URL, then the stack's
+/// queues the blueprint no longer has ([`NOT_IN_BLUEPRINT`]), and the names of those the
+/// stack does not have yet (a queue added to the blueprint and not deployed, or whose
+/// deploy failed): status shows the stack as it is.
 pub fn queues(bp: &Blueprint, stack: &Stack) -> (Vec<(String, &'static str, String)>, Vec<String>) {
     let mut wanted: Vec<(String, &'static str, String)> = Vec::new();
     for queue in &bp.queues {
@@ -119,14 +120,25 @@ pub fn queues(bp: &Blueprint, stack: &Stack) -> (Vec<(String, &'static str, Stri
     }
     let mut found = Vec::new();
     let mut missing = Vec::new();
-    for (name, role, key) in wanted {
-        match stack.outputs.get(&key) {
-            Some(url) => found.push((name, role, url.clone())),
-            None => missing.push(name),
+    for (name, role, key) in &wanted {
+        match stack.outputs.get(key) {
+            Some(url) => found.push((name.clone(), *role, url.clone())),
+            None => missing.push(name.clone()),
+        }
+    }
+    // Queues the stack has and the blueprint no longer names: the next deploy deletes them.
+    for (key, url) in &stack.outputs {
+        let is_queue = key.ends_with("QueueUrl") || key.ends_with("DlqUrl");
+        if is_queue && !wanted.iter().any(|(_, _, wanted_key)| wanted_key == key) {
+            let name = url.rsplit('/').next().unwrap_or(url).to_string();
+            found.push((name, NOT_IN_BLUEPRINT, url.clone()));
         }
     }
     (found, missing)
 }
+
+/// The role of a deployed queue the blueprint no longer has.
+pub const NOT_IN_BLUEPRINT: &str = "not-in-blueprint";
 
 /// Approximate depths, as SQS reports them.
 pub async fn depth(
