@@ -564,3 +564,106 @@ async fn visibility_and_retention_follow_the_engine_clock() {
         1
     );
 }
+
+/// The error code an SDK call failed with (SQS's untyped errors only carry the code).
+fn error_code<E, R>(error: aws_sdk_sqs::error::SdkError<E, R>) -> (String, String)
+where
+    E: aws_sdk_sqs::error::ProvideErrorMetadata,
+{
+    match error.as_service_error() {
+        Some(service) => (
+            service.code().unwrap_or_default().to_string(),
+            service.message().unwrap_or_default().to_string(),
+        ),
+        None => panic!("not a service error"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_queue_without_attributes_returns_the_existing_queue() {
+    let engine = TestEngine::start().await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let url = create_queue(&client, "tuned", &[("VisibilityTimeout", "5")]).await;
+    assert_eq!(create_queue(&client, "tuned", &[]).await, url);
+    assert_eq!(
+        create_queue(&client, "tuned", &[("VisibilityTimeout", "5")]).await,
+        url
+    );
+    let clash = client
+        .create_queue()
+        .queue_name("tuned")
+        .attributes(QueueAttributeName::VisibilityTimeout, "30")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(clash.is_queue_name_exists(), "{clash:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redrive_policy_needs_an_existing_dead_letter_queue() {
+    let engine = TestEngine::start().await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let policy =
+        r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:gone","maxReceiveCount":3}"#;
+    let expected = format!(
+        "Value {policy} for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist."
+    );
+    let created = client
+        .create_queue()
+        .queue_name("source")
+        .attributes(QueueAttributeName::RedrivePolicy, policy)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_code(created),
+        ("InvalidParameterValue".to_string(), expected.clone())
+    );
+    let url = create_queue(&client, "source", &[]).await;
+    let set = client
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(QueueAttributeName::RedrivePolicy, policy)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_code(set),
+        ("InvalidParameterValue".to_string(), expected)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_queues_pages_with_its_own_tokens_only() {
+    let engine = TestEngine::start().await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    for name in ["a", "b", "c"] {
+        create_queue(&client, name, &[]).await;
+    }
+    let first = client.list_queues().max_results(2).send().await.unwrap();
+    assert_eq!(first.queue_urls().len(), 2);
+    let second = client
+        .list_queues()
+        .max_results(2)
+        .next_token(first.next_token.unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(second.queue_urls()[0].ends_with("/c"));
+    assert!(second.next_token.is_none());
+    let forged = client
+        .list_queues()
+        .max_results(2)
+        .next_token("b")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_code(forged),
+        (
+            "InvalidParameterValue".to_string(),
+            "Invalid or expired next token.".to_string()
+        )
+    );
+}

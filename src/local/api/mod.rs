@@ -8,6 +8,7 @@ pub mod dynamodb_streams;
 pub mod events;
 pub mod faults;
 pub mod json_protocol;
+pub mod paging;
 pub mod pipes;
 pub mod query_protocol;
 pub mod router;

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::json_protocol::{ServiceError, error_response, ok_response, parse_request};
+use super::paging;
 use crate::local::EngineState;
 use crate::local::sqs::{
     AttributeValue, MAX_BATCH_ENTRIES, Message, NewMessage, ReceiveOptions, SentMessage, Sqs,
@@ -206,16 +207,18 @@ struct ListQueues {
 }
 
 async fn list_queues(sqs: &Sqs, request: ListQueues) -> ActionResult {
+    let after = request
+        .next_token
+        .as_deref()
+        .map(|token| {
+            paging::name_after(token).ok_or_else(|| {
+                SqsError::InvalidParameterValue("Invalid or expired next token.".into())
+            })
+        })
+        .transpose()?;
     let queues = sqs.list_queues(request.queue_name_prefix).await?;
-    let start = match &request.next_token {
-        Some(token) => queues
-            .iter()
-            .position(|q| q.name.as_str() > token.as_str())
-            .unwrap_or(queues.len()),
-        None => 0,
-    };
     let limit = request.max_results.unwrap_or(1000).clamp(1, 1000);
-    let page: Vec<_> = queues.iter().skip(start).take(limit).collect();
+    let (page, next) = paging::page(queues, |q| q.name.as_str(), after.as_deref(), limit);
     let mut out = Map::new();
     if !page.is_empty() {
         out.insert(
@@ -223,11 +226,9 @@ async fn list_queues(sqs: &Sqs, request: ListQueues) -> ActionResult {
             json!(page.iter().map(|q| q.url.clone()).collect::<Vec<_>>()),
         );
     }
-    if request.max_results.is_some()
-        && start + page.len() < queues.len()
-        && let Some(last) = page.last()
-    {
-        out.insert("NextToken".into(), json!(last.name));
+    // SQS pages only for a caller that set MaxResults.
+    if let Some(next) = next.filter(|_| request.max_results.is_some()) {
+        out.insert("NextToken".into(), json!(next));
     }
     Ok(Value::Object(out))
 }

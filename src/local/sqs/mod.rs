@@ -157,9 +157,9 @@ impl Sqs {
             .write(move |conn| -> Result<(), SqsError> {
                 match message::queue_attributes(conn, &owned) {
                     Ok(existing) => {
-                        let mut wanted = attributes::defaults();
-                        wanted.extend(attributes);
-                        if let Some((key, _)) = wanted.iter().find(|(k, v)| existing.get(*k) != Some(v)) {
+                        // Only the attributes the request names must match: a request
+                        // with none answers the existing queue whatever it was created with.
+                        if let Some((key, _)) = attributes.iter().find(|(k, v)| existing.get(*k) != Some(v)) {
                             return Err(SqsError::QueueAlreadyExists(format!(
                                 "A queue already exists with the same name and a different value for attribute {key}"
                             )));
@@ -167,6 +167,7 @@ impl Sqs {
                         Ok(())
                     }
                     Err(SqsError::QueueDoesNotExist) => {
+                        check_dead_letter_target(conn, &attributes)?;
                         let mut all = attributes::defaults();
                         all.extend(attributes);
                         conn.execute(
@@ -285,6 +286,7 @@ impl Sqs {
         self.storage
             .write(move |conn| -> Result<(), SqsError> {
                 let mut all = message::queue_attributes(conn, &owned)?;
+                check_dead_letter_target(conn, &changes)?;
                 for (key, value) in changes {
                     // An empty Policy or RedrivePolicy removes it.
                     if value.is_empty()
@@ -532,6 +534,30 @@ fn validate_queue_name(name: &str) -> Result<(), SqsError> {
             "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"
                 .into(),
         ))
+    }
+}
+
+/// A `RedrivePolicy` must name a queue that exists when it is set.
+fn check_dead_letter_target(
+    conn: &Connection,
+    attributes: &BTreeMap<String, String>,
+) -> Result<(), SqsError> {
+    let Some(text) = attributes.get("RedrivePolicy").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let policy = attributes::RedrivePolicy::parse(text)?;
+    let exists = match message::queue_name_of_arn(&policy.dead_letter_target_arn) {
+        Some(name) => conn
+            .prepare_cached("SELECT 1 FROM sqs_queues WHERE name = ?1")?
+            .exists([name])?,
+        None => false,
+    };
+    if exists {
+        Ok(())
+    } else {
+        Err(SqsError::InvalidParameterValue(format!(
+            "Value {text} for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist."
+        )))
     }
 }
 
