@@ -601,6 +601,237 @@ async fn create_queue_without_attributes_returns_the_existing_queue() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_limited_to_one_mib_in_all() {
+    use aws_sdk_sqs::types::SendMessageBatchRequestEntry as Entry;
+
+    let engine = TestEngine::start().await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let url = create_queue(&client, "batched", &[]).await;
+    let entry = |id: &str, size: usize| {
+        Entry::builder()
+            .id(id)
+            .message_body("x".repeat(size))
+            .build()
+            .unwrap()
+    };
+    let half = client
+        .send_message_batch()
+        .queue_url(&url)
+        .entries(entry("a", 524_288))
+        .entries(entry("b", 524_288))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(half.successful.len(), 2);
+    let over = client
+        .send_message_batch()
+        .queue_url(&url)
+        .entries(entry("a", 524_288))
+        .entries(entry("b", 524_289))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(over.is_batch_request_too_long(), "{over:?}");
+    assert_eq!(
+        over.to_string(),
+        "BatchRequestTooLong: Batch requests cannot be longer than 1048576 bytes. You have sent 1048577 bytes."
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_may_be_one_mib_unless_the_queue_says_less() {
+    let engine = TestEngine::start().await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let url = create_queue(&client, "roomy", &[]).await;
+    let attributes = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::MaximumMessageSize)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    assert_eq!(
+        attributes[&QueueAttributeName::MaximumMessageSize],
+        "1048576"
+    );
+    let send = |url: &str, size: usize| {
+        client
+            .send_message()
+            .queue_url(url)
+            .message_body("x".repeat(size))
+            .send()
+    };
+    send(&url, 1_048_576).await.unwrap();
+    let (code, message) = error_code(send(&url, 1_048_577).await.unwrap_err());
+    assert_eq!(code, "InvalidParameterValue");
+    assert!(message.contains("shorter than 1048576 bytes"), "{message}");
+    let small = create_queue(&client, "small", &[("MaximumMessageSize", "1024")]).await;
+    send(&small, 1024).await.unwrap();
+    let (code, message) = error_code(send(&small, 1025).await.unwrap_err());
+    assert_eq!(code, "InvalidParameterValue");
+    assert!(message.contains("shorter than 1024 bytes"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trace_header_travels_with_the_message_and_its_digest() {
+    use aws_sdk_sqs::types::{
+        MessageSystemAttributeNameForSends as SendName, MessageSystemAttributeValue,
+        SendMessageBatchRequestEntry as Entry,
+    };
+
+    let engine = TestEngine::start().await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let url = create_queue(&client, "traced", &[("VisibilityTimeout", "0")]).await;
+    let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1";
+    let value = |data_type: &str| {
+        MessageSystemAttributeValue::builder()
+            .data_type(data_type)
+            .string_value(trace)
+            .build()
+            .unwrap()
+    };
+    // The digest of SQS's attribute encoding of {AWSTraceHeader: String trace}.
+    let digest = "5f48eef650c1d0207456969c85af2fdd";
+    let sent = client
+        .send_message()
+        .queue_url(&url)
+        .message_body("traced")
+        .message_system_attributes(SendName::AwsTraceHeader, value("String"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.md5_of_message_system_attributes.as_deref(),
+        Some(digest)
+    );
+    let batch = client
+        .send_message_batch()
+        .queue_url(&url)
+        .entries(
+            Entry::builder()
+                .id("one")
+                .message_body("batched")
+                .message_system_attributes(SendName::AwsTraceHeader, value("String"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        batch.successful[0]
+            .md5_of_message_system_attributes
+            .as_deref(),
+        Some(digest)
+    );
+    for asked in [
+        MessageSystemAttributeName::AwsTraceHeader,
+        MessageSystemAttributeName::All,
+    ] {
+        let received = client
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(asked)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap();
+        assert_eq!(received.len(), 2);
+        for message in &received {
+            let attributes = message.attributes.as_ref().unwrap();
+            assert_eq!(
+                attributes[&MessageSystemAttributeName::AwsTraceHeader],
+                trace
+            );
+        }
+    }
+    let unasked = client
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap();
+    assert!(unasked[0].attributes.is_none());
+
+    let refused = [
+        (SendName::from("SenderId"), value("String")),
+        (SendName::AwsTraceHeader, value("Number")),
+    ];
+    for (name, value) in refused {
+        let error = client
+            .send_message()
+            .queue_url(&url)
+            .message_body("m")
+            .message_system_attributes(name, value)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(error_code(error).0, "InvalidParameterValue");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_attribute_names_and_numbers_are_checked() {
+    let engine = TestEngine::start().await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let url = create_queue(&client, "named", &[]).await;
+    let send = |name: String, data_type: &str, value: &str| {
+        client
+            .send_message()
+            .queue_url(&url)
+            .message_body("m")
+            .message_attributes(
+                name,
+                MessageAttributeValue::builder()
+                    .data_type(data_type)
+                    .string_value(value)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    send("order.kind-1_x".into(), "String", "paid")
+        .await
+        .unwrap();
+    send("amount".into(), "Number", "-12.5e3").await.unwrap();
+    send("a".repeat(256), "String", "v").await.unwrap();
+    let bad_names = [
+        "AWS.kind".to_string(),
+        "amazon.kind".to_string(),
+        "Aws.Kind".to_string(),
+        "order..kind".to_string(),
+        ".kind".to_string(),
+        "kind.".to_string(),
+        "order kind".to_string(),
+        "a".repeat(257),
+    ];
+    for name in bad_names {
+        let error = send(name.clone(), "String", "v").await.unwrap_err();
+        let (code, message) = error_code(error);
+        assert_eq!(code, "InvalidParameterValue", "{name}");
+        assert!(message.contains("attribute name"), "{name}: {message}");
+    }
+    for not_a_number in ["twelve", "1.2.3", "NaN", "inf"] {
+        let error = send("amount".into(), "Number", not_a_number)
+            .await
+            .unwrap_err();
+        let (code, message) = error_code(error);
+        assert_eq!(code, "InvalidParameterValue", "{not_a_number}");
+        assert_eq!(
+            message,
+            "Can't cast the value of message (user) attribute 'amount' to a number."
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redrive_policy_needs_an_existing_dead_letter_queue() {
     let engine = TestEngine::start().await;
     let client = sqs_client(&engine.handle.endpoint_url());

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use super::json_protocol::{ServiceError, error_response, ok_response, parse_request};
 use super::paging;
 use crate::local::EngineState;
+use crate::local::sqs::message::{TRACE_HEADER, check_batch_size};
 use crate::local::sqs::{
     AttributeValue, MAX_BATCH_ENTRIES, Message, NewMessage, ReceiveOptions, SentMessage, Sqs,
     SqsError, md5,
@@ -303,6 +304,8 @@ struct SendMessage {
     delay_seconds: Option<i64>,
     #[serde(default)]
     message_attributes: BTreeMap<String, AttributeValue>,
+    #[serde(default)]
+    message_system_attributes: BTreeMap<String, AttributeValue>,
 }
 
 async fn send_message(sqs: &Sqs, request: SendMessage) -> ActionResult {
@@ -313,6 +316,7 @@ async fn send_message(sqs: &Sqs, request: SendMessage) -> ActionResult {
                 body: request.message_body,
                 attributes: request.message_attributes,
                 delay_seconds: request.delay_seconds,
+                system_attributes: request.message_system_attributes,
             },
         )
         .await?;
@@ -323,6 +327,9 @@ fn sent_json(sent: SentMessage) -> Value {
     let mut out = json!({"MessageId": sent.message_id, "MD5OfMessageBody": sent.md5_of_body});
     if let Some(md5) = sent.md5_of_attributes {
         out["MD5OfMessageAttributes"] = json!(md5);
+    }
+    if let Some(md5) = sent.md5_of_system_attributes {
+        out["MD5OfMessageSystemAttributes"] = json!(md5);
     }
     out
 }
@@ -358,6 +365,8 @@ struct SendEntry {
     delay_seconds: Option<i64>,
     #[serde(default)]
     message_attributes: BTreeMap<String, AttributeValue>,
+    #[serde(default)]
+    message_system_attributes: BTreeMap<String, AttributeValue>,
 }
 
 /// The batch rules SQS applies before looking at any entry.
@@ -392,15 +401,17 @@ fn failed_entry(id: &str, error: &SqsError) -> Value {
 async fn send_message_batch(sqs: &Sqs, request: SendMessageBatch) -> ActionResult {
     check_batch_ids(request.entries.iter().map(|e| e.id.as_str()))?;
     let ids: Vec<String> = request.entries.iter().map(|e| e.id.clone()).collect();
-    let messages = request
+    let messages: Vec<NewMessage> = request
         .entries
         .into_iter()
         .map(|e| NewMessage {
             body: e.message_body,
             attributes: e.message_attributes,
             delay_seconds: e.delay_seconds,
+            system_attributes: e.message_system_attributes,
         })
         .collect();
+    check_batch_size(&messages)?;
     let results = sqs
         .send_message_batch(Sqs::name_of_url(&request.queue_url)?, messages)
         .await?;
@@ -479,6 +490,13 @@ fn message_json(message: &Message, system: &[&String], wanted_attributes: &[Stri
     );
     if let Some(source) = &message.dead_letter_source_arn {
         put("DeadLetterQueueSourceArn", source.clone());
+    }
+    if let Some(trace) = message
+        .system_attributes
+        .get(TRACE_HEADER)
+        .and_then(|v| v.string_value.clone())
+    {
+        put(TRACE_HEADER, trace);
     }
     if !attributes.is_empty() {
         out["Attributes"] = Value::Object(attributes);

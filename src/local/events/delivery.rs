@@ -268,7 +268,7 @@ impl Events {
         let message = NewMessage {
             body: row.event.clone(),
             attributes,
-            delay_seconds: None,
+            ..NewMessage::default()
         };
         match (refused, enqueue_in(conn, dlq, &message, now)) {
             (false, Ok(_)) => Ok(1),

@@ -25,6 +25,8 @@ pub enum SqsError {
     MessageNotInflight,
     #[error("Maximum number of entries per request are 10. You have sent {0}.")]
     TooManyEntriesInBatchRequest(usize),
+    #[error("Batch requests cannot be longer than {max} bytes. You have sent {sent} bytes.")]
+    BatchRequestTooLong { sent: usize, max: usize },
     #[error("There should be at least one SendMessageBatchRequestEntry in the request.")]
     EmptyBatchRequest,
     #[error("Id {0} repeated.")]
@@ -63,6 +65,7 @@ impl SqsError {
             SqsError::ReceiptHandleIsInvalid(_) => "ReceiptHandleIsInvalid",
             SqsError::MessageNotInflight => "MessageNotInflight",
             SqsError::TooManyEntriesInBatchRequest(_) => "TooManyEntriesInBatchRequest",
+            SqsError::BatchRequestTooLong { .. } => "BatchRequestTooLong",
             SqsError::EmptyBatchRequest => "EmptyBatchRequest",
             SqsError::BatchEntryIdsNotDistinct(_) => "BatchEntryIdsNotDistinct",
             SqsError::InvalidBatchEntryId => "InvalidBatchEntryId",
@@ -81,6 +84,7 @@ impl SqsError {
             SqsError::TooManyEntriesInBatchRequest(_) => {
                 "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"
             }
+            SqsError::BatchRequestTooLong { .. } => "AWS.SimpleQueueService.BatchRequestTooLong",
             SqsError::EmptyBatchRequest => "AWS.SimpleQueueService.EmptyBatchRequest",
             SqsError::BatchEntryIdsNotDistinct(_) => {
                 "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"

@@ -13,7 +13,8 @@ pub fn md5_of_body(body: &str) -> String {
     hex::encode(Md5::digest(body.as_bytes()))
 }
 
-/// `None` when there are no attributes (SQS then omits the member).
+/// `None` when there are no attributes (SQS then omits the member). Message system
+/// attributes (`MD5OfMessageSystemAttributes`) are digested the same way.
 pub fn md5_of_attributes(attributes: &BTreeMap<String, AttributeValue>) -> Option<String> {
     if attributes.is_empty() {
         return None;

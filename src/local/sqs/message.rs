@@ -13,6 +13,13 @@ use super::attributes::{self, RedrivePolicy};
 use super::error::SqsError;
 
 pub const MAX_MESSAGE_ATTRIBUTES: usize = 10;
+pub const MAX_ATTRIBUTE_NAME: usize = 256;
+/// At most this many bytes in all the messages of one SendMessageBatch together.
+pub const MAX_BATCH_BYTES: usize = 1_048_576;
+/// The only message system attribute SQS takes (an X-Ray trace header).
+pub const TRACE_HEADER: &str = "AWSTraceHeader";
+/// Attribute name prefixes SQS reserves for AWS, in any case.
+const RESERVED_PREFIXES: &[&str] = &["aws.", "amazon."];
 
 /// A message attribute (`DataType` `String`, `Number`, `Binary`, optionally `.custom`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +62,33 @@ pub struct NewMessage {
     pub attributes: BTreeMap<String, AttributeValue>,
     /// `None`: the queue's `DelaySeconds`.
     pub delay_seconds: Option<i64>,
+    /// `MessageSystemAttributes`: only [`TRACE_HEADER`].
+    pub system_attributes: BTreeMap<String, AttributeValue>,
+}
+
+impl NewMessage {
+    /// The size SQS counts against `MaximumMessageSize`: the body and the message
+    /// attributes; system attributes do not count.
+    pub fn size(&self) -> usize {
+        self.body.len()
+            + self
+                .attributes
+                .iter()
+                .map(|(k, v)| k.len() + v.size())
+                .sum::<usize>()
+    }
+}
+
+/// SendMessageBatch's limit on the size of all its messages together.
+pub fn check_batch_size(messages: &[NewMessage]) -> Result<(), SqsError> {
+    let sent = messages.iter().map(NewMessage::size).sum();
+    if sent > MAX_BATCH_BYTES {
+        return Err(SqsError::BatchRequestTooLong {
+            sent,
+            max: MAX_BATCH_BYTES,
+        });
+    }
+    Ok(())
 }
 
 /// A received message.
@@ -69,6 +103,8 @@ pub struct Message {
     pub first_receive_ms: i64,
     /// Set when the message was moved here by a redrive policy.
     pub dead_letter_source_arn: Option<String>,
+    /// What the sender gave as `MessageSystemAttributes`.
+    pub system_attributes: BTreeMap<String, AttributeValue>,
 }
 
 /// Check a message as SendMessage does; `max_size` is the queue's `MaximumMessageSize`.
@@ -91,6 +127,7 @@ pub fn validate(message: &NewMessage, max_size: i64) -> Result<(), SqsError> {
         )));
     }
     for (name, value) in &message.attributes {
+        validate_attribute_name(name)?;
         let base = value.data_type.split('.').next().unwrap_or("");
         let has_value = match base {
             "String" | "Number" => value.string_value.is_some(),
@@ -106,14 +143,14 @@ pub fn validate(message: &NewMessage, max_size: i64) -> Result<(), SqsError> {
                 "The message attribute '{name}' must contain non-empty message attribute value for message attribute type '{base}'."
             )));
         }
+        if base == "Number" && !value.string_value.as_deref().is_some_and(is_number) {
+            return Err(SqsError::InvalidParameterValue(format!(
+                "Can't cast the value of message (user) attribute '{name}' to a number."
+            )));
+        }
     }
-    let size = message.body.len()
-        + message
-            .attributes
-            .iter()
-            .map(|(k, v)| k.len() + v.size())
-            .sum::<usize>();
-    if size as i64 > max_size {
+    validate_system_attributes(&message.system_attributes)?;
+    if message.size() as i64 > max_size {
         return Err(SqsError::InvalidParameterValue(format!(
             "One or more parameters are invalid. Reason: Message must be shorter than {max_size} bytes."
         )));
@@ -124,6 +161,70 @@ pub fn validate(message: &NewMessage, max_size: i64) -> Result<(), SqsError> {
         return Err(SqsError::InvalidParameterValue(format!(
             "Value {delay} for parameter DelaySeconds is invalid. Reason: must be between 0 and 900, if provided."
         )));
+    }
+    Ok(())
+}
+
+/// A message attribute name as the SQS developer guide allows it.
+fn validate_attribute_name(name: &str) -> Result<(), SqsError> {
+    if name.is_empty() {
+        return Err(SqsError::InvalidParameterValue(
+            "The request must contain non-empty message attribute name.".into(),
+        ));
+    }
+    let invalid = |reason: &str| {
+        Err(SqsError::InvalidParameterValue(format!(
+            "Message (user) attribute name '{name}' is invalid. Reason: {reason}"
+        )))
+    };
+    if name.chars().count() > MAX_ATTRIBUTE_NAME {
+        return invalid(&format!(
+            "Must be at most {MAX_ATTRIBUTE_NAME} characters long."
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return invalid(
+            "Can only include alphanumeric characters, hyphens, underscores, or periods.",
+        );
+    }
+    let lower = name.to_ascii_lowercase();
+    if RESERVED_PREFIXES.iter().any(|p| lower.starts_with(p)) {
+        return invalid("The prefixes AWS. and Amazon. (in any case) are reserved for AWS.");
+    }
+    if name.starts_with('.') || name.ends_with('.') || name.contains("..") {
+        return invalid("Must not start or end with a period, nor have successive periods.");
+    }
+    Ok(())
+}
+
+/// A `Number` attribute's value: any finite decimal number.
+fn is_number(text: &str) -> bool {
+    text.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
+/// `MessageSystemAttributes`: SQS takes only [`TRACE_HEADER`], a `String`.
+fn validate_system_attributes(
+    attributes: &BTreeMap<String, AttributeValue>,
+) -> Result<(), SqsError> {
+    for (name, value) in attributes {
+        if name != TRACE_HEADER {
+            return Err(SqsError::InvalidParameterValue(format!(
+                "Message system attribute name '{name}' is invalid. The only supported message system attribute is {TRACE_HEADER}."
+            )));
+        }
+        if value.data_type != "String" {
+            return Err(SqsError::InvalidParameterValue(format!(
+                "The type of message system attribute '{name}' is invalid. It must be String."
+            )));
+        }
+        if value.string_value.as_deref().is_none_or(str::is_empty) {
+            return Err(SqsError::InvalidParameterValue(format!(
+                "The message system attribute '{name}' must contain non-empty message attribute value for message attribute type 'String'."
+            )));
+        }
     }
     Ok(())
 }
@@ -166,13 +267,19 @@ pub fn enqueue(
         .delay_seconds
         .unwrap_or_else(|| attributes::number(&attributes, "DelaySeconds", 0));
     let message_id = uuid::Uuid::new_v4().to_string();
-    let stored_attributes = serde_json::to_string(&message.attributes)
-        .map_err(|e| SqsError::Internal(e.to_string()))?;
+    let stored_attributes = to_json(&message.attributes)?;
+    let stored_system = (!message.system_attributes.is_empty())
+        .then(|| to_json(&message.system_attributes))
+        .transpose()?;
     conn.prepare_cached(
-        "INSERT INTO sqs_messages (queue, message_id, body, attributes, sent_ms, visible_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO sqs_messages (queue, message_id, body, attributes, sent_ms, visible_ms, system_attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![queue, message_id, message.body, stored_attributes, now_ms, now_ms + delay * 1000])?;
+    .execute(params![queue, message_id, message.body, stored_attributes, now_ms, now_ms + delay * 1000, stored_system])?;
     Ok(message_id)
+}
+
+fn to_json(attributes: &BTreeMap<String, AttributeValue>) -> Result<String, SqsError> {
+    serde_json::to_string(attributes).map_err(|e| SqsError::Internal(e.to_string()))
 }
 
 /// Receive up to `max` visible messages, making each invisible for `visibility_ms`.
@@ -204,7 +311,7 @@ pub fn receive(
     });
     let mut out = Vec::new();
     let mut statement = conn.prepare_cached(
-        "SELECT id, message_id, body, attributes, sent_ms, receive_count, first_receive_ms, source_arn FROM sqs_messages WHERE queue = ?1 AND visible_ms <= ?2 ORDER BY visible_ms, id LIMIT ?3",
+        "SELECT id, message_id, body, attributes, sent_ms, receive_count, first_receive_ms, source_arn, system_attributes FROM sqs_messages WHERE queue = ?1 AND visible_ms <= ?2 ORDER BY visible_ms, id LIMIT ?3",
     )?;
     // Read a little more than asked, as some may be redriven instead of returned.
     let rows: Vec<_> = statement
@@ -218,10 +325,11 @@ pub fn receive(
                 r.get::<_, i64>(5)?,
                 r.get::<_, Option<i64>>(6)?,
                 r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<String>>(8)?,
             ))
         })?
         .collect::<Result<_, _>>()?;
-    for (id, message_id, body, attributes, sent_ms, count, first, source) in rows {
+    for (id, message_id, body, attributes, sent_ms, count, first, source, system) in rows {
         if out.len() >= max {
             break;
         }
@@ -249,6 +357,9 @@ pub fn receive(
             receive_count: count + 1,
             first_receive_ms: first,
             dead_letter_source_arn: source,
+            system_attributes: system
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default(),
         });
     }
     Ok(out)

@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS sqs_messages (
     receive_count INTEGER NOT NULL DEFAULT 0,
     first_receive_ms INTEGER,
     receipt TEXT,
-    source_arn TEXT
+    source_arn TEXT,
+    system_attributes TEXT
 );
 CREATE INDEX IF NOT EXISTS sqs_messages_ready ON sqs_messages (queue, visible_ms, id);
 CREATE INDEX IF NOT EXISTS sqs_messages_receipt ON sqs_messages (receipt);
@@ -81,6 +82,7 @@ pub struct SentMessage {
     pub message_id: String,
     pub md5_of_body: String,
     pub md5_of_attributes: Option<String>,
+    pub md5_of_system_attributes: Option<String>,
 }
 
 /// ReceiveMessage's options; `None` takes the queue's attribute.
@@ -112,6 +114,7 @@ impl Sqs {
         faults: Faults,
     ) -> Result<Sqs, SqsError> {
         storage.ensure_schema(SCHEMA).await?;
+        storage.write(add_system_attributes_column).await?;
         Ok(Sqs {
             storage,
             clock,
@@ -342,6 +345,9 @@ impl Sqs {
                                 message_id,
                                 md5_of_body: md5::md5_of_body(&m.body),
                                 md5_of_attributes: md5::md5_of_attributes(&m.attributes),
+                                md5_of_system_attributes: md5::md5_of_attributes(
+                                    &m.system_attributes,
+                                ),
                             })
                         })
                         .collect())
@@ -559,6 +565,22 @@ fn check_dead_letter_target(
             "Value {text} for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist."
         )))
     }
+}
+
+/// Data directories written before messages kept system attributes lack the column.
+fn add_system_attributes_column(conn: &Connection) -> Result<(), SqsError> {
+    let present: bool = conn
+        .prepare(
+            "SELECT 1 FROM pragma_table_info('sqs_messages') WHERE name = 'system_attributes'",
+        )?
+        .exists([])?;
+    if !present {
+        conn.execute(
+            "ALTER TABLE sqs_messages ADD COLUMN system_attributes TEXT",
+            [],
+        )?;
+    }
+    Ok(())
 }
 
 fn to_json(map: &BTreeMap<String, String>) -> Result<String, SqsError> {
