@@ -546,3 +546,74 @@ async fn archives_keep_matching_events_for_their_retention() {
     assert_eq!(listed[0].retention_days, Some(7));
     assert_eq!(listed[0].archive_name.as_deref(), Some("paid"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_sources_and_long_detail_types_fail_their_entries() {
+    let engine = TestEngine::start().await;
+    let events = events_client(&engine.handle.endpoint_url());
+    let put = events
+        .put_events()
+        .entries(entry("default", "shop", "OrderPaid", "{}"))
+        .entries(entry("default", "aws.s3", "OrderPaid", "{}"))
+        .entries(entry("default", "shop", &"d".repeat(129), "{}"))
+        .entries(entry("default", "shop", &"d".repeat(128), "{}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.failed_entry_count, 2);
+    let results = put.entries();
+    assert!(results[0].event_id.is_some());
+    assert_eq!(
+        results[1].error_code.as_deref(),
+        Some("NotAuthorizedForSourceException")
+    );
+    assert_eq!(
+        results[1].error_message.as_deref(),
+        Some("Not authorized for the source.")
+    );
+    assert_eq!(results[2].error_code.as_deref(), Some("InvalidArgument"));
+    assert!(
+        results[2]
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("DetailType")),
+        "{:?}",
+        results[2]
+    );
+    assert!(results[3].event_id.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_may_hold_a_mebibyte_and_time_counts_only_when_given() {
+    let engine = TestEngine::start().await;
+    let events = events_client(&engine.handle.endpoint_url());
+    // Source and DetailType are 1 byte each; the detail brings the entry 6 bytes short of
+    // 1 MiB, so only the 14 bytes of a given Time take it over.
+    let padding = 1_048_570 - 2 - r#"{"p":""}"#.len();
+    let detail = format!(r#"{{"p":"{}"}}"#, "x".repeat(padding));
+    let untimed = entry("default", "s", "t", &detail);
+    let put = events
+        .put_events()
+        .entries(untimed.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.failed_entry_count, 0);
+    let timed = PutEventsRequestEntry::builder()
+        .set_event_bus_name(untimed.event_bus_name.clone())
+        .set_source(untimed.source.clone())
+        .set_detail_type(untimed.detail_type.clone())
+        .set_detail(untimed.detail.clone())
+        .time(aws_sdk_eventbridge::primitives::DateTime::from_secs(
+            1_800_000_000,
+        ))
+        .build();
+    let err = events
+        .put_events()
+        .entries(timed)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(err.meta().code(), Some("ValidationException"), "{err:?}");
+}

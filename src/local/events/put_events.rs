@@ -15,8 +15,14 @@ use crate::local::streams::ACCOUNT_ID;
 
 /// At most this many entries per PutEvents request.
 pub const MAX_ENTRIES: usize = 10;
-/// At most this many bytes of entries per request (AWS's 256 KB).
-pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+/// At most this many bytes of entries per request (the API reference's 1 MB).
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// At most this many characters in an entry's `DetailType`.
+pub const MAX_DETAIL_TYPE_CHARS: usize = 128;
+/// Sources AWS services publish under; a custom event may not claim one.
+const AWS_SOURCE_PREFIX: &str = "aws.";
+/// What a given `Time` adds to an entry's size.
+const TIME_BYTES: usize = 14;
 
 /// One PutEvents entry.
 #[derive(Debug, Clone, Default)]
@@ -33,10 +39,12 @@ pub struct PutEventsEntry {
 }
 
 impl PutEventsEntry {
-    /// The size AWS counts toward the 256 KB limit.
+    /// The size AWS counts toward the request limit ("Calculating PutEvents event entry
+    /// size" in the EventBridge user guide): `Time` counts only when it is given.
     pub fn size(&self) -> usize {
         let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-        14 + text(&self.source)
+        self.time_ms.map_or(0, |_| TIME_BYTES)
+            + text(&self.source)
             + text(&self.detail_type)
             + text(&self.detail)
             + self.resources.iter().map(String::len).sum::<usize>()
@@ -225,6 +233,20 @@ impl Events {
         let source = required(&entry.source, "Source")?;
         let detail_type = required(&entry.detail_type, "DetailType")?;
         let detail = required(&entry.detail, "Detail")?;
+        if source.starts_with(AWS_SOURCE_PREFIX) {
+            return Err(EntryError::new(
+                "NotAuthorizedForSourceException",
+                "Not authorized for the source.",
+            ));
+        }
+        if detail_type.chars().count() > MAX_DETAIL_TYPE_CHARS {
+            return Err(EntryError::new(
+                "InvalidArgument",
+                format!(
+                    "Parameter DetailType is not valid. Reason: DetailType is longer than {MAX_DETAIL_TYPE_CHARS} characters."
+                ),
+            ));
+        }
         if !matches!(serde_json::from_str::<Value>(&detail), Ok(Value::Object(_))) {
             return Err(EntryError::new("MalformedDetail", "Detail is malformed."));
         }
