@@ -617,3 +617,118 @@ async fn a_request_may_hold_a_mebibyte_and_time_counts_only_when_given() {
         .into_service_error();
     assert_eq!(err.meta().code(), Some("ValidationException"), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_page_by_limit_with_tokens_the_engine_issued() {
+    let engine = TestEngine::start().await;
+    let events = events_client(&engine.handle.endpoint_url());
+    for bus in ["bus-a", "bus-b"] {
+        events.create_event_bus().name(bus).send().await.unwrap();
+    }
+    for rule in ["r1", "r2", "r3"] {
+        events
+            .put_rule()
+            .name(rule)
+            .event_pattern(r#"{"source": ["shop"]}"#)
+            .send()
+            .await
+            .unwrap();
+    }
+    let targets: Vec<Target> = ["t1", "t2", "t3"]
+        .iter()
+        .map(|id| {
+            Target::builder()
+                .id(*id)
+                .arn("arn:aws:sqs:us-east-1:000000000000:q")
+                .build()
+                .unwrap()
+        })
+        .collect();
+    events
+        .put_targets()
+        .rule("r1")
+        .set_targets(Some(targets))
+        .send()
+        .await
+        .unwrap();
+
+    let mut rules = Vec::new();
+    let mut token = None;
+    loop {
+        let page = events
+            .list_rules()
+            .limit(2)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(page.rules().len() <= 2);
+        rules.extend(page.rules().iter().map(|r| r.name.clone().unwrap()));
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(rules, ["r1", "r2", "r3"]);
+
+    let first = events
+        .list_targets_by_rule()
+        .rule("r1")
+        .limit(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.targets().len(), 2);
+    // The token names the last target returned, so a removal in between skips nothing.
+    events
+        .remove_targets()
+        .rule("r1")
+        .ids("t1")
+        .send()
+        .await
+        .unwrap();
+    let rest = events
+        .list_targets_by_rule()
+        .rule("r1")
+        .limit(2)
+        .set_next_token(first.next_token)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = rest.targets().iter().map(|t| t.id()).collect();
+    assert_eq!(ids, ["t3"]);
+    assert!(rest.next_token.is_none());
+
+    let buses = events.list_event_buses().limit(1).send().await.unwrap();
+    assert_eq!(buses.event_buses().len(), 1);
+    let more = events
+        .list_event_buses()
+        .limit(100)
+        .set_next_token(buses.next_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(more.event_buses().len(), 2);
+    assert!(more.next_token.is_none());
+
+    let forged = events
+        .list_rules()
+        .next_token("r1")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(forged.meta().code(), Some("ValidationException"));
+    assert_eq!(
+        forged.meta().message(),
+        Some("Parameter NextToken is not valid.")
+    );
+    let too_many = events
+        .list_archives()
+        .limit(101)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(too_many.meta().code(), Some("ValidationException"));
+}

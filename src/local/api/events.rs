@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::json_protocol::{RequestError, ServiceError, parse_request};
+use super::paging;
 use crate::local::EngineState;
 use crate::local::events::rules::Archive;
 use crate::local::events::{EventBus, Events, EventsError, PutEventsEntry, Rule, RuleSpec, Target};
@@ -46,8 +47,13 @@ pub async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionR
         }
         "ListEventBuses" => {
             let request: ListRequest = parse(body)?;
+            let (after, limit) = page_request(request.limit, request.next_token.as_deref())?;
             let buses = events.list_event_buses(request.name_prefix).await?;
-            Ok(json!({"EventBuses": buses.iter().map(bus_json).collect::<Vec<_>>()}))
+            let (page, next) = paging::page(buses, |b| b.name.as_str(), after.as_deref(), limit);
+            Ok(with_next_token(
+                json!({"EventBuses": page.iter().map(bus_json).collect::<Vec<_>>()}),
+                next,
+            ))
         }
         "DeleteEventBus" => {
             let request: NameRequest = parse(body)?;
@@ -79,10 +85,15 @@ pub async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionR
         }
         "ListRules" => {
             let request: ListRequest = parse(body)?;
+            let (after, limit) = page_request(request.limit, request.next_token.as_deref())?;
             let rules = events
                 .list_rules(request.event_bus_name.as_deref(), request.name_prefix)
                 .await?;
-            Ok(json!({"Rules": rules.iter().map(rule_json).collect::<Vec<_>>()}))
+            let (page, next) = paging::page(rules, |r| r.name.as_str(), after.as_deref(), limit);
+            Ok(with_next_token(
+                json!({"Rules": page.iter().map(rule_json).collect::<Vec<_>>()}),
+                next,
+            ))
         }
         "EnableRule" | "DisableRule" => {
             let request: RuleRequest = parse(body)?;
@@ -130,10 +141,12 @@ pub async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionR
         }
         "ListTargetsByRule" => {
             let request: TargetsRequest = parse(body)?;
+            let (after, limit) = page_request(request.limit, request.next_token.as_deref())?;
             let targets = events
                 .list_targets_by_rule(&request.rule, request.event_bus_name.as_deref())
                 .await?;
-            Ok(json!({"Targets": targets}))
+            let (page, next) = paging::page(targets, |t| t.id.as_str(), after.as_deref(), limit);
+            Ok(with_next_token(json!({"Targets": page}), next))
         }
         "PutEvents" => put_events(events, parse(body)?).await,
         "TestEventPattern" => {
@@ -179,10 +192,15 @@ pub async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionR
         }
         "ListArchives" => {
             let request: ListArchives = parse(body)?;
+            let (after, limit) = page_request(request.limit, request.next_token.as_deref())?;
             let archives = events
                 .list_archives(request.name_prefix, request.event_source_arn)
                 .await?;
-            Ok(json!({"Archives": archives.iter().map(archive_json).collect::<Vec<_>>()}))
+            let (page, next) = paging::page(archives, |a| a.name.as_str(), after.as_deref(), limit);
+            Ok(with_next_token(
+                json!({"Archives": page.iter().map(archive_json).collect::<Vec<_>>()}),
+                next,
+            ))
         }
         "DeleteArchive" => {
             let request: ArchiveRequest = parse(body)?;
@@ -193,6 +211,49 @@ pub async fn dispatch(state: &EngineState, action: &str, body: &[u8]) -> ActionR
             "AWSEvents.{other}"
         ))),
     }
+}
+
+/// The most a List action returns in one page (`LimitMax100`).
+const MAX_LIMIT: i64 = 100;
+
+/// A List action's `Limit` (1–100; without one, everything) and `NextToken`: the name the
+/// page starts after and the page size.
+fn page_request(
+    limit: Option<i64>,
+    token: Option<&str>,
+) -> Result<(Option<String>, usize), ServiceError> {
+    let limit = match limit {
+        None => usize::MAX,
+        Some(n) if n < 1 => return Err(limit_error(n, "greater than or equal to 1")),
+        Some(n) if n > MAX_LIMIT => {
+            return Err(limit_error(
+                n,
+                &format!("less than or equal to {MAX_LIMIT}"),
+            ));
+        }
+        Some(n) => n as usize,
+    };
+    let after = token
+        .map(|t| {
+            paging::name_after(t)
+                .ok_or_else(|| EventsError::Validation("Parameter NextToken is not valid.".into()))
+        })
+        .transpose()?;
+    Ok((after, limit))
+}
+
+fn limit_error(limit: i64, constraint: &str) -> ServiceError {
+    EventsError::Validation(format!(
+        "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value {constraint}"
+    ))
+    .into()
+}
+
+fn with_next_token(mut out: Value, next: Option<String>) -> Value {
+    if let Some(token) = next {
+        out["NextToken"] = json!(token);
+    }
+    out
 }
 
 fn seconds(ms: i64) -> f64 {
@@ -271,6 +332,8 @@ struct OptionalName {
 struct ListRequest {
     name_prefix: Option<String>,
     event_bus_name: Option<String>,
+    next_token: Option<String>,
+    limit: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -314,6 +377,8 @@ struct RemoveTargets {
 struct TargetsRequest {
     rule: String,
     event_bus_name: Option<String>,
+    next_token: Option<String>,
+    limit: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -397,4 +462,6 @@ struct UpdateArchive {
 struct ListArchives {
     name_prefix: Option<String>,
     event_source_arn: Option<String>,
+    next_token: Option<String>,
+    limit: Option<i64>,
 }
