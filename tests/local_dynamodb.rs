@@ -1300,3 +1300,83 @@ async fn secondary_indexes_are_sparse_ordered_and_projected() {
         "The table does not have the specified index: nope"
     );
 }
+
+#[tokio::test]
+async fn a_projection_goes_only_with_specific_attributes_and_distinct_paths() {
+    let engine = TestEngine::start().await;
+    let client = engine.dynamodb();
+    create_table(&client, "orders", false, None).await;
+    let query = || {
+        client
+            .query()
+            .table_name("orders")
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s("a"))
+    };
+    for chosen in [Select::Count, Select::AllAttributes] {
+        let gets = if chosen == Select::Count {
+            "only the Count"
+        } else {
+            "ALL_ATTRIBUTES"
+        };
+        let expected = (
+            "ValidationException".to_string(),
+            format!("Cannot specify the ProjectionExpression when choosing to get {gets}"),
+        );
+        let queried = query()
+            .select(chosen.clone())
+            .projection_expression("pk")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&queried), expected);
+        let scanned = client
+            .scan()
+            .table_name("orders")
+            .select(chosen)
+            .projection_expression("pk")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&scanned), expected);
+    }
+    query()
+        .select(Select::SpecificAttributes)
+        .projection_expression("pk")
+        .send()
+        .await
+        .unwrap();
+
+    let overlap = |one: &str, two: &str| {
+        (
+            "ValidationException".to_string(),
+            format!(
+                "Invalid ProjectionExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: {one}, path two: {two}"
+            ),
+        )
+    };
+    let duplicate = query()
+        .projection_expression("n, n")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&duplicate), overlap("[n]", "[n]"));
+    let nested = client
+        .scan()
+        .table_name("orders")
+        .projection_expression("m, #x, m.a")
+        .expression_attribute_names("#x", "x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&nested), overlap("[m]", "[m, a]"));
+    let got = client
+        .get_item()
+        .table_name("orders")
+        .key("pk", s("a"))
+        .projection_expression("l[1], l[1].b")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&got), overlap("[l, [1]]", "[l, [1], b]"));
+}

@@ -1023,10 +1023,17 @@ fn select(
         None if has_index => Ok(Select::AllProjectedAttributes),
         None => Ok(Select::AllAttributes),
         Some("SPECIFIC_ATTRIBUTES") => Ok(Select::SpecificAttributes),
-        Some("ALL_ATTRIBUTES" | "ALL_PROJECTED_ATTRIBUTES") if has_projection => {
+        // A projection goes only with SPECIFIC_ATTRIBUTES.
+        Some(chosen @ ("ALL_ATTRIBUTES" | "ALL_PROJECTED_ATTRIBUTES" | "COUNT"))
+            if has_projection =>
+        {
+            let gets = if chosen == "COUNT" {
+                "only the Count"
+            } else {
+                chosen
+            };
             Err(DynamoError::validation(format!(
-                "Cannot specify the ProjectionExpression when choosing to get {}",
-                select.unwrap_or_default()
+                "Cannot specify the ProjectionExpression when choosing to get {gets}"
             )))
         }
         Some("ALL_ATTRIBUTES") => Ok(Select::AllAttributes),

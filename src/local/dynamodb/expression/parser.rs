@@ -512,6 +512,13 @@ impl<'a> Parser<'a> {
             seen.push(clause);
         }
         let paths: Vec<&Path> = update.paths().collect();
+        self.reject_overlaps(&paths)?;
+        Ok(update)
+    }
+
+    /// DynamoDB refuses an expression naming the same data twice (one path a prefix of
+    /// another), in the order the paths were written.
+    fn reject_overlaps(&self, paths: &[&Path]) -> Result<(), DynamoError> {
         for (i, a) in paths.iter().enumerate() {
             for b in &paths[i + 1..] {
                 if a.overlaps(b) {
@@ -523,7 +530,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        Ok(update)
+        Ok(())
     }
 
     fn set_value(&mut self) -> Result<SetValue, DynamoError> {
@@ -617,5 +624,6 @@ pub fn parse_projection(
         paths.push(parser.path()?);
     }
     parser.expect_end()?;
+    parser.reject_overlaps(&paths.iter().collect::<Vec<_>>())?;
     Ok(paths)
 }
