@@ -163,6 +163,41 @@ async fn deploy_send_tail_verify_status_destroy() {
         "the event `--rule` left out is still there: {}",
         text(&after.stdout)
     );
+    // `tail --rule … | head -1` whose reader has gone: it ends with 141, and what it passed
+    // over or could not show is back for the next reader at once.
+    let passed_over = cli(
+        &endpoint,
+        &bp,
+        &["send-test-order", "--status", "DELIVERED"],
+    )
+    .await;
+    let placed = cli(&endpoint, &bp, &["send-test-order"]).await;
+    let mut closed = outboxctl();
+    local_aws_env(&mut closed, &endpoint)
+        .arg("-f")
+        .arg(&bp)
+        .args(["tail", "--rule", "new_orders", "--timeout", "30"]);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    closed.stdout(writer).stderr(std::process::Stdio::piped());
+    let gone = tokio::task::spawn_blocking(move || closed.output().unwrap())
+        .await
+        .unwrap();
+    expect_code(&gone, 141);
+    let both = cli(
+        &endpoint,
+        &bp,
+        &["tail", "--json", "--count", "2", "--timeout", "10"],
+    )
+    .await;
+    expect_code(&both, 0);
+    for id in [&passed_over, &placed].map(|o| text(&o.stdout).trim().to_string()) {
+        assert!(
+            text(&both.stdout).contains(&id),
+            "{id} is back for the next tail: {}",
+            text(&both.stdout)
+        );
+    }
 
     // The ingest API writes the order itself (no Lambda), signed with SigV4.
     let posted = cli(
@@ -301,6 +336,11 @@ async fn deploy_send_tail_verify_status_destroy() {
         assert!(
             text(&warned.stderr).contains(says),
             "{}",
+            text(&warned.stderr)
+        );
+        assert!(
+            !text(&warned.stderr).contains("asks before doing it"),
+            "what deploy refuses it does not also ask about: {}",
             text(&warned.stderr)
         );
         let refused = cli(&endpoint, &bp, &["deploy", "--yes", "--output", "json"]).await;
@@ -723,5 +763,25 @@ async fn status_lists_queues_the_blueprint_no_longer_has() {
         text(&status.stderr).contains("queues the blueprint no longer has: shop-consumer"),
         "{}",
         text(&status.stderr)
+    );
+    // A renamed pipe names a new DLQ: the deployed one is listed by its own name.
+    let renamed_pipe = std::fs::read_to_string(&bp).unwrap() + "pipe:\n  name: outbox2\n";
+    std::fs::write(&bp, renamed_pipe).unwrap();
+    let status = cli(&endpoint, &bp, &["status", "--output", "json"]).await;
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let pipe_dlq: Vec<&str> = report["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["role"] == "pipe-dlq")
+        .map(|q| q["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(pipe_dlq, ["shop-outbox-dlq"]);
+    assert!(
+        report["not_deployed"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("shop-outbox2-dlq")),
+        "{report}"
     );
 }

@@ -405,27 +405,39 @@ fn check_stream_images(bp: &Blueprint, problems: &mut Problems) {
 }
 
 /// Whether a Pipes placeholder always resolves to a string in a DynamoDB stream record: the
-/// record's own text fields, string and binary attributes, and the reserved variables other
-/// than the record itself.
+/// record's own text fields, the string and binary values of attributes (`<attr>.S`, also
+/// inside maps: `<attr>.M.<key>.S`), and the reserved variables other than the record.
 fn is_stream_string(placeholder: &str) -> bool {
-    const TEXT_FIELDS: [&str; 8] = [
-        "$.eventID",
-        "$.eventName",
-        "$.eventVersion",
-        "$.eventSource",
-        "$.awsRegion",
-        "$.eventSourceARN",
-        "$.dynamodb.SequenceNumber",
-        "$.dynamodb.StreamViewType",
-    ];
-    let attribute = placeholder.starts_with("$.dynamodb.")
-        && (placeholder.ends_with(".S") || placeholder.ends_with(".B"));
-    let variable =
-        placeholder.starts_with("aws.pipes.") && !placeholder.starts_with("aws.pipes.event");
-    TEXT_FIELDS.contains(&placeholder)
-        || attribute
-        || variable
-        || placeholder == "aws.pipes.event.ingestion-time"
+    if let Some(variable) = placeholder.strip_prefix("aws.pipes.") {
+        return !variable.starts_with("event") || variable == "event.ingestion-time";
+    }
+    let path = JsonPath::parse(placeholder).ok();
+    let Some(keys) = path.as_ref().and_then(JsonPath::keys) else {
+        return false;
+    };
+    match keys[..] {
+        [
+            "eventID" | "eventName" | "eventVersion" | "eventSource" | "awsRegion"
+            | "eventSourceARN",
+        ] => true,
+        ["dynamodb", "SequenceNumber" | "StreamViewType"] => true,
+        ["dynamodb", "NewImage" | "OldImage" | "Keys", ref typed @ ..] => is_text_value(typed),
+        _ => false,
+    }
+}
+
+/// Whether attribute-value keys (`name, type, name, type, …`, maps in between) end at a
+/// string or binary value.
+fn is_text_value(keys: &[&str]) -> bool {
+    let pairs = keys.chunks(2);
+    let count = pairs.len();
+    !keys.is_empty()
+        && keys.len().is_multiple_of(2)
+        && pairs.enumerate().all(|(i, pair)| match pair[1] {
+            "S" | "B" => i + 1 == count,
+            "M" => i + 1 < count,
+            _ => false,
+        })
 }
 
 /// The API keys each order by request id and time: the key types must hold them, and
@@ -455,6 +467,41 @@ fn check_api(bp: &Blueprint, problems: &mut Problems) {
                     "the API sets the key attributes and `{CREATED_AT_ATTRIBUTE}`; rename the field"
                 ),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_stream_string;
+
+    #[test]
+    fn bare_placeholders_that_are_always_strings() {
+        for always in [
+            "$.eventName",
+            r#"$["eventName"]"#,
+            "$.dynamodb.SequenceNumber",
+            "$.dynamodb.Keys.pk.S",
+            "$.dynamodb.NewImage.address.M.city.S",
+            "$.dynamodb.OldImage.blob.B",
+            "aws.pipes.pipe-name",
+            "aws.pipes.event.ingestion-time",
+        ] {
+            assert!(is_stream_string(always), "{always}");
+        }
+        for not_always in [
+            "$.dynamodb.NewImage.total.N",
+            "$.dynamodb.NewImage",
+            // An attribute named `S`, or one inside a map: attribute values, not strings.
+            "$.dynamodb.NewImage.S",
+            "$.dynamodb.Keys.S",
+            "$.dynamodb.NewImage.m.M.S",
+            "$.dynamodb.NewImage.tags.L",
+            "$.dynamodb.ApproximateCreationDateTime",
+            "aws.pipes.event",
+            "aws.pipes.event.json",
+        ] {
+            assert!(!is_stream_string(not_always), "{not_always}");
         }
     }
 }

@@ -98,15 +98,17 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
         Some(_) => None,
     };
     if !deployed.is_null() {
-        warn_preflight(&deployed, &rendered.to_value());
+        let refused = warn_preflight(&deployed, &rendered.to_value());
+        // What deploy refuses outright it does not also ask about.
         let dangerous: Vec<&str> = rows
             .iter()
             .filter(|row| {
-                deploy::endangers_data(
-                    &row.diff.resource_type,
-                    row.diff.action,
-                    row.replacement.as_deref(),
-                )
+                !refused.contains(&row.diff.logical_id)
+                    && deploy::endangers_data(
+                        &row.diff.resource_type,
+                        row.diff.action,
+                        row.replacement.as_deref(),
+                    )
             })
             .map(|row| row.diff.logical_id.as_str())
             .collect();
@@ -125,15 +127,17 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
 }
 
 /// What `deploy` would refuse or ask about, on stderr so that `--output json` stays one
-/// document.
-fn warn_preflight(deployed: &Value, rendered: &Value) {
-    for blocked in preflight::blocked_replacements(deployed, rendered) {
-        errln!("warning: {}", preflight::describe(&blocked));
-        errln!("  help: {}", blocked.advice);
+/// document. Answers the logical ids it would refuse to replace.
+fn warn_preflight(deployed: &Value, rendered: &Value) -> Vec<String> {
+    let blocked = preflight::blocked_replacements(deployed, rendered);
+    for refusal in &blocked {
+        errln!("warning: {}", preflight::describe(refusal));
+        errln!("  help: {}", refusal.advice);
     }
     if let Some(replay) = preflight::replayed_stream(deployed, rendered) {
         errln!("warning: {replay}; `deploy` asks before doing it");
     }
+    blocked.into_iter().map(|b| b.logical_id).collect()
 }
 
 fn print(stack: &str, header: Option<&str>, rows: &[Row]) {

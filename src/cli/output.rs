@@ -31,6 +31,10 @@ macro_rules! errln {
     ($($arg:tt)*) => { errout!("{}\n", format_args!($($arg)*)) };
 }
 
+/// The exit status when the output's reader has gone: 128 + SIGPIPE, as a shell reports a
+/// command that signal stopped.
+pub const READER_GONE: i32 = 141;
+
 /// Write to stdout or stderr. When the reader has gone (`outboxctl status | head -1`)
 /// the process ends quietly with 141, the status a shell reports for a command stopped
 /// by SIGPIPE, as `cat` and `grep` end; `out!` would panic instead. Any other write
@@ -38,7 +42,7 @@ macro_rules! errln {
 pub fn write_or_exit(mut stream: impl Write, args: fmt::Arguments<'_>) {
     if let Err(err) = stream.write_fmt(args).and_then(|()| stream.flush()) {
         if err.kind() == io::ErrorKind::BrokenPipe {
-            std::process::exit(141);
+            std::process::exit(READER_GONE);
         }
         let _ = writeln!(io::stderr(), "error: cannot write the output: {err}");
         std::process::exit(1);

@@ -1,6 +1,7 @@
 //! `outboxctl tail`: live events from the stack's tail queue, each with the rules it
 //! matched and the queues those rules deliver to, and its end-to-end latency.
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -74,6 +75,7 @@ pub async fn run(global: &GlobalArgs, args: TailArgs) -> anyhow::Result<Exit> {
     let mut shown = 0;
     // Events not shown because --count was reached: put back for the next reader.
     let mut unshown = Vec::new();
+    let mut reader_gone = false;
     let outcome = loop {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if left == Some(Duration::ZERO) {
@@ -100,10 +102,17 @@ pub async fn run(global: &GlobalArgs, args: TailArgs) -> anyhow::Result<Exit> {
                 tail.pass_over(event).await?;
                 continue;
             }
-            if json {
-                outln!("{}", json_line(&bp, &event)?);
+            let line = if json {
+                json_line(&bp, &event)?
             } else {
-                outln!("{}", describe(&bp, &event));
+                describe(&bp, &event)
+            };
+            // A reader that went away (`tail | head -1`) ends the tail like Ctrl-C does, so
+            // the events it passed over are put back for the next reader.
+            if !print_line(&line)? {
+                unshown.push(event);
+                reader_gone = true;
+                break;
             }
             tail.ack(&event).await?;
             shown += 1;
@@ -113,12 +122,25 @@ pub async fn run(global: &GlobalArgs, args: TailArgs) -> anyhow::Result<Exit> {
             }
         }
         unshown.extend(events);
-        if done {
+        if done || reader_gone {
             break Exit::Success;
         }
     };
     tail.release(unshown).await?;
+    if reader_gone {
+        std::process::exit(super::output::READER_GONE);
+    }
     Ok(outcome)
+}
+
+/// Print one line; `false` when stdout's reader has gone.
+fn print_line(line: &str) -> anyhow::Result<bool> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// One line for people: time, event, keys, detail-type, rules → queues, latency.

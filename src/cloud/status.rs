@@ -122,7 +122,15 @@ pub fn queues(bp: &Blueprint, stack: &Stack) -> (Vec<(String, &'static str, Stri
     let mut missing = Vec::new();
     for (name, role, key) in &wanted {
         match stack.outputs.get(key) {
-            Some(url) => found.push((name.clone(), *role, url.clone())),
+            // Named as deployed: a name the blueprint changed since (a renamed pipe's DLQ)
+            // is not deployed yet.
+            Some(url) => {
+                let deployed = queue_name(url);
+                if deployed != name {
+                    missing.push(name.clone());
+                }
+                found.push((deployed.to_string(), *role, url.clone()));
+            }
             None => missing.push(name.clone()),
         }
     }
@@ -130,11 +138,15 @@ pub fn queues(bp: &Blueprint, stack: &Stack) -> (Vec<(String, &'static str, Stri
     for (key, url) in &stack.outputs {
         let is_queue = key.ends_with("QueueUrl") || key.ends_with("DlqUrl");
         if is_queue && !wanted.iter().any(|(_, _, wanted_key)| wanted_key == key) {
-            let name = url.rsplit('/').next().unwrap_or(url).to_string();
-            found.push((name, NOT_IN_BLUEPRINT, url.clone()));
+            found.push((queue_name(url).to_string(), NOT_IN_BLUEPRINT, url.clone()));
         }
     }
     (found, missing)
+}
+
+/// A queue's name: the last segment of its URL.
+fn queue_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
 }
 
 /// The role of a deployed queue the blueprint no longer has.

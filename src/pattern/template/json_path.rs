@@ -86,6 +86,17 @@ impl JsonPath {
             })
     }
 
+    /// The path's keys, in order, when it has no array index.
+    pub fn keys(&self) -> Option<Vec<&str>> {
+        self.steps
+            .iter()
+            .map(|step| match step {
+                Step::Key(key) => Some(key.as_str()),
+                Step::Index(_) => None,
+            })
+            .collect()
+    }
+
     /// Whether a key is written in bracket notation (`$['a']`).
     pub fn has_bracket_keys(&self) -> bool {
         self.bracket_keys
