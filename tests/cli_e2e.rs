@@ -723,6 +723,13 @@ async fn a_pipe_left_on_a_closed_stream_is_named() {
     let outcome: serde_json::Value = serde_json::from_slice(&unchanged.stdout).unwrap();
     assert_eq!(outcome["change_set"], serde_json::Value::Null, "{outcome}");
     assert_eq!(outcome["failure"]["logical_id"], "Pipe", "{outcome}");
+    // The advice works: the rollback left the stack knowing the table's current stream,
+    // so a pipe with a new name reads it.
+    let renamed = std::fs::read_to_string(&bp).unwrap() + "pipe:\n  name: outbox3\n";
+    std::fs::write(&bp, renamed).unwrap();
+    let fixed = cli(&endpoint, &bp, &["deploy", "--yes"]).await;
+    expect_code(&fixed, 0);
+    expect_code(&cli(&endpoint, &bp, &["status"]).await, 0);
 }
 
 /// A queue renamed in the blueprint: until the next deploy the stack still has the old one,

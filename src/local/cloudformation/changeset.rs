@@ -108,10 +108,11 @@ impl Deployment {
         }
     }
 
-    /// Compare with the stack's current resources.
+    /// Compare with the stack's current resources, deployed from `previous`.
     pub fn plan(
         &self,
         current: &[StackResource],
+        previous: Option<&Template>,
         registry: &Registry,
     ) -> Result<Vec<ResourceChange>, CfnError> {
         let live: Vec<&StackResource> = current.iter().filter(|r| r.is_live()).collect();
@@ -149,8 +150,14 @@ impl Deployment {
                 .get(&decl.type_name)
                 .map(|p| p.replacement_properties())
                 .unwrap_or_default();
-            let details =
-                self.property_changes(replacing, &decl.properties, &old.properties, &new, &values);
+            let declared_before = previous.and_then(|t| t.resource(id)).map(|d| &d.properties);
+            let details = self.property_changes(
+                replacing,
+                (&decl.properties, declared_before),
+                &old.properties,
+                &new,
+                &values,
+            );
             if details.is_empty() {
                 continue;
             }
@@ -207,10 +214,11 @@ impl Deployment {
         Ok(changes)
     }
 
+    /// The properties that change: `raw` is the declaration now and as it was deployed.
     fn property_changes(
         &self,
         replacing: &[&str],
-        raw: &Value,
+        (raw, raw_before): (&Value, Option<&Value>),
         old: &Value,
         new: &Value,
         values: &StackValues,
@@ -236,7 +244,18 @@ impl Deployment {
                     })
             });
             let dynamic = after.is_some_and(has_intrinsic) && dynamic_cause.is_some();
-            if before == after && !dynamic {
+            // CloudFormation follows a reference into a resource only when the template
+            // changed the declaration or the referenced resource changes now: an attribute
+            // that moved otherwise (a table's stream after a rollback, or changed outside
+            // CloudFormation) leaves the declaring resource as it is.
+            let declared_as_before = raw_before
+                .is_some_and(|b| b.get(name).cloned().unwrap_or(Value::Null) == raw_value);
+            let only_resources = !referenced.is_empty()
+                && !raw_value.to_string().contains("\"Fn::If\"")
+                && referenced
+                    .iter()
+                    .all(|r| self.template.resource(r).is_some());
+            if (before == after || (declared_as_before && only_resources)) && !dynamic {
                 continue;
             }
             let forces = forces_replacement(replacing, name, before, after, dynamic);
@@ -475,6 +494,15 @@ mod tests {
         template: Value,
         current: &[StackResource],
     ) -> Vec<(String, String, Option<String>, Vec<String>)> {
+        plan_after(template, current, None)
+    }
+
+    /// Like [`plan`], for a stack deployed from `previous`.
+    fn plan_after(
+        template: Value,
+        current: &[StackResource],
+        previous: Option<&Value>,
+    ) -> Vec<(String, String, Option<String>, Vec<String>)> {
         let registry = Registry::default();
         let pseudo = Pseudo {
             account: "000000000000".into(),
@@ -490,8 +518,9 @@ mod tests {
             &["CAPABILITY_NAMED_IAM".into()],
         )
         .unwrap();
+        let previous = previous.map(|t| Template::parse(&t.to_string()).unwrap());
         deployment
-            .plan(current, &registry)
+            .plan(current, previous.as_ref(), &registry)
             .unwrap()
             .into_iter()
             .map(|c| (c.logical_id, c.action, c.replacement, c.scope))
@@ -553,6 +582,49 @@ mod tests {
                 ),
                 ("Gone".into(), "Remove".into(), None, vec![]),
             ]
+        );
+    }
+
+    /// An attribute that moved outside the operation (a table's stream after a rollback)
+    /// does not update the resources that reference it while their declaration stands, as
+    /// on CloudFormation; a declaration that changed does.
+    #[test]
+    fn a_reference_is_followed_only_into_a_changed_declaration() {
+        let mut days = resource(
+            "Days",
+            "AWS::Logs::LogGroup",
+            "days",
+            json!({"RetentionInDays": 7}),
+        );
+        days.attributes.insert("Arn".into(), json!("arn:moved"));
+        let current = [
+            days,
+            resource(
+                "Role",
+                "AWS::IAM::Role",
+                "r1",
+                json!({"RoleName": "arn:days"}),
+            ),
+        ];
+        let days_decl =
+            json!({"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 7}});
+        let deployed = json!({"Resources": {
+            "Days": days_decl,
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": {"Fn::GetAtt": ["Days", "Arn"]}}}
+        }});
+        assert!(plan_after(deployed.clone(), &current, Some(&deployed)).is_empty());
+        let renamed = json!({"Resources": {
+            "Days": days_decl,
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": {"Fn::Join": ["", [{"Fn::GetAtt": ["Days", "Arn"]}]]}}}
+        }});
+        assert_eq!(
+            plan_after(renamed, &current, Some(&deployed)),
+            vec![(
+                "Role".into(),
+                "Modify".into(),
+                Some("True".into()),
+                vec!["Properties".to_owned()]
+            )]
         );
     }
 

@@ -387,7 +387,8 @@ impl CloudFormation {
             Some(reason) => (Some(reason), Vec::new()),
             None => {
                 let current = previous.map(|s| s.resources.as_slice()).unwrap_or_default();
-                let changes = deployment.plan(current, &self.inner.registry)?;
+                let deployed = previous.and_then(|s| Template::parse(&s.template_body).ok());
+                let changes = deployment.plan(current, deployed.as_ref(), &self.inner.registry)?;
                 let reason = changes.is_empty().then(|| NO_CHANGES.to_owned());
                 (reason, changes)
             }
@@ -673,7 +674,8 @@ impl CloudFormation {
         if let Some(reason) = deployment.unsupported_types(&self.inner.registry) {
             return Err(CfnError::validation(reason));
         }
-        let changes = deployment.plan(&stack.resources, &self.inner.registry)?;
+        let deployed = Template::parse(&stack.template_body).ok();
+        let changes = deployment.plan(&stack.resources, deployed.as_ref(), &self.inner.registry)?;
         if changes.is_empty() {
             return Err(CfnError::validation("No updates are to be performed."));
         }

@@ -33,6 +33,10 @@ enum Effect {
     Entry,
     /// That, and the update's step goes into its journal.
     Step(Box<UpdateStep>),
+    /// A rollback's revert: the stack's entry, and the journal's copy of the stack from
+    /// before the update, become the recorded copy, so the restored stack keeps what
+    /// reverting refreshed.
+    Reverted,
     /// A cleanup's deletion: the event names the copy deleted, while the stack's entry is
     /// the copy kept. Once the deletion is settled the resource leaves the cleanup list,
     /// and leaves the stack too when the template no longer has it.
@@ -220,6 +224,15 @@ impl CloudFormation {
                 }
                 Effect::Entry => None,
                 Effect::Step(step) => Some(*step),
+                Effect::Reverted => {
+                    if let Some(journal) = &mut stack.journal
+                        && let Some(kept) = journal.before.resource_mut(&resource.logical_id)
+                    {
+                        kept.physical_id.clone_from(&resource.physical_id);
+                        kept.attributes.clone_from(&resource.attributes);
+                    }
+                    None
+                }
             };
             match stack.resource_mut(&resource.logical_id) {
                 Some(existing) => *existing = resource,
@@ -493,8 +506,8 @@ impl CloudFormation {
                 ("UPDATE_ROLLBACK_IN_PROGRESS", Some(journal)) => {
                     this.resume_update_rollback(&run, journal).await
                 }
-                ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", Some(journal)) => {
-                    this.finish_rollback(&run, &journal.before).await
+                ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", Some(_)) => {
+                    this.finish_rollback(&run).await
                 }
                 ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", _) => this.finish_update(&run).await,
                 ("DELETE_IN_PROGRESS", _) => this.run_delete(&run).await,

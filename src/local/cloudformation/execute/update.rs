@@ -251,28 +251,41 @@ impl CloudFormation {
                     self.resource_status(run, &current, "UPDATE_IN_PROGRESS", None)
                         .await?;
                     self.pause().await;
+                    let mut reverted = old.clone();
                     if let (Some(provider), Some(provisioned)) = (
                         self.inner.registry.get(&old.type_name),
                         current.provisioned(),
                     ) {
                         let context = self.context(&stack, &old.logical_id);
-                        if let Err(err) = provider
+                        match provider
                             .update(&context, &provisioned, &current.properties, &old.properties)
                             .await
                         {
-                            self.resource_status(
-                                run,
-                                &current,
-                                "UPDATE_FAILED",
-                                Some(err.to_string()),
-                            )
-                            .await?;
-                            self.set_status(run, "UPDATE_ROLLBACK_FAILED", Some(err.to_string()))
+                            // Reverting can change attributes too: a table whose stream view
+                            // goes back gets yet another stream.
+                            Ok(refreshed) => {
+                                reverted.physical_id = Some(refreshed.physical_id);
+                                reverted.attributes = refreshed.attributes;
+                            }
+                            Err(err) => {
+                                self.resource_status(
+                                    run,
+                                    &current,
+                                    "UPDATE_FAILED",
+                                    Some(err.to_string()),
+                                )
                                 .await?;
-                            return self.finish_change_set(run, false).await;
+                                self.set_status(
+                                    run,
+                                    "UPDATE_ROLLBACK_FAILED",
+                                    Some(err.to_string()),
+                                )
+                                .await?;
+                                return self.finish_change_set(run, false).await;
+                            }
                         }
                     }
-                    self.resource_status(run, &old, "UPDATE_COMPLETE", None)
+                    self.record(run, &reverted, "UPDATE_COMPLETE", None, Effect::Reverted)
                         .await?;
                 }
                 Done::Replaced { before: old } => {
@@ -307,13 +320,19 @@ impl CloudFormation {
             self.resource_status(run, resource, "DELETE_COMPLETE", None)
                 .await?;
         }
-        self.finish_rollback(run, before).await
+        self.finish_rollback(run).await
     }
 
     /// The cleanup of a rolled-back update: delete what it created, then put the stack's
     /// record back as it was before the update.
-    pub(super) async fn finish_rollback(&self, run: &Run, before: &Stack) -> Result<(), CfnError> {
+    pub(super) async fn finish_rollback(&self, run: &Run) -> Result<(), CfnError> {
         self.clean_up(run).await?;
+        // The journal's copy, with what reverting refreshed (see `Effect::Reverted`).
+        let before = self
+            .stack(&run.stack_id)?
+            .journal
+            .map(|journal| *journal.before)
+            .ok_or_else(|| CfnError::Internal("a rollback's journal is missing".into()))?;
         // The record goes back in the same write as the final status, so that a stop
         // between the two cannot leave a stack without its journal half restored.
         self.set_status_and(run, "UPDATE_ROLLBACK_COMPLETE", None, |s| {
