@@ -792,3 +792,63 @@ async fn status_lists_queues_the_blueprint_no_longer_has() {
         "{report}"
     );
 }
+
+/// A stream switched off outside CloudFormation: the table still names it, and no order
+/// reaches the bus. status and deploy say so, and the way out they give works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_switched_off_is_named_and_the_way_out_works() {
+    use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
+    let engine = TestEngine::start().await;
+    let endpoint = engine.handle.endpoint_url();
+    let dir = tempfile::tempdir().unwrap();
+    let bp = blueprint_copy(dir.path(), "minimal");
+    expect_code(&cli(&endpoint, &bp, &["deploy", "--yes"]).await, 0);
+    let stream = |enabled: bool| {
+        let mut spec = StreamSpecification::builder().stream_enabled(enabled);
+        if enabled {
+            spec = spec.stream_view_type(StreamViewType::NewAndOldImages);
+        }
+        spec.build().unwrap()
+    };
+    let ddb = dynamodb_client(&endpoint);
+    ddb.update_table()
+        .table_name("shop-orders")
+        .stream_specification(stream(false))
+        .send()
+        .await
+        .unwrap();
+    let says = "the table's stream is switched off";
+    for args in [&["status"][..], &["deploy", "--yes"][..]] {
+        let answer = cli(&endpoint, &bp, args).await;
+        expect_code(&answer, 1);
+        assert!(
+            text(&answer.stderr).contains(says),
+            "{}",
+            text(&answer.stderr)
+        );
+    }
+    // The way out: the stream on again, then a new pipe name and a table change.
+    ddb.update_table()
+        .table_name("shop-orders")
+        .stream_specification(stream(true))
+        .send()
+        .await
+        .unwrap();
+    let status = cli(&endpoint, &bp, &["status"]).await;
+    expect_code(&status, 1);
+    assert!(
+        text(&status.stderr).contains("change the table"),
+        "{}",
+        text(&status.stderr)
+    );
+    let edited = std::fs::read_to_string(&bp).unwrap()
+        + "pipe:\n  name: outbox2\ntags:\n  refresh: stream\n";
+    std::fs::write(&bp, edited).unwrap();
+    expect_code(&cli(&endpoint, &bp, &["deploy", "--yes"]).await, 0);
+    let healthy = cli(&endpoint, &bp, &["status"]).await;
+    expect_code(&healthy, 0);
+    expect_code(
+        &cli(&endpoint, &bp, &["verify", "--timeout", "60"]).await,
+        0,
+    );
+}

@@ -31,14 +31,26 @@ pub struct PipeState {
     /// bus. A deploy that changed the stream view and rolled back leaves it so (the
     /// rollback gives the table yet another stream; the pipe keeps the closed one).
     pub table_stream: Option<String>,
+    /// Whether the table's stream is on. Switched off (outside CloudFormation), the
+    /// table still names its last stream, and no order reaches the bus either.
+    pub stream_enabled: bool,
 }
 
 impl PipeState {
     /// What to do about a pipe reading a closed stream.
     pub fn stale_advice(&self) -> Option<String> {
+        // CloudFormation reads the table's stream again only when it updates the table, so
+        // the new pipe needs a table change beside it.
+        let way_out = "give the pipe a new `pipe.name` and, in the same deploy, change the table (a new entry under `tags:` will do) so that CloudFormation reads its current stream; the new pipe reads that stream from its start";
+        if !self.stream_enabled {
+            return Some(format!(
+                "the pipe {} reads {}, but the table's stream is switched off: no order reaches the bus; switch it back on (`aws dynamodb update-table --stream-specification StreamEnabled=true,StreamViewType=…` with the blueprint's `table.stream_view`), then {way_out}",
+                self.name, self.source
+            ));
+        }
         self.table_stream.as_ref().map(|latest| {
             format!(
-                "the pipe {} reads {}, but the table now writes to {latest}: no order reaches the bus; give the pipe a new `pipe.name` and deploy, and the new pipe reads the table's stream from its start",
+                "the pipe {} reads {}, but the table now writes to {latest}: no order reaches the bus; {way_out}",
                 self.name, self.source
             )
         })
@@ -48,15 +60,19 @@ impl PipeState {
 /// The pipe's state as Pipes reports it.
 pub async fn pipe(clients: &Clients, stack: &Stack) -> anyhow::Result<PipeState> {
     let name = stack.output(output::PIPE_NAME)?.to_string();
-    let latest = clients
+    let table = clients
         .dynamodb
         .describe_table()
         .table_name(stack.output(output::TABLE_NAME)?)
         .send()
         .await
         .map_err(|err| explain("dynamodb:DescribeTable", err))?
-        .table
-        .and_then(|t| t.latest_stream_arn);
+        .table;
+    let stream_enabled = table
+        .as_ref()
+        .and_then(|t| t.stream_specification.as_ref())
+        .is_some_and(|s| s.stream_enabled);
+    let latest = table.and_then(|t| t.latest_stream_arn);
     let described = clients
         .pipes
         .describe_pipe()
@@ -76,6 +92,7 @@ pub async fn pipe(clients: &Clients, stack: &Stack) -> anyhow::Result<PipeState>
             .unwrap_or_default(),
         reason: described.state_reason.filter(|r| !r.is_empty()),
         table_stream: latest.filter(|latest| described.source.as_deref() != Some(latest)),
+        stream_enabled,
         source: described.source.unwrap_or_default(),
     })
 }
