@@ -296,11 +296,20 @@ async fn deploy_blueprint(
 async fn stale_pipe(aws: &Clients, stack: &Stack, failure: Option<&Failure>) -> Option<Failure> {
     let advice = status::pipe(aws, stack).await.ok()?.stale_advice()?;
     errln!("error: {advice}");
-    Some(Failure {
-        logical_id: Some(crate::blueprint::logical::PIPE.to_string()),
-        resource_type: Some("AWS::Pipes::Pipe".into()),
-        reason: failure.map_or_else(|| advice.clone(), |f| f.reason.clone()),
-        outcome: advice,
+    Some(match failure {
+        // The failure found before keeps its resource and reason; the pipe is what it left.
+        Some(found) => Failure {
+            logical_id: found.logical_id.clone(),
+            resource_type: found.resource_type.clone(),
+            reason: found.reason.clone(),
+            outcome: advice,
+        },
+        None => Failure {
+            logical_id: Some(crate::blueprint::logical::PIPE.to_string()),
+            resource_type: Some("AWS::Pipes::Pipe".into()),
+            reason: advice.clone(),
+            outcome: advice,
+        },
     })
 }
 
