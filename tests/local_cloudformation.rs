@@ -163,6 +163,31 @@ impl Cfn {
         panic!("stack {stack} did not settle: {seen:?}");
     }
 
+    /// Poll until the stack shows `status` (an in-progress one, to stop the engine in it).
+    async fn reach(&self, stack: &str, status: &str) {
+        let reached = async {
+            loop {
+                let now = self
+                    .client
+                    .describe_stacks()
+                    .stack_name(stack)
+                    .send()
+                    .await
+                    .unwrap()
+                    .stacks
+                    .unwrap()
+                    .remove(0);
+                if now.stack_status().unwrap().as_str() == status {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), reached)
+            .await
+            .unwrap_or_else(|_| panic!("stack {stack} never showed {status}"));
+    }
+
     async fn events(&self, stack: &str) -> Vec<aws_sdk_cloudformation::types::StackEvent> {
         let mut events = Vec::new();
         let mut token = None;
@@ -985,27 +1010,9 @@ async fn an_interrupted_cleanup_goes_on_after_a_restart() {
         .send()
         .await
         .unwrap();
-    let in_cleanup = async {
-        loop {
-            let stack = first
-                .client
-                .describe_stacks()
-                .stack_name("tidy")
-                .send()
-                .await
-                .unwrap()
-                .stacks
-                .unwrap()
-                .remove(0);
-            if stack.stack_status().unwrap().as_str() == "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), in_cleanup)
-        .await
-        .expect("the update reaches its cleanup");
+    first
+        .reach("tidy", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+        .await;
     first.engine.shutdown().await;
 
     let resumed = start_on(dir.path()).await;
@@ -1377,29 +1384,9 @@ async fn an_interrupted_rollback_cleanup_goes_on_after_a_restart() {
         .send()
         .await
         .unwrap();
-    let in_cleanup = async {
-        loop {
-            let stack = first
-                .client
-                .describe_stacks()
-                .stack_name("undo")
-                .send()
-                .await
-                .unwrap()
-                .stacks
-                .unwrap()
-                .remove(0);
-            if stack.stack_status().unwrap().as_str()
-                == "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), in_cleanup)
-        .await
-        .expect("the rollback reaches its cleanup");
+    first
+        .reach("undo", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+        .await;
     first.engine.shutdown().await;
 
     let resumed = start_on(dir.path()).await;
