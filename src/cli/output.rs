@@ -5,27 +5,27 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-/// `out!` to stdout, without the panic when the reader has gone (see [`write_or_exit`]).
+/// `print!` to stdout, without the panic when the reader has gone (see [`write_or_exit`]).
 macro_rules! out {
     ($($arg:tt)*) => {
         $crate::cli::output::write_or_exit(std::io::stdout(), format_args!($($arg)*))
     };
 }
 
-/// `outln!` to stdout, without the panic when the reader has gone.
+/// `println!` to stdout, without the panic when the reader has gone.
 macro_rules! outln {
     () => { out!("\n") };
     ($($arg:tt)*) => { out!("{}\n", format_args!($($arg)*)) };
 }
 
-/// `errout!` to stderr, without the panic when the reader has gone.
+/// `eprint!` to stderr, without the panic when the reader has gone.
 macro_rules! errout {
     ($($arg:tt)*) => {
         $crate::cli::output::write_or_exit(std::io::stderr(), format_args!($($arg)*))
     };
 }
 
-/// `errln!` to stderr, without the panic when the reader has gone.
+/// `eprintln!` to stderr, without the panic when the reader has gone.
 macro_rules! errln {
     () => { errout!("\n") };
     ($($arg:tt)*) => { errout!("{}\n", format_args!($($arg)*)) };
@@ -37,7 +37,7 @@ pub const READER_GONE: i32 = 141;
 
 /// Write to stdout or stderr. When the reader has gone (`outboxctl status | head -1`)
 /// the process ends quietly with 141, the status a shell reports for a command stopped
-/// by SIGPIPE, as `cat` and `grep` end; `out!` would panic instead. Any other write
+/// by SIGPIPE, as `cat` and `grep` end; `print!` would panic instead. Any other write
 /// error ends it with 1.
 pub fn write_or_exit(mut stream: impl Write, args: fmt::Arguments<'_>) {
     if let Err(err) = stream.write_fmt(args).and_then(|()| stream.flush()) {
