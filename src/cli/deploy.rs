@@ -52,6 +52,17 @@ struct Outcome {
     failure: Option<Failure>,
 }
 
+impl Outcome {
+    /// 0 only for a deploy that left nothing to fix.
+    fn exit(&self) -> Exit {
+        if self.failure.is_some() {
+            Exit::Failure
+        } else {
+            Exit::Success
+        }
+    }
+}
+
 #[derive(Debug, serde::Serialize)]
 struct Failure {
     logical_id: Option<String>,
@@ -187,11 +198,6 @@ async fn deploy_blueprint(
             let status = stack::require(cfn, &bp.name).await?;
             // The template can be up to date while the pipe reads a closed stream.
             let failure = stale_pipe(&aws, &status, None).await;
-            let exit = if failure.is_some() {
-                Exit::Failure
-            } else {
-                Exit::Success
-            };
             let outcome = Outcome {
                 stack: bp.name.clone(),
                 status: status.status.clone(),
@@ -205,7 +211,7 @@ async fn deploy_blueprint(
                     outln!("nothing to deploy: stack `{}` is up to date", bp.name)
                 }
             });
-            return Ok(exit);
+            return Ok(outcome.exit());
         }
         Planned::Changes(plan) => plan,
     };
@@ -270,11 +276,6 @@ async fn deploy_blueprint(
     {
         failure = Some(stale);
     }
-    let exit = if failure.is_some() {
-        Exit::Failure
-    } else {
-        Exit::Success
-    };
     let outcome = Outcome {
         stack: bp.name.clone(),
         status: settled.status.clone(),
@@ -288,7 +289,7 @@ async fn deploy_blueprint(
             print_outputs(&settled)
         }
     });
-    Ok(exit)
+    Ok(outcome.exit())
 }
 
 /// The pipe reading a stream the table no longer has, said on stderr and as the deploy's
