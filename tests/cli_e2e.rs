@@ -433,6 +433,15 @@ async fn deploy_send_tail_verify_status_destroy() {
         Some("rule-dlq".into())
     );
 
+    // Nobody at a terminal to confirm: refused, and a script still gets the outcome.
+    let refused = cli(&endpoint, &bp, &["destroy", "--output", "json"]).await;
+    expect_code(&refused, 1);
+    let outcome: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(outcome["deleted"], false, "{outcome}");
+    assert!(
+        outcome["failure"].as_str().unwrap().contains("pass --yes"),
+        "{outcome}"
+    );
     let destroyed = cli(&endpoint, &bp, &["destroy", "--yes"]).await;
     expect_code(&destroyed, 0);
     // The test orders still wait in the consumer queues: destroy says they go too.
@@ -699,7 +708,7 @@ async fn a_pipe_left_on_a_closed_stream_is_named() {
     expect_code(&failed, 1);
     let says = "no order reaches the bus; give the pipe a new `pipe.name`";
     assert!(
-        text(&failed.stderr).contains(says),
+        text(&failed.stderr).contains(says) && !text(&failed.stderr).contains("works as before"),
         "{}",
         text(&failed.stderr)
     );

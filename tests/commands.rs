@@ -142,6 +142,20 @@ fn validate_answers_scripts_in_json() {
         "{verdict}"
     );
     assert_eq!(text(&invalid.stderr), "", "JSON only, on stdout");
+
+    // Every command reads the blueprint first: with --output json, an invalid one is the
+    // same document on stdout, and the diagnostics still reach a person on stderr.
+    for command in ["deploy", "status", "destroy"] {
+        let refused = outboxctl()
+            .args([command, "--output", "json", "-f"])
+            .arg(repo().join("tests/bad-blueprints/batch-size-too-large.yaml"))
+            .output()
+            .unwrap();
+        expect_code(&refused, 1);
+        let document: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+        assert_eq!(document["problems"], verdict["problems"], "{command}");
+        assert!(text(&refused.stderr).contains("batch_size"), "{command}");
+    }
 }
 
 #[test]

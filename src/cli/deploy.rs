@@ -72,6 +72,20 @@ struct Failure {
     outcome: String,
 }
 
+impl Failure {
+    /// A stack that deployed, with its pipe on a stream the table no longer writes to:
+    /// said on stderr, with the way out.
+    fn stale_pipe(advice: String) -> Failure {
+        errln!("error: {advice}");
+        Failure {
+            logical_id: Some(crate::blueprint::logical::PIPE.to_string()),
+            resource_type: Some("AWS::Pipes::Pipe".into()),
+            reason: advice.clone(),
+            outcome: advice,
+        }
+    }
+}
+
 pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> {
     let Some(bp) = load_blueprint(global)? else {
         return Ok(Exit::Failure);
@@ -197,7 +211,7 @@ async fn deploy_blueprint(
         Planned::NoChanges => {
             let status = stack::require(cfn, &bp.name).await?;
             // The template can be up to date while the pipe reads a closed stream.
-            let failure = stale_pipe(&aws, &status, None).await;
+            let failure = stale_pipe(&aws, &status).await.map(Failure::stale_pipe);
             let outcome = Outcome {
                 stack: bp.name.clone(),
                 status: status.status.clone(),
@@ -264,18 +278,18 @@ async fn deploy_blueprint(
     progress.finish();
     let settled = settled
         .ok_or_else(|| anyhow::anyhow!("stack `{}` disappeared during the deploy", bp.name))?;
-    // A failure is told on stderr as it is found; scripts also get it in the document.
-    let mut failure =
-        (!stack::is_success(&settled.status)).then(|| report_failure(&bp.name, &settled, &events));
     // A stream view change whose deploy rolled back leaves the pipe on a closed stream,
     // with a template that says all is well: only the live pipe and table tell.
-    if matches!(
-        settled.status.as_str(),
-        "UPDATE_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE"
-    ) && let Some(stale) = stale_pipe(&aws, &settled, failure.as_ref()).await
-    {
-        failure = Some(stale);
-    }
+    let stale = match settled.status.as_str() {
+        "UPDATE_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE" => stale_pipe(&aws, &settled).await,
+        _ => None,
+    };
+    // A failure is told on stderr as it is found; scripts also get it in the document.
+    let failure = if stack::is_success(&settled.status) {
+        stale.map(Failure::stale_pipe)
+    } else {
+        Some(report_failure(&bp.name, &settled, &events, stale))
+    };
     let outcome = Outcome {
         stack: bp.name.clone(),
         status: settled.status.clone(),
@@ -292,26 +306,9 @@ async fn deploy_blueprint(
     Ok(outcome.exit())
 }
 
-/// The pipe reading a stream the table no longer has, said on stderr and as the deploy's
-/// failure (keeping the reason of a `failure` found before).
-async fn stale_pipe(aws: &Clients, stack: &Stack, failure: Option<&Failure>) -> Option<Failure> {
-    let advice = status::pipe(aws, stack).await.ok()?.stale_advice()?;
-    errln!("error: {advice}");
-    Some(match failure {
-        // The failure found before keeps its resource and reason; the pipe is what it left.
-        Some(found) => Failure {
-            logical_id: found.logical_id.clone(),
-            resource_type: found.resource_type.clone(),
-            reason: found.reason.clone(),
-            outcome: advice,
-        },
-        None => Failure {
-            logical_id: Some(crate::blueprint::logical::PIPE.to_string()),
-            resource_type: Some("AWS::Pipes::Pipe".into()),
-            reason: advice.clone(),
-            outcome: advice,
-        },
-    })
+/// What to do when the pipe reads a stream the table no longer has.
+async fn stale_pipe(aws: &Clients, stack: &Stack) -> Option<String> {
+    status::pipe(aws, stack).await.ok()?.stale_advice()
 }
 
 fn print_changes(plan: &Plan) {
@@ -362,7 +359,13 @@ fn print_outputs(stack: &Stack) {
 }
 
 /// Say on stderr why the deploy failed and what it left; the same, for `--output json`.
-fn report_failure(name: &str, settled: &Stack, events: &[events::ResourceEvent]) -> Failure {
+/// `stale_pipe` is the way out when the rollback left the pipe on a closed stream.
+fn report_failure(
+    name: &str,
+    settled: &Stack,
+    events: &[events::ResourceEvent],
+    stale_pipe: Option<String>,
+) -> Failure {
     let cause = events::first_cause(events);
     // With no resource to blame (an engine stopped mid-deploy), the stack's own last word.
     let stack_reason = settled.status_reason.clone().or_else(|| {
@@ -400,12 +403,22 @@ fn report_failure(name: &str, settled: &Stack, events: &[events::ResourceEvent])
              or give this blueprint another `table.name`; then `outboxctl deploy --recreate`"
         );
     }
-    let outcome = match settled.status.as_str() {
-        "ROLLBACK_COMPLETE" => "rolled back; the stack must be deleted before it can be created again (`outboxctl deploy --recreate`)".to_string(),
-        "UPDATE_ROLLBACK_COMPLETE" => "rolled back to the previous deploy; the stack works as before".to_string(),
-        other => format!("the stack is now {other}"),
+    let outcome = match stale_pipe {
+        // The rollback did not leave the stack working: say the way out instead.
+        Some(advice) => {
+            errln!("error: {advice}");
+            advice
+        }
+        None => {
+            let outcome = match settled.status.as_str() {
+                "ROLLBACK_COMPLETE" => "rolled back; the stack must be deleted before it can be created again (`outboxctl deploy --recreate`)".to_string(),
+                "UPDATE_ROLLBACK_COMPLETE" => "rolled back to the previous deploy; the stack works as before".to_string(),
+                other => format!("the stack is now {other}"),
+            };
+            errln!("stack `{name}`: {outcome}");
+            outcome
+        }
     };
-    errln!("stack `{name}`: {outcome}");
     Failure {
         logical_id: cause.map(|c| c.logical_id.clone()),
         resource_type: cause.map(|c| c.resource_type.clone()),

@@ -7,7 +7,7 @@ use aws_sdk_cloudformation::types::TemplateStage;
 use clap::Args;
 use serde_json::Value;
 
-use super::output::emit;
+use super::output::{OutputFormat, emit};
 use super::progress::Progress;
 use super::{Exit, GlobalArgs, load_blueprint};
 use crate::blueprint::Blueprint;
@@ -46,6 +46,9 @@ struct Outcome {
     retained: Vec<Retained>,
     /// Unread messages deleted with their queues (failed deliveries, in a DLQ).
     discarded: Vec<Discarded>,
+    /// Why the stack is still there, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<String>,
 }
 
 pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit> {
@@ -61,6 +64,7 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
             deleted: false,
             retained: Vec::new(),
             discarded: Vec::new(),
+            failure: None,
         };
         emit(global.output, &outcome, |o| {
             outln!(
@@ -80,14 +84,54 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
             describe_role(d.role)
         );
     }
-    if !args.yes && !confirm(&bp.name)? {
+    let mut outcome = Outcome {
+        stack: bp.name.clone(),
+        deleted: false,
+        retained: Vec::new(),
+        discarded,
+        failure: None,
+    };
+    let ended = delete_stack(global, args.yes, cfn, &existing, &mut outcome).await;
+    if let Err(err) = &ended {
+        outcome.failure = Some(super::exit::describe(err));
+    }
+    // Scripts read the outcome on stdout however the destroy ended; a person reads why it
+    // stopped on stderr.
+    if outcome.deleted || global.output == OutputFormat::Json {
+        emit(global.output, &outcome, |o| {
+            outln!("stack `{}` deleted", o.stack);
+            for r in &o.retained {
+                outln!(
+                    "  kept {} {} ({}): its DeletionPolicy retains it; delete it yourself when its data is no longer needed (deploying this blueprint again needs it gone)",
+                    r.resource_type,
+                    r.physical_id,
+                    r.logical_id
+                );
+            }
+        });
+    }
+    ended
+}
+
+/// Confirm, delete the stack and follow it to its end, recording in `outcome` what was
+/// kept, or why the stack is still there.
+async fn delete_stack(
+    global: &GlobalArgs,
+    yes: bool,
+    cfn: &aws_sdk_cloudformation::Client,
+    existing: &Stack,
+    outcome: &mut Outcome,
+) -> anyhow::Result<Exit> {
+    let name = &existing.name;
+    if !yes && !confirm(name)? {
         errln!("not deleted");
+        outcome.failure = Some("the confirmation did not match the stack name".into());
         return Ok(Exit::Failure);
     }
-    let retained = retained_resources(cfn, &bp.name).await?;
+    let retained = retained_resources(cfn, name).await?;
     let token = deploy::new_token();
-    deploy::delete(cfn, &bp.name, &token).await?;
-    let mut progress = Progress::new(&format!("deleting {}", bp.name), 0, global.quiet);
+    deploy::delete(cfn, name, &token).await?;
+    let mut progress = Progress::new(&format!("deleting {name}"), 0, global.quiet);
     let (left, events) = Watcher::new(cfn.clone(), &existing.id, &token)
         .follow(global.poll_interval(), |e| progress.event(e))
         .await?;
@@ -97,30 +141,12 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
             .and_then(|e| e.reason.clone())
             .or(left.status_reason)
             .unwrap_or_default();
-        errln!(
-            "destroy failed: stack `{}` is {}: {cause}",
-            bp.name,
-            left.status
-        );
+        errln!("destroy failed: stack `{name}` is {}: {cause}", left.status);
+        outcome.failure = Some(format!("stack `{name}` is {}: {cause}", left.status));
         return Ok(Exit::Failure);
     }
-    let outcome = Outcome {
-        stack: bp.name.clone(),
-        deleted: true,
-        retained,
-        discarded,
-    };
-    emit(global.output, &outcome, |o| {
-        outln!("stack `{}` deleted", o.stack);
-        for r in &o.retained {
-            outln!(
-                "  kept {} {} ({}): its DeletionPolicy retains it; delete it yourself when its data is no longer needed (deploying this blueprint again needs it gone)",
-                r.resource_type,
-                r.physical_id,
-                r.logical_id
-            );
-        }
-    });
+    outcome.deleted = true;
+    outcome.retained = retained;
     Ok(Exit::Success)
 }
 

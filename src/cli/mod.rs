@@ -206,12 +206,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     }
 }
 
-/// Load the blueprint; an invalid one is reported on stderr and gives `None`.
+/// Load the blueprint; an invalid one is reported on stderr and gives `None`. With
+/// `--output json` its problems are also the document on stdout, as `validate` prints
+/// them, so that a script reads a document from every command however it ended.
 pub fn load_blueprint(global: &GlobalArgs) -> anyhow::Result<Option<Blueprint>> {
     match blueprint::load(&global.blueprint) {
         Ok(bp) => Ok(Some(bp)),
         Err(LoadError::Invalid(diagnostics)) => {
             errln!("{diagnostics}");
+            if global.output == OutputFormat::Json {
+                validate::emit_invalid(global, &diagnostics);
+            }
             Ok(None)
         }
         Err(err) => Err(err.into()),

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::output::{OutputFormat, emit};
 use super::{Exit, GlobalArgs};
-use crate::blueprint::{self, Diagnostic, LoadError};
+use crate::blueprint::{self, Diagnostic, Diagnostics, LoadError};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {}
@@ -48,6 +48,17 @@ impl From<&Diagnostic> for Problem {
     }
 }
 
+/// The JSON document for an invalid blueprint: every problem with its line and column.
+pub(super) fn emit_invalid(global: &GlobalArgs, diagnostics: &Diagnostics) {
+    let verdict = Verdict {
+        file: global.blueprint.display().to_string(),
+        valid: false,
+        summary: None,
+        problems: diagnostics.items.iter().map(Problem::from).collect(),
+    };
+    emit(OutputFormat::Json, &verdict, |_| {});
+}
+
 pub fn run(global: &GlobalArgs, _args: ValidateArgs) -> anyhow::Result<Exit> {
     let file = global.blueprint.display().to_string();
     match blueprint::load(&global.blueprint) {
@@ -78,13 +89,7 @@ pub fn run(global: &GlobalArgs, _args: ValidateArgs) -> anyhow::Result<Exit> {
         }
         Err(LoadError::Invalid(diagnostics)) => {
             if global.output == OutputFormat::Json {
-                let verdict = Verdict {
-                    file,
-                    valid: false,
-                    summary: None,
-                    problems: diagnostics.items.iter().map(Problem::from).collect(),
-                };
-                emit(global.output, &verdict, |_| {});
+                emit_invalid(global, &diagnostics);
             } else {
                 errln!("{diagnostics}");
             }
