@@ -226,21 +226,26 @@ fn blueprint_path_comes_from_the_environment_too() {
 /// quietly with 141 (a shell's status for SIGPIPE), as `cat` ends, not with a panic.
 #[test]
 fn a_closed_stdout_ends_the_command_quietly() {
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    let output = outboxctl()
-        .current_dir(repo())
-        .args(["-f", "blueprints/minimal.yaml", "render"])
-        .stdout(writer)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
-        .wait_with_output()
-        .unwrap();
-    expect_code(&output, 141);
-    assert!(
-        output.stderr.is_empty(),
-        "nothing on stderr: {}",
-        text(&output.stderr)
-    );
+    for args in [
+        &["-f", "blueprints/minimal.yaml", "render"][..],
+        &["--help"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = outboxctl()
+            .current_dir(repo())
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+            .wait_with_output()
+            .unwrap();
+        expect_code(&output, 141);
+        assert!(
+            output.stderr.is_empty(),
+            "nothing on stderr for {args:?}: {}",
+            text(&output.stderr)
+        );
+    }
 }

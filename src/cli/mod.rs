@@ -143,7 +143,23 @@ pub enum Command {
 /// Parse the process arguments, run the command on one shared runtime and map its
 /// outcome to an exit code.
 pub fn main() -> ExitCode {
-    let mut cli = Cli::parse();
+    let mut cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and the version are the answer, on stdout: a reader that has gone ends
+        // the process with 141 as for any other output, not with 0.
+        Err(err) if !err.use_stderr() => {
+            let help = err.render();
+            if std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none()
+            {
+                out!("{}", help.ansi());
+            } else {
+                out!("{help}");
+            }
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => err.exit(),
+    };
     cli.global.resolve_blueprint();
     // The engine logs each request: `local up` shows them by default.
     let serving = matches!(&cli.command, Command::Local(args) if args.serves());
