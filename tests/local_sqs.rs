@@ -863,6 +863,36 @@ async fn a_redrive_policy_needs_an_existing_dead_letter_queue() {
         error_code(set),
         ("InvalidParameterValue".to_string(), expected)
     );
+    // A queue of that name here does not make another account's or region's ARN name it.
+    create_queue(&client, "dlq", &[]).await;
+    for elsewhere in [
+        "arn:aws:sqs:us-east-1:111122223333:dlq",
+        "arn:aws:sqs:eu-west-1:000000000000:dlq",
+    ] {
+        let policy = format!(r#"{{"deadLetterTargetArn":"{elsewhere}","maxReceiveCount":3}}"#);
+        let refused = client
+            .set_queue_attributes()
+            .queue_url(&url)
+            .attributes(QueueAttributeName::RedrivePolicy, &policy)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error_code(refused).0,
+            "InvalidParameterValue",
+            "{elsewhere}"
+        );
+    }
+    client
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":3}"#,
+        )
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -156,6 +156,7 @@ impl Sqs {
         attributes::validate(&attributes)?;
         let now = self.clock.now_ms();
         let owned = name.to_string();
+        let arn_prefix = self.queue_arn("");
         self.storage
             .write(move |conn| -> Result<(), SqsError> {
                 match message::queue_attributes(conn, &owned) {
@@ -170,7 +171,7 @@ impl Sqs {
                         Ok(())
                     }
                     Err(SqsError::QueueDoesNotExist) => {
-                        check_dead_letter_target(conn, &attributes)?;
+                        check_dead_letter_target(conn, &attributes, &arn_prefix)?;
                         let mut all = attributes::defaults();
                         all.extend(attributes);
                         conn.execute(
@@ -286,10 +287,11 @@ impl Sqs {
         attributes::validate(&changes)?;
         let now = self.clock.now_ms();
         let owned = name.to_string();
+        let arn_prefix = self.queue_arn("");
         self.storage
             .write(move |conn| -> Result<(), SqsError> {
                 let mut all = message::queue_attributes(conn, &owned)?;
-                check_dead_letter_target(conn, &changes)?;
+                check_dead_letter_target(conn, &changes, &arn_prefix)?;
                 for (key, value) in changes {
                     // An empty Policy or RedrivePolicy removes it.
                     if value.is_empty()
@@ -543,16 +545,22 @@ fn validate_queue_name(name: &str) -> Result<(), SqsError> {
     }
 }
 
-/// A `RedrivePolicy` must name a queue that exists when it is set.
+/// A `RedrivePolicy` must name a queue that exists when it is set, in the same account
+/// and region as the queue (`arn_prefix`, the ARN of a queue here without its name).
 fn check_dead_letter_target(
     conn: &Connection,
     attributes: &BTreeMap<String, String>,
+    arn_prefix: &str,
 ) -> Result<(), SqsError> {
     let Some(text) = attributes.get("RedrivePolicy").filter(|p| !p.is_empty()) else {
         return Ok(());
     };
     let policy = attributes::RedrivePolicy::parse(text)?;
-    let exists = match message::queue_name_of_arn(&policy.dead_letter_target_arn) {
+    let here = policy
+        .dead_letter_target_arn
+        .strip_prefix(arn_prefix)
+        .filter(|name| !name.contains(':'));
+    let exists = match here {
         Some(name) => conn
             .prepare_cached("SELECT 1 FROM sqs_queues WHERE name = ?1")?
             .exists([name])?,
