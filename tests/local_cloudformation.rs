@@ -1258,13 +1258,39 @@ async fn the_rendered_ingest_api_writes_orders_into_the_table() {
     let (status, _) = http(cfn.engine.addr(), "POST", "/v1/orders", &by_host[..], order).await;
     assert_eq!(status, 200);
 
+    // A body the order model refuses is answered by API Gateway itself, with every
+    // reason, and never reaches DynamoDB.
+    for (body, reasons) in [
+        (
+            r#"{"status": "Created", "restaurantId": "r", "customerId": "c", "total": "lots"}"#,
+            &[
+                r#"instance type (string) does not match any allowed primitive type (allowed: [\"number\"])"#,
+            ][..],
+        ),
+        (
+            r#"{"status": "Created", "total": 3}"#,
+            &[r#"object has missing required properties ([\"customerId\",\"restaurantId\"])"#],
+        ),
+        ("not json", &["Unable to parse JSON"]),
+    ] {
+        let (status, answer) = http(cfn.engine.addr(), "POST", &path, &signed, body).await;
+        assert_eq!(status, 400, "{answer}");
+        let refused: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(refused["error"], "BadRequestBody", "{answer}");
+        for reason in reasons {
+            assert!(
+                answer.contains(reason),
+                "{body}: the client is told which field and why: {answer}"
+            );
+        }
+    }
     // A PutItem DynamoDB refuses maps to the 4xx integration response.
     let (status, answer) = http(
         cfn.engine.addr(),
         "POST",
         &path,
         &signed,
-        r#"{"status": "Created", "restaurantId": "r", "customerId": "c", "total": "lots"}"#,
+        r#"{"status": "Created", "restaurantId": "r", "customerId": "c", "total": 1e200}"#,
     )
     .await;
     assert_eq!(status, 400, "{answer}");

@@ -466,3 +466,50 @@ fn outputs_name_everything_a_client_needs() {
         assert!(outputs.contains_key(key), "output {key} is missing");
     }
 }
+
+/// A stage serves the snapshot its deployment froze: a new API field changes the body
+/// model, so the deployment gets a new logical id and the stage the new model.
+#[test]
+fn a_changed_body_model_is_deployed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let edited = dir.path().join("food.yaml");
+    let original = std::fs::read_to_string(repo().join("blueprints/food-ordering.yaml")).unwrap();
+    std::fs::write(
+        &edited,
+        original.replace("    total: N\n", "    total: N\n    note: S\n"),
+    )
+    .unwrap();
+    let output = outboxctl()
+        .arg("-f")
+        .arg(&edited)
+        .arg("render")
+        .output()
+        .unwrap();
+    expect_code(&output, 0);
+    let changed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let deployment = |template: &Value| -> String {
+        resources(template)
+            .find(|(_, r)| r["Type"] == "AWS::ApiGateway::Deployment")
+            .map(|(id, _)| id.clone())
+            .unwrap()
+    };
+    let before = committed("food-ordering");
+    assert_ne!(deployment(&before), deployment(&changed));
+    let model = &changed["Resources"]["ApiOrderModel"]["Properties"]["Schema"];
+    assert_eq!(
+        model["properties"]["note"],
+        serde_json::json!({"type": "string"})
+    );
+    assert!(
+        model["required"]
+            .as_array()
+            .unwrap()
+            .contains(&"note".into())
+    );
+    let method = &changed["Resources"]["ApiPostMethod"]["Properties"];
+    assert_eq!(
+        method["RequestModels"]["application/json"]["Ref"],
+        "ApiOrderModel"
+    );
+    assert_eq!(method["RequestValidatorId"]["Ref"], "ApiBodyValidator");
+}

@@ -82,6 +82,9 @@ pub mod logical {
     pub const API_ROLE: &str = "ApiRole";
     pub const API_RESOURCE: &str = "ApiOrdersResource";
     pub const API_METHOD: &str = "ApiPostMethod";
+    pub const API_ORDER_MODEL: &str = "ApiOrderModel";
+    pub const API_BODY_VALIDATOR: &str = "ApiBodyValidator";
+    pub const API_BAD_BODY_RESPONSE: &str = "ApiBadBodyResponse";
     pub const API_STAGE: &str = "ApiStage";
     /// The deployment's id carries a hash of the API so that a changed API is redeployed.
     pub const API_DEPLOYMENT_PREFIX: &str = "ApiDeployment";

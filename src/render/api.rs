@@ -55,22 +55,64 @@ pub fn render(bp: &Blueprint, api: &Api, t: &mut Template) {
             },
         }),
     );
+    // The body is checked against the order's model before any mapping: a missing field
+    // or one of the wrong type is refused with the reason, and never reaches DynamoDB.
+    let model = order_model(api);
+    t.resource(
+        logical::API_ORDER_MODEL,
+        json!({
+            "Type": "AWS::ApiGateway::Model",
+            "Properties": {
+                "RestApiId": reference(logical::API),
+                "ContentType": "application/json",
+                "Name": "Order",
+                "Description": "The JSON body POST accepts: every field the item is built from",
+                "Schema": model,
+            },
+        }),
+    );
+    t.resource(
+        logical::API_BODY_VALIDATOR,
+        json!({
+            "Type": "AWS::ApiGateway::RequestValidator",
+            "Properties": {
+                "RestApiId": reference(logical::API),
+                "Name": "body",
+                "ValidateRequestBody": true,
+                "ValidateRequestParameters": false,
+            },
+        }),
+    );
+    // API Gateway's own answer to a body the model refuses says only "Invalid request
+    // body"; this one adds which field and why.
+    let bad_body = json!({
+        "Type": "AWS::ApiGateway::GatewayResponse",
+        "Properties": {
+            "RestApiId": reference(logical::API),
+            "ResponseType": "BAD_REQUEST_BODY",
+            "StatusCode": "400",
+            "ResponseTemplates": {
+                "application/json": r#"{"message": "order rejected", "error": "BadRequestBody", "reason": "$context.error.validationErrorString", "requestId": "$context.requestId"}"#,
+            },
+        },
+    });
     let method = method(bp, api);
     // A deployment is a snapshot: give it an id that changes with everything in it (the
-    // path and the method), so a changed API is deployed again instead of the stage
-    // keeping the old snapshot.
-    let digest = Md5::digest(format!("{}\n{method}", api.path).as_bytes());
+    // path, the method, the model and the error response), so a changed API is deployed
+    // again instead of the stage keeping the old snapshot.
+    let digest = Md5::digest(format!("{}\n{method}\n{model}\n{bad_body}", api.path).as_bytes());
     let deployment_id = format!(
         "{}{}",
         logical::API_DEPLOYMENT_PREFIX,
         &hex::encode(digest)[..8]
     );
     t.resource(logical::API_METHOD, method);
+    t.resource(logical::API_BAD_BODY_RESPONSE, bad_body);
     t.resource(
         &deployment_id,
         json!({
             "Type": "AWS::ApiGateway::Deployment",
-            "DependsOn": [logical::API_METHOD],
+            "DependsOn": [logical::API_METHOD, logical::API_BAD_BODY_RESPONSE],
             "Properties": { "RestApiId": reference(logical::API), "Description": "outboxctl deployment" },
         }),
     );
@@ -111,6 +153,8 @@ fn method(bp: &Blueprint, api: &Api) -> Value {
             "ResourceId": reference(logical::API_RESOURCE),
             "HttpMethod": "POST",
             "AuthorizationType": match api.auth { ApiAuth::Iam => "AWS_IAM", ApiAuth::None => "NONE" },
+            "RequestValidatorId": reference(logical::API_BODY_VALIDATOR),
+            "RequestModels": { "application/json": reference(logical::API_ORDER_MODEL) },
             "Integration": {
                 "Type": "AWS",
                 "IntegrationHttpMethod": "POST",
@@ -132,6 +176,35 @@ fn method(bp: &Blueprint, api: &Api) -> Value {
             "MethodResponses": [{ "StatusCode": "200" }, { "StatusCode": "400" }, { "StatusCode": "500" }],
         },
     })
+}
+
+/// The JSON Schema (draft 4, API Gateway's) of the body: an object carrying every field,
+/// an `S` field as a string and an `N` field as a number. Other members are allowed and
+/// ignored, so clients can send more than this API stores.
+fn order_model(api: &Api) -> Value {
+    let properties: serde_json::Map<String, Value> = api
+        .fields
+        .iter()
+        .map(|field| {
+            let kind = match field.kind {
+                KeyType::N => "number",
+                _ => "string",
+            };
+            (field.name.clone(), json!({ "type": kind }))
+        })
+        .collect();
+    let required: Vec<&str> = api.fields.iter().map(|f| f.name.as_str()).collect();
+    let mut model = json!({
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "Order",
+        "type": "object",
+        "properties": properties,
+    });
+    // Draft 4 wants `required` to name at least one member.
+    if !required.is_empty() {
+        model["required"] = json!(required);
+    }
+    model
 }
 
 /// The VTL request mapping template, for `Fn::Sub` (`${Table}` becomes the table name).

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use super::dynamodb;
 use crate::local::EngineState;
-use crate::local::apigateway::ApiMethod;
-use crate::local::apigateway::mapping::{self, MappingContext};
+use crate::local::apigateway::mapping::{self, MappingContext, RefusalContext};
+use crate::local::apigateway::{ApiMethod, GatewayResponse, schema};
 
 /// Where a request is going: API, stage and the path inside the stage.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +78,7 @@ pub async fn handle(
     request_id: &str,
     now_ms: i64,
 ) -> Response {
-    let api_method =
+    let route =
         match state
             .apigateway
             .route(&target.api_id, &target.stage, method.as_str(), &target.path)
@@ -92,6 +92,7 @@ pub async fn handle(
                 );
             }
         };
+    let api_method = &route.method;
     // Signatures are not verified (as everywhere in the engine), but an IAM-authorised
     // method still needs one to be present, as on AWS.
     if api_method.authorization_type == "AWS_IAM" && !headers.contains_key("authorization") {
@@ -115,8 +116,19 @@ pub async fn handle(
         http_method: method.as_str().to_owned(),
         resource_path: target.path.clone(),
         source_ip: "127.0.0.1".into(),
+        error: RefusalContext::default(),
     };
-    let integration_body = match request_body(&api_method, &content_type, &context) {
+    // The model is checked before any mapping: a body it refuses never reaches DynamoDB.
+    if let Some(schema) = route.body_models.get(&content_type) {
+        let problems = match serde_json::from_slice::<Value>(body) {
+            Ok(instance) => schema::validate(schema, &instance),
+            Err(err) => vec![format!("Unable to parse JSON: {err}")],
+        };
+        if !problems.is_empty() {
+            return bad_request_body(&route.gateway_responses, problems, context, request_id);
+        }
+    }
+    let integration_body = match request_body(api_method, &content_type, &context) {
         Ok(Some(mapped)) => mapped,
         Ok(None) => {
             return message(
@@ -133,8 +145,52 @@ pub async fn handle(
             );
         }
     };
-    let (status, response_body) = integrate(state, &api_method, &integration_body).await;
-    respond(&api_method, status, response_body, context, request_id)
+    let (status, response_body) = integrate(state, api_method, &integration_body).await;
+    respond(api_method, status, response_body, context, request_id)
+}
+
+/// API Gateway's own 400 for a body its model refuses: the API's `BAD_REQUEST_BODY`
+/// gateway response if it has one (its template sees `$context.error.*`), else the
+/// default `{"message": "Invalid request body"}`.
+fn bad_request_body(
+    responses: &[GatewayResponse],
+    problems: Vec<String>,
+    mut context: MappingContext,
+    request_id: &str,
+) -> Response {
+    const TYPE: &str = "BAD_REQUEST_BODY";
+    let listed = format!("[{}]", problems.join(", "));
+    // Escaped as inside a JSON string, without the quotes: templates quote it themselves.
+    let escaped = Value::from(listed).to_string();
+    context.error = RefusalContext {
+        message: "Invalid request body".into(),
+        response_type: TYPE.into(),
+        validation_error_string: escaped[1..escaped.len() - 1].to_owned(),
+    };
+    let custom = responses.iter().find(|r| r.response_type == TYPE);
+    let status = custom
+        .and_then(|r| r.status_code)
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .unwrap_or(StatusCode::BAD_REQUEST);
+    let body = match custom.and_then(|r| r.templates.get("application/json")) {
+        Some(template) => match mapping::render(template, &context) {
+            Ok(text) => text,
+            Err(err) => {
+                return message(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    request_id,
+                    &err.to_string(),
+                );
+            }
+        },
+        None => json!({"message": context.error.message}).to_string(),
+    };
+    let mut response = json_response(status, request_id, body);
+    response.headers_mut().insert(
+        "x-amzn-errortype",
+        HeaderValue::from_static("BadRequestException"),
+    );
+    response
 }
 
 /// The integration request body: the template for the content type, or the body itself

@@ -17,6 +17,18 @@ pub struct MappingContext {
     pub http_method: String,
     pub resource_path: String,
     pub source_ip: String,
+    /// Why API Gateway refused the request, for a gateway response's template.
+    pub error: RefusalContext,
+}
+
+/// `$context.error.*`: set only when API Gateway answers a request itself.
+#[derive(Debug, Clone, Default)]
+pub struct RefusalContext {
+    pub message: String,
+    pub response_type: String,
+    /// Every problem the body's model found, as `[first, second]`, JSON-escaped so that a
+    /// template can put it between quotes.
+    pub validation_error_string: String,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -43,6 +55,7 @@ pub fn check(template: &str) -> Result<(), MappingError> {
         http_method: "POST".into(),
         resource_path: "/".into(),
         source_ip: "127.0.0.1".into(),
+        error: RefusalContext::default(),
     };
     render(template, &context).map(|_| ())
 }
@@ -200,6 +213,10 @@ impl Parser<'_> {
                 "resourcePath" | "path" => context.resource_path.clone(),
                 "identity.sourceIp" => context.source_ip.clone(),
                 "accountId" => crate::local::streams::ACCOUNT_ID.to_owned(),
+                "error.message" => context.error.message.clone(),
+                "error.messageString" => Value::from(context.error.message.as_str()).to_string(),
+                "error.responseType" => context.error.response_type.clone(),
+                "error.validationErrorString" => context.error.validation_error_string.clone(),
                 _ => String::new(),
             },
             (["input", "body"], None) => context.body.clone(),
@@ -324,6 +341,7 @@ mod tests {
             http_method: "POST".into(),
             resource_path: "/orders".into(),
             source_ip: "127.0.0.1".into(),
+            error: RefusalContext::default(),
         }
     }
 

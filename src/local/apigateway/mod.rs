@@ -1,10 +1,14 @@
 //! API Gateway REST APIs of the local engine, as CloudFormation deploys them (RestApi,
-//! Resource, Method, Deployment, Stage): enough to serve the outbox's ingest endpoint,
-//! `POST /orders` integrated straight with DynamoDB PutItem through a mapping template,
-//! with no compute. State here; serving in `api::apigateway`; templates in [`mapping`].
+//! Resource, Method, Model, RequestValidator, GatewayResponse, Deployment, Stage): enough
+//! to serve the outbox's ingest endpoint, `POST /orders` with its body checked against a
+//! model and integrated straight with DynamoDB PutItem through a mapping template, with
+//! no compute. State here; serving in `api::apigateway`; templates in [`mapping`]; models
+//! in [`schema`].
 
 pub mod mapping;
+pub mod schema;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
@@ -39,13 +43,58 @@ pub struct ApiMethod {
     pub http_method: String,
     pub authorization_type: String,
     pub integration: Value,
+    #[serde(default)]
+    pub request_validator_id: Option<String>,
+    /// Content type → model name.
+    #[serde(default)]
+    pub request_models: BTreeMap<String, String>,
 }
 
-/// What a deployment froze: each method with its full path.
+/// A model: the JSON Schema of request bodies of one content type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiModel {
+    pub name: String,
+    pub content_type: String,
+    pub schema: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestValidator {
+    pub id: String,
+    pub name: String,
+    pub validate_body: bool,
+}
+
+/// The answer API Gateway gives itself, instead of its default, to requests it refuses
+/// (`BAD_REQUEST_BODY`, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayResponse {
+    pub response_type: String,
+    pub status_code: Option<u16>,
+    /// Content type → template (variables only, no directives).
+    pub templates: BTreeMap<String, String>,
+}
+
+/// What a deployment froze: each method with its full path, the schemas its validator
+/// checks bodies against, and the API's gateway responses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiDeployment {
     pub id: String,
     pub methods: Vec<(String, ApiMethod)>,
+    /// Method id → content type → schema, for methods whose validator checks bodies.
+    #[serde(default)]
+    pub body_models: BTreeMap<String, BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub gateway_responses: Vec<GatewayResponse>,
+}
+
+/// A deployed method, with what the deployment froze for it.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub method: ApiMethod,
+    /// Content type → schema, when the method's validator checks bodies.
+    pub body_models: BTreeMap<String, Value>,
+    pub gateway_responses: Vec<GatewayResponse>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +112,12 @@ pub struct RestApi {
     pub methods: Vec<ApiMethod>,
     pub deployments: Vec<ApiDeployment>,
     pub stages: Vec<ApiStage>,
+    #[serde(default)]
+    pub models: Vec<ApiModel>,
+    #[serde(default)]
+    pub validators: Vec<RequestValidator>,
+    #[serde(default)]
+    pub gateway_responses: Vec<GatewayResponse>,
 }
 
 impl RestApi {
@@ -139,6 +194,9 @@ impl ApiGateway {
             methods: Vec::new(),
             deployments: Vec::new(),
             stages: Vec::new(),
+            models: Vec::new(),
+            validators: Vec::new(),
+            gateway_responses: Vec::new(),
         };
         let mut api = api;
         api.resources.push(ApiResource {
@@ -225,6 +283,22 @@ impl ApiGateway {
                     method.resource_id
                 )));
             }
+            if let Some(validator) = &method.request_validator_id
+                && !api.validators.iter().any(|v| &v.id == validator)
+            {
+                return Err(ApiGatewayError::BadRequest(format!(
+                    "Invalid Request Validator identifier specified {validator}"
+                )));
+            }
+            if let Some(model) = method
+                .request_models
+                .values()
+                .find(|name| !api.models.iter().any(|m| &m.name == *name))
+            {
+                return Err(ApiGatewayError::BadRequest(format!(
+                    "Invalid model identifier specified: {model}"
+                )));
+            }
             if let Some(existing) = api.methods.iter().find(|m| {
                 m.resource_id == method.resource_id && m.http_method == method.http_method
             }) {
@@ -265,10 +339,32 @@ impl ApiGateway {
                 .iter()
                 .filter_map(|m| api.path_of(&m.resource_id).map(|p| (p, m.clone())))
                 .collect();
+            let body_models = api
+                .methods
+                .iter()
+                .filter(|m| {
+                    api.validators
+                        .iter()
+                        .any(|v| v.validate_body && Some(&v.id) == m.request_validator_id.as_ref())
+                })
+                .map(|m| {
+                    let schemas = m
+                        .request_models
+                        .iter()
+                        .filter_map(|(content_type, name)| {
+                            let model = api.models.iter().find(|model| &model.name == name)?;
+                            Some((content_type.clone(), model.schema.clone()))
+                        })
+                        .collect();
+                    (m.id.clone(), schemas)
+                })
+                .collect();
             let id = new_id();
             api.deployments.push(ApiDeployment {
                 id: id.clone(),
                 methods,
+                body_models,
+                gateway_responses: api.gateway_responses.clone(),
             });
             Ok(id)
         })
@@ -334,7 +430,7 @@ impl ApiGateway {
         stage: &str,
         http_method: &str,
         path: &str,
-    ) -> Result<ApiMethod, ApiGatewayError> {
+    ) -> Result<Route, ApiGatewayError> {
         let apis = self.apis();
         let missing = || {
             ApiGatewayError::NotFound(format!(
@@ -357,8 +453,144 @@ impl ApiGateway {
             .methods
             .iter()
             .find(|(p, m)| p == path && (m.http_method == http_method || m.http_method == "ANY"))
-            .map(|(_, m)| m.clone())
+            .map(|(_, m)| Route {
+                method: m.clone(),
+                body_models: deployment
+                    .body_models
+                    .get(&m.id)
+                    .cloned()
+                    .unwrap_or_default(),
+                gateway_responses: deployment.gateway_responses.clone(),
+            })
             .ok_or_else(|| ApiGatewayError::NotFound("Missing Authentication Token".into()))
+    }
+
+    /// CreateModel, or (`replace`) UpdateModel: a model's schema must use only what
+    /// [`schema`] evaluates.
+    pub async fn put_model(
+        &self,
+        api_id: &str,
+        model: ApiModel,
+        replace: bool,
+    ) -> Result<(), ApiGatewayError> {
+        schema::check(&model.schema).map_err(|reason| {
+            ApiGatewayError::BadRequest(format!("Invalid model specified: {reason}"))
+        })?;
+        self.change(api_id, |api| {
+            let existing = api.models.iter().position(|m| m.name == model.name);
+            match (existing, replace) {
+                (Some(_), false) => Err(ApiGatewayError::BadRequest(
+                    "Another Model with the same name already exists".into(),
+                )),
+                (None, true) => Err(ApiGatewayError::NotFound(format!(
+                    "Invalid model name specified: {}",
+                    model.name
+                ))),
+                (Some(at), true) => {
+                    api.models[at] = model;
+                    Ok(())
+                }
+                (None, false) => {
+                    api.models.push(model);
+                    Ok(())
+                }
+            }
+        })
+        .await
+    }
+
+    /// DeleteModel: refused while a method still names the model.
+    pub async fn delete_model(&self, api_id: &str, name: &str) -> Result<(), ApiGatewayError> {
+        ignore_missing(
+            self.change(api_id, |api| {
+                if api
+                    .methods
+                    .iter()
+                    .any(|m| m.request_models.values().any(|n| n == name))
+                {
+                    return Err(ApiGatewayError::BadRequest(format!(
+                        "Cannot delete model '{name}', is referenced in method request"
+                    )));
+                }
+                api.models.retain(|m| m.name != name);
+                Ok(())
+            })
+            .await,
+        )
+    }
+
+    /// CreateRequestValidator (`id` None) or UpdateRequestValidator; answers its id.
+    pub async fn put_validator(
+        &self,
+        api_id: &str,
+        id: Option<String>,
+        name: String,
+        validate_body: bool,
+    ) -> Result<String, ApiGatewayError> {
+        self.change(api_id, |api| {
+            let id = match id {
+                Some(id) => {
+                    if !api.validators.iter().any(|v| v.id == id) {
+                        return Err(ApiGatewayError::NotFound(format!(
+                            "Invalid Request Validator identifier specified {id}"
+                        )));
+                    }
+                    id
+                }
+                None => new_id(),
+            };
+            api.validators.retain(|v| v.id != id);
+            api.validators.push(RequestValidator {
+                id: id.clone(),
+                name,
+                validate_body,
+            });
+            Ok(id)
+        })
+        .await
+    }
+
+    pub async fn delete_validator(&self, api_id: &str, id: &str) -> Result<(), ApiGatewayError> {
+        ignore_missing(
+            self.change(api_id, |api| {
+                api.validators.retain(|v| v.id != id);
+                Ok(())
+            })
+            .await,
+        )
+    }
+
+    /// PutGatewayResponse: replaces the API's response of that type.
+    pub async fn put_gateway_response(
+        &self,
+        api_id: &str,
+        response: GatewayResponse,
+    ) -> Result<(), ApiGatewayError> {
+        for template in response.templates.values() {
+            mapping::check(template).map_err(|e| ApiGatewayError::BadRequest(e.to_string()))?;
+        }
+        self.change(api_id, |api| {
+            api.gateway_responses
+                .retain(|r| r.response_type != response.response_type);
+            api.gateway_responses.push(response);
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn delete_gateway_response(
+        &self,
+        api_id: &str,
+        response_type: &str,
+    ) -> Result<(), ApiGatewayError> {
+        ignore_missing(
+            self.change(api_id, |api| {
+                api.gateway_responses
+                    .retain(|r| r.response_type != response_type);
+                Ok(())
+            })
+            .await,
+        )
     }
 }
 

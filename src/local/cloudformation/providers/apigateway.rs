@@ -1,16 +1,21 @@
-//! `AWS::ApiGateway::RestApi`, `Resource`, `Method`, `Deployment` and `Stage` on the
-//! engine's API Gateway. Methods integrate with DynamoDB actions (`Type: AWS`, `Uri
+//! `AWS::ApiGateway::RestApi`, `Resource`, `Method`, `Model`, `RequestValidator`,
+//! `GatewayResponse`, `Deployment` and `Stage` on the engine's API Gateway. Methods integrate with DynamoDB actions (`Type: AWS`, `Uri
 //! arn:aws:apigateway:<region>:dynamodb:action/<Action>`) or answer with MOCK; their
 //! mapping templates are checked against the subset the engine evaluates at create time.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
 use super::{BoxFuture, ProviderContext, ProviderError, Provisioned, ResourceProvider};
-use crate::local::apigateway::{ApiGatewayError, ApiMethod, mapping};
+use crate::local::apigateway::{ApiGatewayError, ApiMethod, ApiModel, GatewayResponse, mapping};
 
 pub struct RestApiProvider;
 pub struct ResourceProviderImpl;
 pub struct MethodProvider;
+pub struct ModelProvider;
+pub struct RequestValidatorProvider;
+pub struct GatewayResponseProvider;
 pub struct DeploymentProvider;
 pub struct StageProvider;
 
@@ -242,8 +247,299 @@ fn method(
                 .optional_string(properties, "AuthorizationType")?
                 .unwrap_or_else(|| "NONE".into()),
             integration,
+            request_validator_id: context.optional_string(properties, "RequestValidatorId")?,
+            request_models: string_map(context, properties, "RequestModels")?,
         },
     ))
+}
+
+/// A property that maps strings to strings (`RequestModels`, `ResponseTemplates`).
+fn string_map(
+    context: &ProviderContext,
+    properties: &Value,
+    name: &str,
+) -> Result<BTreeMap<String, String>, ProviderError> {
+    let Some(map) = properties.get(name).filter(|v| !v.is_null()) else {
+        return Ok(BTreeMap::new());
+    };
+    let bad = || {
+        ProviderError::property(
+            &context.logical_id,
+            format!("#/{name}: expected an object of strings"),
+        )
+    };
+    map.as_object()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|(key, value)| Ok((key.clone(), value.as_str().ok_or_else(bad)?.to_owned())))
+        .collect()
+}
+
+fn flag(context: &ProviderContext, properties: &Value, name: &str) -> Result<bool, ProviderError> {
+    match properties.get(name) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
+        Some(_) => Err(ProviderError::property(
+            &context.logical_id,
+            format!("#/{name}: expected type: Boolean"),
+        )),
+    }
+}
+
+/// A model from its properties; `name` is the template's or the one given at creation.
+fn model(
+    context: &ProviderContext,
+    properties: &Value,
+    name: String,
+) -> Result<(String, ApiModel), ProviderError> {
+    let api = text(context, properties, "RestApiId")?;
+    let schema = match properties.get("Schema") {
+        // The schema may be given as an object or as its JSON text.
+        Some(Value::String(text)) => serde_json::from_str(text).map_err(|err| {
+            ProviderError::property(&context.logical_id, format!("#/Schema: not JSON: {err}"))
+        })?,
+        Some(object @ Value::Object(_)) => object.clone(),
+        _ => Value::Object(Map::new()),
+    };
+    let model = ApiModel {
+        name,
+        content_type: context
+            .optional_string(properties, "ContentType")?
+            .unwrap_or_else(|| "application/json".into()),
+        schema,
+    };
+    Ok((api, model))
+}
+
+impl ResourceProvider for ModelProvider {
+    fn type_name(&self) -> &'static str {
+        "AWS::ApiGateway::Model"
+    }
+    fn replacement_properties(&self) -> &'static [&'static str] {
+        &["ContentType", "Name", "RestApiId"]
+    }
+    fn attributes(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn custom_name<'a>(&self, properties: &'a Value) -> Option<&'a str> {
+        properties.get("Name").and_then(Value::as_str)
+    }
+    fn create<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            // A model's name is alphanumeric: a generated one drops the dashes.
+            let name = match context.optional_string(properties, "Name")? {
+                Some(name) => name,
+                None => context.generated_name(64).replace('-', ""),
+            };
+            let (api, model) = model(context, properties, name.clone())?;
+            context
+                .services
+                .apigateway
+                .put_model(&api, model, false)
+                .await
+                .map_err(refused)?;
+            Ok(provisioned(name, &[]))
+        })
+    }
+    fn update<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        _old: &'a Value,
+        new: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            let (api, model) = model(context, new, current.physical_id.clone())?;
+            context
+                .services
+                .apigateway
+                .put_model(&api, model, true)
+                .await
+                .map_err(refused)?;
+            Ok(current.clone())
+        })
+    }
+    fn delete<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let api = text(context, properties, "RestApiId")?;
+            deleted(
+                context
+                    .services
+                    .apigateway
+                    .delete_model(&api, &current.physical_id)
+                    .await,
+            )
+        })
+    }
+}
+
+impl ResourceProvider for RequestValidatorProvider {
+    fn type_name(&self) -> &'static str {
+        "AWS::ApiGateway::RequestValidator"
+    }
+    fn replacement_properties(&self) -> &'static [&'static str] {
+        &["RestApiId"]
+    }
+    fn attributes(&self) -> &'static [&'static str] {
+        &["RequestValidatorId"]
+    }
+    fn create<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            let api = text(context, properties, "RestApiId")?;
+            let name = context
+                .optional_string(properties, "Name")?
+                .unwrap_or_else(|| context.generated_name(64));
+            let body = flag(context, properties, "ValidateRequestBody")?;
+            let id = context
+                .services
+                .apigateway
+                .put_validator(&api, None, name, body)
+                .await
+                .map_err(refused)?;
+            Ok(provisioned(id.clone(), &[("RequestValidatorId", &id)]))
+        })
+    }
+    fn update<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        _old: &'a Value,
+        new: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            let api = text(context, new, "RestApiId")?;
+            let name = context
+                .optional_string(new, "Name")?
+                .unwrap_or_else(|| context.generated_name(64));
+            let body = flag(context, new, "ValidateRequestBody")?;
+            context
+                .services
+                .apigateway
+                .put_validator(&api, Some(current.physical_id.clone()), name, body)
+                .await
+                .map_err(refused)?;
+            Ok(current.clone())
+        })
+    }
+    fn delete<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let api = text(context, properties, "RestApiId")?;
+            deleted(
+                context
+                    .services
+                    .apigateway
+                    .delete_validator(&api, &current.physical_id)
+                    .await,
+            )
+        })
+    }
+}
+
+/// A gateway response from its properties.
+fn gateway_response(
+    context: &ProviderContext,
+    properties: &Value,
+) -> Result<(String, GatewayResponse), ProviderError> {
+    let api = text(context, properties, "RestApiId")?;
+    let status_code = match context.optional_string(properties, "StatusCode")? {
+        Some(code) => Some(code.parse::<u16>().map_err(|_| {
+            ProviderError::property(
+                &context.logical_id,
+                format!("#/StatusCode: `{code}` is not an HTTP status code"),
+            )
+        })?),
+        None => None,
+    };
+    let response = GatewayResponse {
+        response_type: text(context, properties, "ResponseType")?,
+        status_code,
+        templates: string_map(context, properties, "ResponseTemplates")?,
+    };
+    Ok((api, response))
+}
+
+impl ResourceProvider for GatewayResponseProvider {
+    fn type_name(&self) -> &'static str {
+        "AWS::ApiGateway::GatewayResponse"
+    }
+    fn replacement_properties(&self) -> &'static [&'static str] {
+        &["ResponseType", "RestApiId"]
+    }
+    fn attributes(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn create<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            let (api, response) = gateway_response(context, properties)?;
+            let id = format!("{api}-{}", response.response_type.to_lowercase());
+            context
+                .services
+                .apigateway
+                .put_gateway_response(&api, response)
+                .await
+                .map_err(refused)?;
+            Ok(provisioned(id, &[]))
+        })
+    }
+    fn update<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        current: &'a Provisioned,
+        _old: &'a Value,
+        new: &'a Value,
+    ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
+        Box::pin(async move {
+            let (api, response) = gateway_response(context, new)?;
+            context
+                .services
+                .apigateway
+                .put_gateway_response(&api, response)
+                .await
+                .map_err(refused)?;
+            Ok(current.clone())
+        })
+    }
+    fn delete<'a>(
+        &'a self,
+        context: &'a ProviderContext,
+        _current: &'a Provisioned,
+        properties: &'a Value,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let api = text(context, properties, "RestApiId")?;
+            let response_type = text(context, properties, "ResponseType")?;
+            deleted(
+                context
+                    .services
+                    .apigateway
+                    .delete_gateway_response(&api, &response_type)
+                    .await,
+            )
+        })
+    }
 }
 
 impl ResourceProvider for MethodProvider {

@@ -221,6 +221,9 @@ impl Default for Registry {
         registry.register(Arc::new(apigateway::RestApiProvider));
         registry.register(Arc::new(apigateway::ResourceProviderImpl));
         registry.register(Arc::new(apigateway::MethodProvider));
+        registry.register(Arc::new(apigateway::ModelProvider));
+        registry.register(Arc::new(apigateway::RequestValidatorProvider));
+        registry.register(Arc::new(apigateway::GatewayResponseProvider));
         registry.register(Arc::new(apigateway::DeploymentProvider));
         registry.register(Arc::new(apigateway::StageProvider));
         registry.register(Arc::new(sqs::QueueProvider));
