@@ -283,6 +283,34 @@ fn or_errors() {
     );
 }
 
+/// Sibling `$or`s multiply: eighteen of them would be 262,144 branches from 747
+/// characters. Ten (1,024 branches) are allowed; past that the pattern is refused at once.
+#[test]
+fn or_combinations_are_bounded() {
+    let siblings = |count: usize| {
+        let members: Vec<String> = (0..count)
+            .map(|i| format!(r#""k{i}": {{"$or": [{{"a": [1]}}, {{"b": [1]}}]}}"#))
+            .collect();
+        format!("{{{}}}", members.join(", "))
+    };
+    let ten = EventPattern::parse(&siblings(10)).unwrap();
+    assert_eq!(ten.branches().len(), 1024);
+    for pattern in [
+        siblings(11),
+        siblings(18),
+        // The same key repeated multiplies too.
+        format!(
+            "{{{}}}",
+            vec![r#""$or": [{"a": [1]}, {"b": [1]}]"#; 18].join(", ")
+        ),
+    ] {
+        assert_eq!(
+            reason(&pattern),
+            "The $or conditions combine into more than 1024 alternatives; split the pattern into several rules."
+        );
+    }
+}
+
 /// The full reason, position included.
 fn positioned(pattern: &str) -> String {
     match EventPattern::parse(pattern) {

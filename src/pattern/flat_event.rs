@@ -41,7 +41,8 @@ pub(crate) struct FlatEvent<'a> {
     leaves: Vec<FlatLeaf<'a>>,
     trails: Vec<Membership>,
     open: Vec<Membership>,
-    next_array: u32,
+    /// The path-tree node of each array met (array id `n` at `n - 1`).
+    array_nodes: Vec<u32>,
     /// Per path id, where its leaves are: finding them costs the same however many
     /// leaves the event has, and leaves walked late join their path's chain.
     heads: Vec<Head>,
@@ -51,6 +52,8 @@ pub(crate) struct FlatEvent<'a> {
 /// The leaves at one path: [`FlatEvent::next_in`] steps through them.
 pub(crate) struct Group {
     at: u32,
+    /// Whether there is more than one.
+    pub(crate) several: bool,
 }
 
 /// Every head in `heads` has a stamp no later than `stamp`, which travels with them.
@@ -59,6 +62,7 @@ struct Buffers {
     leaves: Vec<FlatLeaf<'static>>,
     trails: Vec<Membership>,
     open: Vec<Membership>,
+    array_nodes: Vec<u32>,
     heads: Vec<Head>,
     /// The stamp of the last event: each event takes the next, which makes every head
     /// left in `heads` stale at once.
@@ -72,6 +76,7 @@ thread_local! {
             leaves: Vec::new(),
             trails: Vec::new(),
             open: Vec::new(),
+            array_nodes: Vec::new(),
             heads: Vec::new(),
             stamp: 0,
         })
@@ -94,6 +99,7 @@ impl Drop for FlatEvent<'_> {
             leaves: recycle(std::mem::take(&mut self.leaves)),
             trails: std::mem::take(&mut self.trails),
             open: std::mem::take(&mut self.open),
+            array_nodes: std::mem::take(&mut self.array_nodes),
             heads: std::mem::take(&mut self.heads),
             stamp: self.stamp,
         };
@@ -109,11 +115,13 @@ impl<'a> FlatEvent<'a> {
             leaves,
             mut trails,
             mut open,
+            mut array_nodes,
             mut heads,
             stamp,
         } = SPARE.take();
         trails.clear();
         open.clear();
+        array_nodes.clear();
         if heads.len() < paths {
             heads.resize(paths, Head::default());
         }
@@ -121,7 +129,7 @@ impl<'a> FlatEvent<'a> {
             leaves: recycle(leaves),
             trails,
             open,
-            next_array: 0,
+            array_nodes,
             heads,
             stamp: stamp + 1,
         }
@@ -187,10 +195,15 @@ impl<'a> FlatEvent<'a> {
         }
     }
 
-    /// A fresh id for an array about to be walked.
-    pub(crate) fn new_array(&mut self) -> u32 {
-        self.next_array += 1;
-        self.next_array
+    /// A fresh id for an array about to be walked, at path-tree `node`.
+    pub(crate) fn new_array(&mut self, node: u32) -> u32 {
+        self.array_nodes.push(node);
+        self.array_nodes.len() as u32
+    }
+
+    /// The path-tree node of an array [`FlatEvent::new_array`] gave `array` to.
+    pub(crate) fn array_node(&self, array: u32) -> u32 {
+        self.array_nodes[array as usize - 1]
     }
 
     /// Enter element `index` of array `array` (only for object or array elements).
@@ -217,12 +230,16 @@ impl<'a> FlatEvent<'a> {
     #[inline]
     pub(crate) fn group(&self, path: u32) -> Group {
         let head = self.heads[path as usize];
-        Group {
-            at: if head.stamp == self.stamp {
-                head.first
-            } else {
-                NO_LEAF
-            },
+        if head.stamp == self.stamp {
+            Group {
+                at: head.first,
+                several: head.first != head.last,
+            }
+        } else {
+            Group {
+                at: NO_LEAF,
+                several: false,
+            }
         }
     }
 

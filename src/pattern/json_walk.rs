@@ -394,7 +394,7 @@ impl<'t, 'f, 'a> Walker<'t, 'f, 'a> {
         if depth > MAX_DEPTH {
             return Err(self.fail(at, "nesting is too deep"));
         }
-        let array = self.flat.new_array();
+        let array = self.flat.new_array(node);
         let mut at = self.skip_ws(at + 1);
         if self.byte(at) == b']' {
             return Ok(at + 1);

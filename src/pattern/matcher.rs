@@ -6,12 +6,12 @@
 //! [`ValueIndex`], and the states reached are explored in turn, carrying the array trail so
 //! that fields matched inside an array of objects come from one element.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 use smallvec::SmallVec;
 
 use super::event_pattern::EventPattern;
-use super::flat_event::{FlatEvent, Membership, merge_trails};
+use super::flat_event::{FlatEvent, Membership, Trail, merge_trails};
 use super::json_walk::{self, Aside, EventJsonError, Halt};
 use super::operator::Operator;
 use super::parse::Field;
@@ -51,6 +51,9 @@ pub struct Matcher<K> {
     /// thousands of rules many states reached are such ends, spread over more memory than
     /// the caches hold; this dense list answers for them without touching the state.
     sole_accepts: Vec<u32>,
+    /// Per state, the paths it and the states after it test: an array whose node is
+    /// above none of them cannot tie any later field to one of its elements.
+    futures: Vec<SmallVec<[u32; 2]>>,
     /// The state each (state, path, field shape) step leads to, so that patterns sharing a
     /// step share its state. Only `add` reads it; matching never does.
     steps: FxHashMap<(u32, u32, FieldShape), u32>,
@@ -70,6 +73,7 @@ impl<K: Clone> Matcher<K> {
             tree: PathTree::default(),
             states: vec![State::default()],
             sole_accepts: vec![VISIT],
+            futures: vec![SmallVec::new()],
             steps: FxHashMap::default(),
         }
     }
@@ -81,8 +85,19 @@ impl<K: Clone> Matcher<K> {
         self.keys.push(key);
         for branch in pattern.branches() {
             let mut state = 0u32;
+            let mut on_the_way = Vec::with_capacity(branch.len());
             for field in branch {
                 state = self.step(state, field);
+                on_the_way.push((state, self.paths[&field.path]));
+            }
+            // Each state this branch passes may see the paths its later fields test. (The
+            // start state needs none: nothing ties its fields together yet.)
+            for (at, &(passed, _)) in on_the_way.iter().enumerate() {
+                for &(_, path) in &on_the_way[at + 1..] {
+                    if !self.futures[passed as usize].contains(&path) {
+                        self.futures[passed as usize].push(path);
+                    }
+                }
             }
             let accepts = &mut self.states[state as usize].accepts;
             if !accepts.contains(&key_index) {
@@ -165,6 +180,7 @@ impl<K: Clone> Matcher<K> {
         self.steps.insert(step, new_state);
         self.states.push(State::default());
         self.sole_accepts.push(VISIT);
+        self.futures.push(SmallVec::new());
         self.note_shape(from);
         new_state
     }
@@ -238,6 +254,7 @@ impl<K: Clone> Matcher<K> {
                 return;
             }
             let mut group = walk.flat.group(transition.path);
+            let several = group.several;
             let mut any_leaf = false;
             while let Some(at) = walk.flat.next_in(&mut group) {
                 any_leaf = true;
@@ -271,7 +288,17 @@ impl<K: Clone> Matcher<K> {
                     if walk.reached[base..at].contains(&next) {
                         continue;
                     }
-                    self.enter(next, next_membership, walk);
+                    if several && self.sole_accepts[next as usize] == VISIT {
+                        // Several leaves (elements of arrays) may reach one state: visit it
+                        // once per element of the arrays its later fields look into, or
+                        // independent arrays would multiply the visits.
+                        let tied = self.tied_arrays(next, next_membership, walk.flat);
+                        if walk.entered.insert((next, tied.clone())) {
+                            self.visit(next, &tied, walk);
+                        }
+                    } else {
+                        self.enter(next, next_membership, walk);
+                    }
                     if walk.halt.is_some() {
                         return;
                     }
@@ -287,6 +314,23 @@ impl<K: Clone> Matcher<K> {
                 }
             }
         }
+    }
+
+    /// The part of `membership` that can still tie a field to an array element from
+    /// `state` on: the arrays above some path it or a later state tests. Dropping the rest
+    /// changes no answer, since no later leaf's trail names those arrays.
+    fn tied_arrays(&self, state: u32, membership: &[Membership], flat: &FlatEvent<'_>) -> Trail {
+        let futures = &self.futures[state as usize];
+        membership
+            .iter()
+            .copied()
+            .filter(|&(array, _)| {
+                let node = flat.array_node(array);
+                futures
+                    .iter()
+                    .any(|&path| self.tree.is_at_or_below(self.tree.path_node(path), node))
+            })
+            .collect()
     }
 
     /// Reach `state`: a state that only accepts one key is answered from `sole_accepts`.
@@ -312,6 +356,9 @@ struct Walk<'f, 'r, 't, 'a> {
     halt: Option<Halt>,
     accepted: Accepted,
     reached: Reached,
+    /// States entered from groups of several leaves, with the array elements they are tied
+    /// to (see [`Matcher::tied_arrays`]); empty, and unallocated, for most events.
+    entered: FxHashSet<(u32, Trail)>,
 }
 
 impl<'f, 'r, 't, 'a> Walk<'f, 'r, 't, 'a> {
@@ -322,6 +369,7 @@ impl<'f, 'r, 't, 'a> Walk<'f, 'r, 't, 'a> {
             halt: None,
             accepted: SmallVec::new(),
             reached: Reached::new(),
+            entered: FxHashSet::default(),
         }
     }
 }

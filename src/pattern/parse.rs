@@ -34,6 +34,12 @@ pub(super) type Members = [(String, Node)];
 
 const OR: &str = "$or";
 
+/// Each `$or` multiplies the branches of the fields around it, so a few hundred characters
+/// of sibling `$or`s would expand into millions of branches. outboxctl refuses patterns
+/// past this many branches (its own limit: EventBridge does not document one), which
+/// still allows ten two-way `$or`s in one pattern.
+pub(crate) const MAX_BRANCHES: usize = 1024;
+
 /// Names that cannot be field names inside `$or` (they read as operators there).
 const RESERVED_IN_OR: &[&str] = &[
     "equals",
@@ -168,6 +174,14 @@ impl Parser<'_> {
             }
             self.object(&mut branch_rules, path, members, alternative.end, true)?;
             rules.extend(branch_rules);
+            if rules.len() > MAX_BRANCHES {
+                return self.fail(
+                    format!(
+                        "The {OR} conditions combine into more than {MAX_BRANCHES} alternatives; split the pattern into several rules."
+                    ),
+                    value.token_end(),
+                );
+            }
         }
         if alternatives.len() < 2 {
             return self.fail(

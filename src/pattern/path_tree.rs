@@ -285,6 +285,24 @@ impl PathTree {
     }
 
     /// How many paths the tree holds (their ids are below this).
+    /// Whether `node` is `ancestor` or below it.
+    pub(crate) fn is_at_or_below(&self, mut node: u32, ancestor: u32) -> bool {
+        loop {
+            if node == ancestor {
+                return true;
+            }
+            if node == ROOT {
+                return false;
+            }
+            node = self.nodes[node as usize].parent;
+        }
+    }
+
+    /// The node path `id` ends at.
+    pub(crate) fn path_node(&self, id: u32) -> u32 {
+        self.path_nodes[id as usize]
+    }
+
     pub(crate) fn path_count(&self) -> usize {
         self.path_nodes.len()
     }

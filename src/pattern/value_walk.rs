@@ -26,7 +26,7 @@ fn member<'a>(tree: &PathTree, node: u32, value: &'a Value, flat: &mut FlatEvent
             }
         }
         Value::Array(items) => {
-            let array = flat.new_array();
+            let array = flat.new_array(node);
             for (index, item) in items.iter().enumerate() {
                 let container = matches!(item, Value::Object(_) | Value::Array(_));
                 if container {
