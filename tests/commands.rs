@@ -249,3 +249,45 @@ fn a_closed_stdout_ends_the_command_quietly() {
         );
     }
 }
+
+/// A blueprint CloudFormation would refuse for its size is refused by `validate` (and
+/// `deploy`), where the user can fix it; `render` still renders it, for a deploy through
+/// S3.
+#[test]
+fn a_template_too_large_to_send_inline_is_refused_before_deploy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut blueprint = String::from("name: big\nqueues:\n");
+    for i in 0..30 {
+        blueprint.push_str(&format!("  q{i}: {{}}\n"));
+    }
+    blueprint.push_str("rules:\n");
+    for i in 0..30 {
+        blueprint.push_str(&format!(
+            "  r{i}:\n    pattern: {{source: [s{i}]}}\n    targets: [q{i}]\n"
+        ));
+    }
+    let path = dir.path().join("big.yaml");
+    std::fs::write(&path, blueprint).unwrap();
+    for command in ["validate", "deploy"] {
+        let refused = outboxctl()
+            .arg("-f")
+            .arg(&path)
+            .arg(command)
+            .output()
+            .unwrap();
+        expect_code(&refused, 1);
+        let stderr = text(&refused.stderr);
+        assert!(
+            stderr.contains("CloudFormation takes at most 51200 bytes inline")
+                && stderr.contains("split the blueprint into two stacks"),
+            "{command}: {stderr}"
+        );
+    }
+    let rendered = outboxctl()
+        .arg("-f")
+        .arg(&path)
+        .arg("render")
+        .output()
+        .unwrap();
+    expect_code(&rendered, 0);
+}

@@ -329,7 +329,17 @@ fn decode_table(node: Option<&Node>, problems: &mut Problems) -> Table {
             }
         }
     };
-    let ttl_attribute = f.string("ttl_attribute", problems).map(|s| s.value);
+    let ttl_attribute = f.string("ttl_attribute", problems).and_then(|attribute| {
+        if (1..=255).contains(&attribute.value.len()) {
+            return Some(attribute.value);
+        }
+        problems.at(
+            attribute.span,
+            "`table.ttl_attribute` must be 1 to 255 characters (a DynamoDB attribute name)",
+            "name the attribute that holds each item's expiry time, or remove the key to keep items forever",
+        );
+        None
+    });
     f.finish(problems);
     Table {
         name,

@@ -57,13 +57,18 @@ impl fmt::Display for Diagnostics {
     }
 }
 
+/// The lines of `source` as YAML counts them: `\r\n`, `\n` and a lone `\r` each end one.
+fn source_lines(source: &str) -> impl Iterator<Item = &str> {
+    source.lines().flat_map(|line| line.split('\r'))
+}
+
 fn render(f: &mut fmt::Formatter<'_>, file: &str, source: &str, d: &Diagnostic) -> fmt::Result {
     let Span { line, column, len } = d.span;
     writeln!(f, "error: {}", d.message)?;
     let gutter = line.to_string().len();
     let pad = " ".repeat(gutter);
     writeln!(f, "{pad}--> {file}:{line}:{column}")?;
-    if let Some(text) = source.lines().nth(line.saturating_sub(1)) {
+    if let Some(text) = source_lines(source).nth(line.saturating_sub(1)) {
         writeln!(f, "{pad} |")?;
         writeln!(f, "{line} | {text}")?;
         let indent: String = text

@@ -39,16 +39,62 @@ pub enum LoadError {
 
 /// Read and validate a blueprint file.
 pub fn load(path: &Path) -> Result<Blueprint, LoadError> {
+    load_checked(path, |_| Vec::new())
+}
+
+/// Like [`load`], with `also` finding problems a valid blueprint can still have (what it
+/// renders to), reported with the others at their place in the file.
+pub fn load_checked(
+    path: &Path,
+    also: impl FnOnce(&Blueprint) -> Vec<Diagnostic>,
+) -> Result<Blueprint, LoadError> {
     let display = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
         path: display.clone(),
         source,
     })?;
-    Ok(parse(&display, &source)?)
+    let source = String::from_utf8(bytes).map_err(|err| not_utf8(&display, err))?;
+    let blueprint = parse(&display, &source)?;
+    let items = also(&blueprint);
+    if items.is_empty() {
+        Ok(blueprint)
+    } else {
+        Err(Diagnostics {
+            file: display,
+            source,
+            items,
+        }
+        .into())
+    }
+}
+
+/// A blueprint that is not UTF-8 text: where the first bad byte is, as a diagnostic.
+fn not_utf8(file: &str, err: std::string::FromUtf8Error) -> Diagnostics {
+    let at = err.utf8_error().valid_up_to();
+    let bytes = err.into_bytes();
+    let before = String::from_utf8_lossy(&bytes[..at]);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Diagnostics {
+        file: file.to_string(),
+        source: String::from_utf8_lossy(&bytes).into_owned(),
+        items: vec![
+            Diagnostic::new(
+                Span { line, column, len: 1 },
+                format!(
+                    "the blueprint is not UTF-8 text: byte 0x{:02X} cannot start or continue a character here",
+                    bytes[at]
+                ),
+            )
+            .help("save the file as UTF-8 (an editor's \"encoding\" setting; `iconv -f latin1 -t utf-8` converts Latin-1)"),
+        ],
+    }
 }
 
 /// Validate blueprint text; `file` names it in messages.
 pub fn parse(file: &str, source: &str) -> Result<Blueprint, Diagnostics> {
+    // A byte-order mark (Notepad writes one) is not part of the YAML.
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let fail = |items: Vec<Diagnostic>| Diagnostics {
         file: file.to_string(),
         source: source.to_string(),

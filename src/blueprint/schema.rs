@@ -100,7 +100,7 @@ fn table() -> Value {
             "retain_on_delete": boolean(true, "Keep the table when the stack is deleted or the table replaced"),
             "encryption": choice(&["aws_owned", "aws_managed", "customer_managed"], "aws_managed", "Encryption at rest"),
             "kms_key_arn": { "type": "string", "pattern": "^arn:", "description": "KMS key for customer_managed encryption" },
-            "ttl_attribute": { "type": "string", "description": "Attribute holding each item's expiry (epoch seconds)" },
+            "ttl_attribute": { "type": "string", "minLength": 1, "maxLength": 255, "description": "Attribute holding each item's expiry (epoch seconds)" },
         }),
         &[],
     )

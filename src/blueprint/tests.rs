@@ -201,3 +201,11 @@ fn yaml_numbers_in_patterns_stay_numbers() {
         serde_json::json!({"detail": {"total": [300, 12.5], "flag": [true, null]}})
     );
 }
+
+/// Notepad and other Windows editors start UTF-8 files with a byte-order mark; YAML
+/// allows it, and it is not part of the first key.
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_blueprint() {
+    let bp = parse_ok("\u{feff}name: shop\n");
+    assert_eq!(bp.name, "shop");
+}

@@ -155,17 +155,17 @@ pub struct SyntaxError {
     pub help: &'static str,
 }
 
-/// Parse one YAML document into a tree. An empty document is an empty mapping.
+/// Parse one YAML document into a tree. An empty document is an empty mapping; a second
+/// document (after `---`) is an error, since only the first would count.
 pub fn parse(source: &str) -> Result<Node, SyntaxError> {
     let mut builder = TreeBuilder::default();
     let mut parser = Parser::new_from_str(source);
-    parser
-        .load(&mut builder, false)
-        .map_err(|err| SyntaxError {
-            message: err.info().to_string(),
-            span: Span::at(*err.marker(), 1),
-            help: "check indentation and quoting around this point",
-        })?;
+    // Every document is read, so that a second one is refused rather than ignored.
+    parser.load(&mut builder, true).map_err(|err| SyntaxError {
+        message: err.info().to_string(),
+        span: Span::at(*err.marker(), 1),
+        help: "check indentation and quoting around this point",
+    })?;
     if let Some(err) = builder.error {
         return Err(err);
     }
@@ -185,6 +185,7 @@ struct TreeBuilder {
     stack: Vec<Open>,
     root: Option<Node>,
     error: Option<SyntaxError>,
+    documents: usize,
 }
 
 enum Open {
@@ -268,6 +269,16 @@ impl MarkedEventReceiver for TreeBuilder {
                     None => return,
                 };
                 self.push(node);
+            }
+            Event::DocumentStart => {
+                self.documents += 1;
+                if self.documents == 2 && self.error.is_none() {
+                    self.error = Some(SyntaxError {
+                        message: "a second YAML document starts here: a blueprint is one document, and the rest would be ignored".into(),
+                        span: Span::at(mark, 3),
+                        help: "remove the `---` (or `...`) line and merge what follows into the blueprint, or move it to a file of its own",
+                    });
+                }
             }
             Event::Alias(_) if self.error.is_none() => {
                 self.error = Some(SyntaxError {

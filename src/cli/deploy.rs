@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::output::{OutputFormat, emit};
 use super::progress::Progress;
-use super::{Exit, GlobalArgs, load_blueprint};
+use super::{Exit, GlobalArgs, load_deployable};
 use crate::blueprint::Blueprint;
 use crate::cloud::deploy::{self, Change, Plan, Planned};
 use crate::cloud::events::{self, Watcher};
@@ -87,7 +87,7 @@ impl Failure {
 }
 
 pub async fn run(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<Exit> {
-    let Some(bp) = load_blueprint(global)? else {
+    let Some(bp) = load_deployable(global)? else {
         return Ok(Exit::Failure);
     };
     let deployed = deploy_blueprint(global, args, &bp).await;

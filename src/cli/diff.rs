@@ -6,7 +6,7 @@ use clap::Args;
 use serde_json::Value;
 
 use super::output::emit;
-use super::{Exit, GlobalArgs, load_blueprint};
+use super::{Exit, GlobalArgs, load_deployable};
 use crate::cloud::deploy::{self, Planned};
 use crate::cloud::diff::{self, ResourceDiff};
 use crate::cloud::error::explain;
@@ -29,7 +29,7 @@ struct Row {
 }
 
 pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
-    let Some(bp) = load_blueprint(global)? else {
+    let Some(bp) = load_deployable(global)? else {
         return Ok(Exit::Failure);
     };
     let rendered = render::render(&bp);

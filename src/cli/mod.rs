@@ -226,7 +226,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
 /// `--output json` its problems are also the document on stdout, as `validate` prints
 /// them, so that a script reads a document from every command however it ended.
 pub fn load_blueprint(global: &GlobalArgs) -> anyhow::Result<Option<Blueprint>> {
-    match blueprint::load(&global.blueprint) {
+    reported(global, blueprint::load(&global.blueprint))
+}
+
+/// [`load_blueprint`] for the commands that send the template to CloudFormation inline
+/// (`deploy`, `diff`): a template past a stack's quotas is also refused here.
+pub fn load_deployable(global: &GlobalArgs) -> anyhow::Result<Option<Blueprint>> {
+    reported(
+        global,
+        blueprint::load_checked(&global.blueprint, crate::render::stack_quota_problems),
+    )
+}
+
+fn reported(
+    global: &GlobalArgs,
+    loaded: Result<Blueprint, LoadError>,
+) -> anyhow::Result<Option<Blueprint>> {
+    match loaded {
         Ok(bp) => Ok(Some(bp)),
         Err(LoadError::Invalid(diagnostics)) => {
             errln!("{diagnostics}");

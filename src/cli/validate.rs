@@ -61,7 +61,7 @@ pub(super) fn emit_invalid(global: &GlobalArgs, diagnostics: &Diagnostics) {
 
 pub fn run(global: &GlobalArgs, _args: ValidateArgs) -> anyhow::Result<Exit> {
     let file = global.blueprint.display().to_string();
-    match blueprint::load(&global.blueprint) {
+    match blueprint::load_checked(&global.blueprint, crate::render::stack_quota_problems) {
         Ok(bp) => {
             let verdict = Verdict {
                 file,

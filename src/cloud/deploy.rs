@@ -13,9 +13,6 @@ use super::stack::{self, Phase};
 /// How long CloudFormation may take to compute a change set.
 const CHANGE_SET_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// CloudFormation's limit for a template sent inline (TemplateBody).
-pub const TEMPLATE_BODY_MAX: usize = 51_200;
-
 /// One row of a change set.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Change {
@@ -84,10 +81,11 @@ pub struct Request<'a> {
 
 /// Create a change set for the template and wait until CloudFormation has computed it.
 pub async fn plan(cfn: &Client, request: Request<'_>) -> anyhow::Result<Planned> {
-    if request.template_body.len() > TEMPLATE_BODY_MAX {
+    if request.template_body.len() > crate::render::TEMPLATE_BODY_MAX {
         anyhow::bail!(
-            "the template is {} bytes, more than CloudFormation accepts inline ({TEMPLATE_BODY_MAX}); split the blueprint into two stacks",
-            request.template_body.len()
+            "the template is {} bytes, more than CloudFormation accepts inline ({}); split the blueprint into two stacks",
+            request.template_body.len(),
+            crate::render::TEMPLATE_BODY_MAX
         );
     }
     let existing = stack::describe(cfn, request.stack).await?;

@@ -14,7 +14,46 @@ mod template;
 
 pub use template::Template;
 
-use crate::blueprint::Blueprint;
+use crate::blueprint::{Blueprint, Diagnostic, Span};
+
+/// CloudFormation's limit for a template sent inline (TemplateBody), in bytes.
+pub const TEMPLATE_BODY_MAX: usize = 51_200;
+/// CloudFormation's limit of resources in one stack.
+pub const STACK_RESOURCES_MAX: usize = 500;
+
+/// What CloudFormation would refuse in the template a valid blueprint renders to: more
+/// resources than a stack may have, or more text than it takes inline. Said at `name`,
+/// before any deploy, so `validate` catches it.
+pub fn stack_quota_problems(bp: &Blueprint) -> Vec<Diagnostic> {
+    let template = render(bp);
+    let at = Span {
+        line: 1,
+        column: 1,
+        len: 1,
+    };
+    let resources = template.resources().len();
+    let bytes = template.to_compact_json().len();
+    let over = [
+        (resources > STACK_RESOURCES_MAX).then(|| {
+            format!(
+                "this blueprint renders {resources} CloudFormation resources; a stack may have at most {STACK_RESOURCES_MAX}"
+            )
+        }),
+        (bytes > TEMPLATE_BODY_MAX).then(|| {
+            format!(
+                "this blueprint renders a {bytes}-byte template; CloudFormation takes at most {TEMPLATE_BODY_MAX} bytes inline, as deploy sends it"
+            )
+        }),
+    ];
+    over.into_iter()
+        .flatten()
+        .map(|message| {
+            Diagnostic::new(at, message).help(
+                "split the blueprint into two stacks (two files, each with its own `name`), or use fewer queues and rules in this one",
+            )
+        })
+        .collect()
+}
 
 /// Output formats of `outboxctl render`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
