@@ -174,3 +174,25 @@ fn blueprint_mode_runs_a_stream_record_through_the_pipe_and_every_rule() {
     assert_eq!(answer["rules"][0]["enabled"], false);
     assert_eq!(answer["rules"][0]["pattern_matches"], true);
 }
+
+/// A record the filters pass but the pipe cannot put on the bus (the detail type it reads
+/// is not text): said on stderr, and to a script as the answer's `pipe_error`.
+#[test]
+fn a_record_the_pipe_cannot_deliver_is_answered_in_json_too() {
+    let blueprint = concat!(env!("CARGO_MANIFEST_DIR"), "/blueprints/food-ordering.yaml");
+    let record = r#"{"eventSource": "aws:dynamodb", "eventName": {"a": 1}, "dynamodb": {"Keys": {"pk": {"S": "ORDER#1"}}}}"#;
+    let out = outboxctl(&[
+        "pattern", "test", "-f", blueprint, "--event", record, "--output", "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["pipe_passed"], true);
+    assert!(
+        answer["pipe_error"]
+            .as_str()
+            .unwrap()
+            .contains("$.eventName"),
+        "{answer}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the pipe cannot deliver this record"));
+}

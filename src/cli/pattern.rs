@@ -109,6 +109,10 @@ struct BlueprintAnswer {
     pipe_passed: Option<bool>,
     /// The event the rules saw (after the pipe, for a stream record).
     event: Option<Value>,
+    /// Why the pipe, whose filters let the record through, cannot put it on the bus (its
+    /// input template fails on it): the pipe would send it to its DLQ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pipe_error: Option<String>,
     rules: Vec<RuleAnswer>,
 }
 
@@ -149,27 +153,28 @@ fn through_blueprint(global: &GlobalArgs, event_argument: &str) -> anyhow::Resul
         }
     };
     let region = bp.region.clone().unwrap_or_else(|| "us-east-1".to_string());
+    let mut pipe_error = None;
     let (pipe_passed, event) = if is_stream_record(&input) {
         let program = PipeProgram::for_blueprint(&bp)?;
         if program.passes(&input) {
-            let entry = match program.entry(&input, "1970-01-01T00:00:00Z") {
-                Ok(entry) => entry,
+            match program.entry(&input, "1970-01-01T00:00:00Z") {
+                Ok(entry) => (
+                    Some(true),
+                    Some(flow::envelope(
+                        &entry,
+                        "test-event",
+                        "123456789012",
+                        &region,
+                        "1970-01-01T00:00:00Z",
+                        &[],
+                    )),
+                ),
                 Err(err) => {
                     errln!("the pipe cannot deliver this record: {err}");
-                    return Ok(Exit::Failure);
+                    pipe_error = Some(err.to_string());
+                    (Some(true), None)
                 }
-            };
-            (
-                Some(true),
-                Some(flow::envelope(
-                    &entry,
-                    "test-event",
-                    "123456789012",
-                    &region,
-                    "1970-01-01T00:00:00Z",
-                    &[],
-                )),
-            )
+            }
         } else {
             (Some(false), None)
         }
@@ -203,10 +208,13 @@ fn through_blueprint(global: &GlobalArgs, event_argument: &str) -> anyhow::Resul
     let answer = BlueprintAnswer {
         pipe_passed,
         event,
+        pipe_error,
         rules,
     };
     emit(global.output, &answer, |a| {
         match a.pipe_passed {
+            // Said on stderr already: nothing reaches the rules.
+            Some(true) if a.pipe_error.is_some() => return,
             Some(true) => outln!("pipe filters: pass"),
             Some(false) => {
                 outln!("pipe filters: drop (no filter matches; the record never reaches the bus)")
