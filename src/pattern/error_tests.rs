@@ -33,6 +33,15 @@ fn structure_errors() {
     );
     assert_eq!(reason(r#"{"a": [{}]}"#), "Match expression name not found");
     assert!(reason("{").starts_with("Unrecognized JSON"));
+    // Errors inside strings and numbers point at their byte in the whole pattern.
+    assert_eq!(
+        reason("{\"source\":\n[\"\\x\"]}"),
+        "Unrecognized JSON: invalid escape at byte 14"
+    );
+    assert_eq!(
+        reason(r#"{"detail":{"a":[1e400]}}"#),
+        "Unrecognized JSON: number out of range at byte 16"
+    );
 }
 
 #[test]

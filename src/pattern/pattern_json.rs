@@ -177,9 +177,13 @@ impl Reader<'_> {
         // Check the grammar by letting serde_json read it.
         match serde_json::from_str::<serde_json::Number>(text) {
             Ok(_) => Ok(text.to_string()),
-            Err(_) => {
+            Err(err) => {
                 self.pos = start;
-                self.fail("malformed number")
+                if without_position(&err) == "number out of range" {
+                    self.fail("number out of range")
+                } else {
+                    self.fail("malformed number")
+                }
             }
         }
     }
@@ -199,7 +203,21 @@ impl Reader<'_> {
         }
         self.pos += 1;
         let quoted = self.text.get(start..self.pos).unwrap_or_default();
-        serde_json::from_str::<String>(quoted).map_err(|e| format!("{e} at byte {start}"))
+        serde_json::from_str::<String>(quoted).map_err(|err| {
+            // serde_json counts from the string's quote; say where in the pattern it is.
+            // (A string holds no raw line break, so its columns are bytes from the quote.)
+            let at = start + err.column().saturating_sub(1);
+            format!("{} at byte {at}", without_position(&err))
+        })
+    }
+}
+
+/// serde_json's message without its own " at line L column C".
+fn without_position(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rsplit_once(" at line ") {
+        Some((message, _)) => message.to_string(),
+        None => text,
     }
 }
 
