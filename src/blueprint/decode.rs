@@ -30,7 +30,10 @@ pub fn decode(root: &Node, problems: &mut Problems) -> Option<Blueprint> {
     if name_span != Span::default() && !is_stack_name(&name) {
         problems.at(
             name_span,
-            format!("`name` `{name}` is not a valid CloudFormation stack name"),
+            format!(
+                "`name` `{}` is not a valid CloudFormation stack name",
+                super::diagnostic::shortened(&name)
+            ),
             "start with a letter and use only letters, digits and `-` (at most 128 characters)",
         );
     }
@@ -159,7 +162,7 @@ fn named_entries<'n>(
     out
 }
 
-fn is_stack_name(name: &str) -> bool {
+pub(super) fn is_stack_name(name: &str) -> bool {
     name.len() <= STACK_NAME_MAX
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')

@@ -57,6 +57,21 @@ impl fmt::Display for Diagnostics {
     }
 }
 
+/// Values longer than this are cut in messages and source lines: a 2,000-character name
+/// quoted in full, once per error, buried the errors themselves.
+const SHOWN_MAX: usize = 80;
+
+/// `text` as a message quotes it: cut in the middle past [`SHOWN_MAX`] characters.
+pub(crate) fn shortened(text: &str) -> String {
+    let count = text.chars().count();
+    if count <= SHOWN_MAX {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(SHOWN_MAX / 2).collect();
+    let tail: String = text.chars().skip(count - SHOWN_MAX / 4).collect();
+    format!("{head}…{tail} ({count} characters)")
+}
+
 /// The lines of `source` as YAML counts them: `\r\n`, `\n` and a lone `\r` each end one.
 fn source_lines(source: &str) -> impl Iterator<Item = &str> {
     source.lines().flat_map(|line| line.split('\r'))
@@ -69,14 +84,28 @@ fn render(f: &mut fmt::Formatter<'_>, file: &str, source: &str, d: &Diagnostic) 
     let pad = " ".repeat(gutter);
     writeln!(f, "{pad}--> {file}:{line}:{column}")?;
     if let Some(text) = source_lines(source).nth(line.saturating_sub(1)) {
+        // A long line is shown from just before the column, and cut after SHOWN_MAX.
+        let skip = column.saturating_sub(1).saturating_sub(SHOWN_MAX / 4);
+        let (lead, column) = if skip > 0 {
+            ("…", column - skip + 1)
+        } else {
+            ("", column)
+        };
+        let visible: String = text.chars().skip(skip).take(SHOWN_MAX).collect();
+        let cut = if text.chars().count() > skip + SHOWN_MAX {
+            "…"
+        } else {
+            ""
+        };
+        let shown = format!("{lead}{visible}");
         writeln!(f, "{pad} |")?;
-        writeln!(f, "{line} | {text}")?;
-        let indent: String = text
+        writeln!(f, "{line} | {shown}{cut}")?;
+        let indent: String = shown
             .chars()
             .take(column.saturating_sub(1))
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
-        let width = len.min(text.chars().count().saturating_sub(column - 1).max(1));
+        let width = len.min(shown.chars().count().saturating_sub(column - 1).max(1));
         writeln!(f, "{pad} | {indent}{}", "^".repeat(width))?;
     }
     if let Some(help) = &d.help {

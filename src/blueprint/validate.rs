@@ -278,7 +278,9 @@ fn planned_names(bp: &Blueprint) -> Vec<Planned> {
 }
 
 fn check_physical_names(bp: &Blueprint, problems: &mut Problems) {
-    if bp.name.is_empty() {
+    // Every name below starts with the stack name: an invalid one is reported already, and
+    // fixing it fixes them.
+    if !super::decode::is_stack_name(&bp.name) {
         return;
     }
     let mut seen: HashMap<(&str, &str), Span> = HashMap::new();
@@ -290,7 +292,7 @@ fn check_physical_names(bp: &Blueprint, problems: &mut Problems) {
                 format!(
                     "the {} name `{}` would be {} characters, more than AWS allows ({})",
                     planned.kind,
-                    planned.name,
+                    super::diagnostic::shortened(&planned.name),
                     planned.name.len(),
                     planned.max
                 ),
