@@ -57,9 +57,13 @@ impl fmt::Display for Diagnostics {
     }
 }
 
-/// Values longer than this are cut in messages and source lines: a 2,000-character name
-/// quoted in full, once per error, buried the errors themselves.
-const SHOWN_MAX: usize = 80;
+/// Values longer than this are cut in messages: a 2,000-character name quoted in full,
+/// once per error, buried the errors themselves.
+const SHOWN_MAX: usize = 200;
+/// Source lines are shown this wide at most, from the start when the column is within
+/// the first 100 characters, else from shortly before it.
+const LINE_MAX: usize = 120;
+const LINE_LEAD: usize = 20;
 
 /// `text` as a message quotes it: cut in the middle past [`SHOWN_MAX`] characters.
 pub(crate) fn shortened(text: &str) -> String {
@@ -84,15 +88,19 @@ fn render(f: &mut fmt::Formatter<'_>, file: &str, source: &str, d: &Diagnostic) 
     let pad = " ".repeat(gutter);
     writeln!(f, "{pad}--> {file}:{line}:{column}")?;
     if let Some(text) = source_lines(source).nth(line.saturating_sub(1)) {
-        // A long line is shown from just before the column, and cut after SHOWN_MAX.
-        let skip = column.saturating_sub(1).saturating_sub(SHOWN_MAX / 4);
+        // A long line is shown from just before a column far to the right, and cut.
+        let skip = if column > LINE_MAX - LINE_LEAD {
+            column - 1 - LINE_LEAD
+        } else {
+            0
+        };
         let (lead, column) = if skip > 0 {
             ("…", column - skip + 1)
         } else {
             ("", column)
         };
-        let visible: String = text.chars().skip(skip).take(SHOWN_MAX).collect();
-        let cut = if text.chars().count() > skip + SHOWN_MAX {
+        let visible: String = text.chars().skip(skip).take(LINE_MAX).collect();
+        let cut = if text.chars().count() > skip + LINE_MAX {
             "…"
         } else {
             ""
