@@ -199,7 +199,19 @@ impl TreeBuilder {
             None => self.root = Some(node),
             Some(Open::Sequence(_, items)) => items.push(node),
             Some(Open::Mapping(_, entries, pending_key)) => match pending_key.take() {
-                None => *pending_key = Some(node),
+                None => {
+                    if !matches!(node.value, Value::Scalar { .. }) && self.error.is_none() {
+                        self.error = Some(SyntaxError {
+                            message: format!(
+                                "a key must be a name, not {} (YAML's `? ` complex keys)",
+                                node.kind()
+                            ),
+                            span: node.span,
+                            help: "write the key as a plain name",
+                        });
+                    }
+                    *pending_key = Some(node)
+                }
                 Some(key) => {
                     let duplicate = entries.iter().any(|(existing, _)| {
                         existing.text().is_some() && existing.text() == key.text()
