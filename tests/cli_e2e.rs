@@ -438,6 +438,11 @@ async fn deploy_send_tail_verify_status_destroy() {
     expect_code(&refused, 1);
     let outcome: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
     assert_eq!(outcome["deleted"], false, "{outcome}");
+    assert_eq!(
+        outcome["discarded"],
+        serde_json::json!([]),
+        "nothing went: {outcome}"
+    );
     assert!(
         outcome["failure"].as_str().unwrap().contains("pass --yes"),
         "{outcome}"

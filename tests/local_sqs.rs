@@ -279,6 +279,16 @@ async fn max_receive_count_moves_to_the_dlq_and_a_move_task_brings_it_back() {
         queue_arn(&client, &url).await
     );
 
+    // The same queue name under another account is not this queue.
+    let elsewhere = dlq_arn.replace(":000000000000:", ":111122223333:");
+    assert_ne!(elsewhere, dlq_arn);
+    let refused = client
+        .start_message_move_task()
+        .source_arn(&elsewhere)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(refused).0, "ResourceNotFoundException");
     let task = client
         .start_message_move_task()
         .source_arn(&dlq_arn)

@@ -467,8 +467,8 @@ fn outputs_name_everything_a_client_needs() {
     }
 }
 
-/// A stage serves the snapshot its deployment froze: a new API field changes the body
-/// model, so the deployment gets a new logical id and the stage the new model.
+/// A stage serves the snapshot its deployment froze: a new API field must reach the body
+/// model, and the deployment must get a new logical id so that the stage serves it.
 #[test]
 fn a_changed_body_model_is_deployed_again() {
     let dir = tempfile::tempdir().unwrap();

@@ -333,7 +333,7 @@ fn decode_table(node: Option<&Node>, problems: &mut Problems) -> Table {
         }
     };
     let ttl_attribute = f.string("ttl_attribute", problems).and_then(|attribute| {
-        if (1..=255).contains(&attribute.value.len()) {
+        if (1..=255).contains(&attribute.value.chars().count()) {
             return Some(attribute.value);
         }
         problems.at(

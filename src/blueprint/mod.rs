@@ -73,8 +73,17 @@ fn not_utf8(file: &str, err: std::string::FromUtf8Error) -> Diagnostics {
     let at = err.utf8_error().valid_up_to();
     let bytes = err.into_bytes();
     let before = String::from_utf8_lossy(&bytes[..at]);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    // Lines end as YAML ends them: `\r\n`, `\n` or a lone `\r`.
+    // (`lines` drops the empty line after a final `\n`; `split` keeps the one after `\r`.)
+    let mut lines = before.lines().flat_map(|line| line.split('\r'));
+    let last = lines.next_back().unwrap_or_default();
+    let after_newline = before.ends_with('\n');
+    let line = lines.count() + usize::from(after_newline) + 1;
+    let column = if after_newline {
+        1
+    } else {
+        last.chars().count() + 1
+    };
     Diagnostics {
         file: file.to_string(),
         source: String::from_utf8_lossy(&bytes).into_owned(),

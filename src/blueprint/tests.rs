@@ -209,3 +209,19 @@ fn a_byte_order_mark_is_not_part_of_the_blueprint() {
     let bp = parse_ok("\u{feff}name: shop\n");
     assert_eq!(bp.name, "shop");
 }
+
+/// A file that is not UTF-8 is reported at its first bad byte, counting lines as YAML
+/// does: `\r\n`, `\n` and a lone `\r` each end one.
+#[test]
+fn text_that_is_not_utf8_is_placed_at_its_first_bad_byte() {
+    for (bytes, line, column) in [
+        (&b"name: shop\ntags:\n  team: caf\xe9\n"[..], 3, 12),
+        (b"name: shop\r# c\rtags:\r  team: caf\xe9\r", 4, 12),
+        (b"name: shop\r\n\xe9", 2, 1),
+        (b"\xe9", 1, 1),
+    ] {
+        let err = String::from_utf8(bytes.to_vec()).unwrap_err();
+        let span = not_utf8("t.yaml", err).items[0].span;
+        assert_eq!((span.line, span.column), (line, column), "{bytes:?}");
+    }
+}

@@ -156,18 +156,39 @@ pub struct SyntaxError {
 }
 
 /// Parse one YAML document into a tree. An empty document is an empty mapping; a second
-/// document (after `---`) is an error, since only the first would count.
+/// document with anything in it (after `---` or `...`) is an error, since only the first
+/// would count.
 pub fn parse(source: &str) -> Result<Node, SyntaxError> {
     let mut builder = TreeBuilder::default();
     let mut parser = Parser::new_from_str(source);
     // Every document is read, so that a second one is refused rather than ignored.
-    parser.load(&mut builder, true).map_err(|err| SyntaxError {
-        message: err.info().to_string(),
-        span: Span::at(*err.marker(), 1),
-        help: "check indentation and quoting around this point",
-    })?;
+    let loaded = parser.load(&mut builder, true);
+    let second = |span: Span| {
+        SyntaxError {
+        message: "a second YAML document starts here: a blueprint is one document, and the rest would be ignored".into(),
+        span,
+        help: "remove the `---` (or `...`) line and merge what follows into the blueprint, or move it to a file of its own",
+    }
+    };
+    if let Err(err) = loaded {
+        // Whatever broke the parser lies in the second document: say that first.
+        return Err(match builder.second_document {
+            Some(span) => second(span),
+            None => builder.error.unwrap_or_else(|| SyntaxError {
+                message: err.info().to_string(),
+                span: Span::at(*err.marker(), 1),
+                help: "check indentation and quoting around this point",
+            }),
+        });
+    }
     if let Some(err) = builder.error {
         return Err(err);
+    }
+    if let Some(span) = builder
+        .second_document
+        .filter(|_| builder.second_has_content)
+    {
+        return Err(second(span));
     }
     Ok(builder.root.unwrap_or(Node {
         value: Value::Mapping(Vec::new()),
@@ -186,6 +207,10 @@ struct TreeBuilder {
     root: Option<Node>,
     error: Option<SyntaxError>,
     documents: usize,
+    /// Where a second document starts, and whether it holds anything (a trailing `---`
+    /// alone is an empty document, and harmless).
+    second_document: Option<Span>,
+    second_has_content: bool,
 }
 
 enum Open {
@@ -235,6 +260,23 @@ impl TreeBuilder {
 
 impl MarkedEventReceiver for TreeBuilder {
     fn on_event(&mut self, event: Event, mark: Marker) {
+        if let Event::DocumentStart = event {
+            self.documents += 1;
+            if self.documents == 2 {
+                self.second_document = Some(Span::at(mark, 3));
+            }
+            return;
+        }
+        if self.documents > 1 {
+            // Only the first document is built; the others only need to be empty.
+            let empty = match &event {
+                Event::Scalar(text, TScalarStyle::Plain, _, _) => text.is_empty() || text == "~",
+                Event::DocumentEnd | Event::StreamEnd => true,
+                _ => false,
+            };
+            self.second_has_content |= !empty;
+            return;
+        }
         match event {
             Event::Scalar(text, style, _, _) => {
                 let quoted = matches!(
@@ -281,16 +323,6 @@ impl MarkedEventReceiver for TreeBuilder {
                     None => return,
                 };
                 self.push(node);
-            }
-            Event::DocumentStart => {
-                self.documents += 1;
-                if self.documents == 2 && self.error.is_none() {
-                    self.error = Some(SyntaxError {
-                        message: "a second YAML document starts here: a blueprint is one document, and the rest would be ignored".into(),
-                        span: Span::at(mark, 3),
-                        help: "remove the `---` (or `...`) line and merge what follows into the blueprint, or move it to a file of its own",
-                    });
-                }
             }
             Event::Alias(_) if self.error.is_none() => {
                 self.error = Some(SyntaxError {
@@ -391,5 +423,27 @@ mod tests {
             root.to_json(),
             serde_json::json!({"detail": {"status": ["Created", 300, true, null]}})
         );
+    }
+
+    /// Only the first document would count: a second one with anything in it is refused
+    /// at its `---`, even when it is broken YAML; an empty one is harmless.
+    #[test]
+    fn a_second_document_is_refused_unless_empty() {
+        for text in ["name: shop\n---\nqueues: {}\n", "name: shop\n---\nfoo: [\n"] {
+            let err = parse(text).unwrap_err();
+            assert!(
+                err.message.starts_with("a second YAML document"),
+                "{text}: {err:?}"
+            );
+            assert_eq!((err.span.line, err.span.column), (2, 1), "{text}");
+        }
+        for text in [
+            "name: shop\n---\n",
+            "name: shop\n...\n",
+            "---\nname: shop\n",
+        ] {
+            let root = parse(text).unwrap();
+            assert_eq!(root.as_mapping().unwrap().len(), 1, "{text}");
+        }
     }
 }

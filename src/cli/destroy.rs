@@ -95,6 +95,10 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> anyhow::Result<Exit>
     if let Err(err) = &ended {
         outcome.failure = Some(super::exit::describe(err));
     }
+    // The messages went only if their queues did.
+    if !outcome.deleted {
+        outcome.discarded.clear();
+    }
     // Scripts read the outcome on stdout however the destroy ended; a person reads why it
     // stopped on stderr.
     if outcome.deleted || global.output == OutputFormat::Json {

@@ -306,6 +306,27 @@ fn fields_inside_one_array_of_objects_must_come_from_one_element() {
 /// them. Fields of one array still come from one element, however many arrays are around.
 #[test]
 fn independent_arrays_do_not_multiply_the_work() {
+    finishes(independent_arrays);
+}
+
+/// Run `check` on another thread and fail when it has not finished within a minute: were
+/// matching exponential again, these tests should fail, not hang.
+fn finishes(check: fn()) {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        check();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(()) => {}
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("matching took more than a minute: the work multiplies again")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("the check failed"),
+    }
+}
+
+fn independent_arrays() {
     let arrays = 12;
     let mut fields: Vec<String> = (0..arrays)
         .map(|i| format!(r#""f{i}": {{"v": [1]}}"#))
@@ -343,6 +364,10 @@ fn independent_arrays_do_not_multiply_the_work() {
 /// multiply the states after it either.
 #[test]
 fn repeated_values_do_not_multiply_the_work() {
+    finishes(repeated_values);
+}
+
+fn repeated_values() {
     let fields: Vec<String> = (0..12).map(|i| format!(r#""a{i}": [1]"#)).collect();
     let mut detail = serde_json::Map::new();
     for i in 0..12 {

@@ -284,7 +284,6 @@ impl PathTree {
         Some(node)
     }
 
-    /// How many paths the tree holds (their ids are below this).
     /// Whether `node` is `ancestor` or below it.
     pub(crate) fn is_at_or_below(&self, mut node: u32, ancestor: u32) -> bool {
         loop {
@@ -303,6 +302,7 @@ impl PathTree {
         self.path_nodes[id as usize]
     }
 
+    /// How many paths the tree holds (their ids are below this).
     pub(crate) fn path_count(&self) -> usize {
         self.path_nodes.len()
     }

@@ -14,7 +14,7 @@ mod template;
 
 pub use template::Template;
 
-use crate::blueprint::{Blueprint, Diagnostic, Span};
+use crate::blueprint::{Blueprint, Diagnostic};
 
 /// CloudFormation's limit for a template sent inline (TemplateBody), in bytes.
 pub const TEMPLATE_BODY_MAX: usize = 51_200;
@@ -26,11 +26,7 @@ pub const STACK_RESOURCES_MAX: usize = 500;
 /// before any deploy, so `validate` catches it.
 pub fn stack_quota_problems(bp: &Blueprint) -> Vec<Diagnostic> {
     let template = render(bp);
-    let at = Span {
-        line: 1,
-        column: 1,
-        len: 1,
-    };
+    let at = bp.name_span;
     let resources = template.resources().len();
     let bytes = template.to_compact_json().len();
     let over = [

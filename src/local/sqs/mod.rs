@@ -133,6 +133,12 @@ impl Sqs {
         }
     }
 
+    /// The name of the queue `arn` names, if it is a queue of this engine's account and
+    /// region: SQS finds nothing under another account's or region's ARN.
+    pub fn local_queue_name<'a>(&self, arn: &'a str) -> Option<&'a str> {
+        local_queue_name(arn, &self.queue_arn(""))
+    }
+
     pub fn queue_arn(&self, name: &str) -> String {
         format!("arn:aws:sqs:{}:{ACCOUNT_ID}:{name}", self.region)
     }
@@ -545,6 +551,13 @@ fn validate_queue_name(name: &str) -> Result<(), SqsError> {
     }
 }
 
+/// The queue name in `arn` when it starts with `arn_prefix` (a queue ARN of this engine
+/// without its name).
+fn local_queue_name<'a>(arn: &'a str, arn_prefix: &str) -> Option<&'a str> {
+    arn.strip_prefix(arn_prefix)
+        .filter(|name| !name.is_empty() && !name.contains(':'))
+}
+
 /// A `RedrivePolicy` must name a queue that exists when it is set, in the same account
 /// and region as the queue (`arn_prefix`, the ARN of a queue here without its name).
 fn check_dead_letter_target(
@@ -556,11 +569,7 @@ fn check_dead_letter_target(
         return Ok(());
     };
     let policy = attributes::RedrivePolicy::parse(text)?;
-    let here = policy
-        .dead_letter_target_arn
-        .strip_prefix(arn_prefix)
-        .filter(|name| !name.contains(':'));
-    let exists = match here {
+    let exists = match local_queue_name(&policy.dead_letter_target_arn, arn_prefix) {
         Some(name) => conn
             .prepare_cached("SELECT 1 FROM sqs_queues WHERE name = ?1")?
             .exists([name])?,

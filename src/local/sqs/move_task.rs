@@ -30,7 +30,8 @@ impl Sqs {
         destination_arn: Option<String>,
         max_per_second: Option<i64>,
     ) -> Result<String, SqsError> {
-        let source = queue_name_of_arn(source_arn)
+        let source = self
+            .local_queue_name(source_arn)
             .ok_or_else(no_source)?
             .to_string();
         if let Some(rate) = max_per_second
@@ -46,7 +47,7 @@ impl Sqs {
         let destination_name = destination_arn
             .as_deref()
             .map(|d| {
-                queue_name_of_arn(d)
+                self.local_queue_name(d)
                     .map(str::to_string)
                     .ok_or(SqsError::QueueDoesNotExist)
             })
@@ -133,7 +134,8 @@ impl Sqs {
         max_results: usize,
     ) -> Result<Vec<MoveTask>, SqsError> {
         let arn = source_arn.to_string();
-        let source = queue_name_of_arn(source_arn)
+        let source = self
+            .local_queue_name(source_arn)
             .ok_or_else(no_source)?
             .to_string();
         self.storage
