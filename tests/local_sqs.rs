@@ -938,3 +938,49 @@ async fn list_queues_pages_with_its_own_tokens_only() {
         )
     );
 }
+
+/// An empty batch is refused with the batch's own entry type in the message, as SQS says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_batch_names_its_entry_type() {
+    let engine = TestEngine::start().await;
+    let client = sqs_client(&engine.handle.endpoint_url());
+    let url = create_queue(&client, "empty-batches", &[]).await;
+    let deleted = error_code(
+        client
+            .delete_message_batch()
+            .queue_url(&url)
+            .set_entries(Some(Vec::new()))
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    let changed = error_code(
+        client
+            .change_message_visibility_batch()
+            .queue_url(&url)
+            .set_entries(Some(Vec::new()))
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    let sent = error_code(
+        client
+            .send_message_batch()
+            .queue_url(&url)
+            .set_entries(Some(Vec::new()))
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    for ((code, message), entry) in [
+        (deleted, "DeleteMessageBatchRequestEntry"),
+        (changed, "ChangeMessageVisibilityBatchRequestEntry"),
+        (sent, "SendMessageBatchRequestEntry"),
+    ] {
+        assert_eq!(code, "AWS.SimpleQueueService.EmptyBatchRequest");
+        assert_eq!(
+            message,
+            format!("There should be at least one {entry} in the request.")
+        );
+    }
+}

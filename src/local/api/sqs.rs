@@ -369,10 +369,13 @@ struct SendEntry {
     message_system_attributes: BTreeMap<String, AttributeValue>,
 }
 
-/// The batch rules SQS applies before looking at any entry.
-fn check_batch_ids<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> Result<(), SqsError> {
+/// The batch rules SQS applies before looking at any entry; `entry` names the entry type.
+fn check_batch_ids<'a>(
+    entry: &'static str,
+    ids: impl ExactSizeIterator<Item = &'a str>,
+) -> Result<(), SqsError> {
     if ids.len() == 0 {
-        return Err(SqsError::EmptyBatchRequest);
+        return Err(SqsError::EmptyBatchRequest(entry));
     }
     if ids.len() > MAX_BATCH_ENTRIES {
         return Err(SqsError::TooManyEntriesInBatchRequest(ids.len()));
@@ -399,7 +402,10 @@ fn failed_entry(id: &str, error: &SqsError) -> Value {
 }
 
 async fn send_message_batch(sqs: &Sqs, request: SendMessageBatch) -> ActionResult {
-    check_batch_ids(request.entries.iter().map(|e| e.id.as_str()))?;
+    check_batch_ids(
+        "SendMessageBatchRequestEntry",
+        request.entries.iter().map(|e| e.id.as_str()),
+    )?;
     let ids: Vec<String> = request.entries.iter().map(|e| e.id.clone()).collect();
     let messages: Vec<NewMessage> = request
         .entries
@@ -543,7 +549,10 @@ struct DeleteEntry {
 }
 
 async fn delete_message_batch(sqs: &Sqs, request: DeleteMessageBatch) -> ActionResult {
-    check_batch_ids(request.entries.iter().map(|e| e.id.as_str()))?;
+    check_batch_ids(
+        "DeleteMessageBatchRequestEntry",
+        request.entries.iter().map(|e| e.id.as_str()),
+    )?;
     let handles = request
         .entries
         .iter()
@@ -645,7 +654,10 @@ struct ChangeVisibilityEntry {
 }
 
 async fn change_visibility_batch(sqs: &Sqs, request: ChangeVisibilityBatch) -> ActionResult {
-    check_batch_ids(request.entries.iter().map(|e| e.id.as_str()))?;
+    check_batch_ids(
+        "ChangeMessageVisibilityBatchRequestEntry",
+        request.entries.iter().map(|e| e.id.as_str()),
+    )?;
     let ids: Vec<String> = request.entries.iter().map(|e| e.id.clone()).collect();
     let entries = request
         .entries

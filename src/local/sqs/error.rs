@@ -27,8 +27,9 @@ pub enum SqsError {
     TooManyEntriesInBatchRequest(usize),
     #[error("Batch requests cannot be longer than {max} bytes. You have sent {sent} bytes.")]
     BatchRequestTooLong { sent: usize, max: usize },
-    #[error("There should be at least one SendMessageBatchRequestEntry in the request.")]
-    EmptyBatchRequest,
+    /// Names the batch's entry type (`SendMessageBatchRequestEntry`, …).
+    #[error("There should be at least one {0} in the request.")]
+    EmptyBatchRequest(&'static str),
     #[error("Id {0} repeated.")]
     BatchEntryIdsNotDistinct(String),
     #[error(
@@ -66,7 +67,7 @@ impl SqsError {
             SqsError::MessageNotInflight => "MessageNotInflight",
             SqsError::TooManyEntriesInBatchRequest(_) => "TooManyEntriesInBatchRequest",
             SqsError::BatchRequestTooLong { .. } => "BatchRequestTooLong",
-            SqsError::EmptyBatchRequest => "EmptyBatchRequest",
+            SqsError::EmptyBatchRequest(_) => "EmptyBatchRequest",
             SqsError::BatchEntryIdsNotDistinct(_) => "BatchEntryIdsNotDistinct",
             SqsError::InvalidBatchEntryId => "InvalidBatchEntryId",
             SqsError::ResourceNotFound(_) => "ResourceNotFoundException",
@@ -85,7 +86,7 @@ impl SqsError {
                 "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"
             }
             SqsError::BatchRequestTooLong { .. } => "AWS.SimpleQueueService.BatchRequestTooLong",
-            SqsError::EmptyBatchRequest => "AWS.SimpleQueueService.EmptyBatchRequest",
+            SqsError::EmptyBatchRequest(_) => "AWS.SimpleQueueService.EmptyBatchRequest",
             SqsError::BatchEntryIdsNotDistinct(_) => {
                 "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"
             }

@@ -299,8 +299,10 @@ pub fn receive(
         "MessageRetentionPeriod",
         attributes::DEFAULT_RETENTION_SECONDS,
     ) * 1000;
-    conn.prepare_cached("DELETE FROM sqs_messages WHERE queue = ?1 AND sent_ms < ?2")?
-        .execute(params![queue, now_ms - retention_ms])?;
+    conn.prepare_cached(
+        "DELETE FROM sqs_messages INDEXED BY sqs_messages_age WHERE queue = ?1 AND sent_ms < ?2",
+    )?
+    .execute(params![queue, now_ms - retention_ms])?;
     let redrive = attributes
         .get("RedrivePolicy")
         .filter(|p| !p.is_empty())
@@ -311,7 +313,7 @@ pub fn receive(
     });
     let mut out = Vec::new();
     let mut statement = conn.prepare_cached(
-        "SELECT id, message_id, body, attributes, sent_ms, receive_count, first_receive_ms, source_arn, system_attributes FROM sqs_messages WHERE queue = ?1 AND visible_ms <= ?2 ORDER BY visible_ms, id LIMIT ?3",
+        "SELECT id, message_id, body, attributes, sent_ms, receive_count, first_receive_ms, source_arn, system_attributes FROM sqs_messages INDEXED BY sqs_messages_ready WHERE queue = ?1 AND visible_ms <= ?2 ORDER BY visible_ms, id LIMIT ?3",
     )?;
     // Read a little more than asked, as some may be redriven instead of returned.
     let rows: Vec<_> = statement

@@ -51,6 +51,11 @@ CREATE TABLE IF NOT EXISTS sqs_messages (
 );
 CREATE INDEX IF NOT EXISTS sqs_messages_ready ON sqs_messages (queue, visible_ms, id);
 CREATE INDEX IF NOT EXISTS sqs_messages_receipt ON sqs_messages (receipt);
+-- Each receive first drops the queue's messages past retention: without this index that
+-- read every message of the queue, so receiving slowed as the queue grew. Statements
+-- name their index (INDEXED BY): with two indexes led by `queue`, SQLite's planner,
+-- which has no statistics here, picked the wrong one and sorted the whole queue.
+CREATE INDEX IF NOT EXISTS sqs_messages_age ON sqs_messages (queue, sent_ms);
 CREATE TABLE IF NOT EXISTS sqs_move_tasks (
     handle TEXT PRIMARY KEY,
     source_arn TEXT NOT NULL,
@@ -411,7 +416,7 @@ impl Sqs {
                 .write(move |conn| -> Result<(Vec<Message>, Option<i64>), SqsError> {
                     let messages = message::receive(conn, &owned, &arn, max as usize, visibility * 1000, now)?;
                     let next: Option<i64> = conn
-                        .query_row("SELECT MIN(visible_ms) FROM sqs_messages WHERE queue = ?1 AND visible_ms > ?2", params![owned, now], |r| r.get(0))
+                        .query_row("SELECT MIN(visible_ms) FROM sqs_messages INDEXED BY sqs_messages_ready WHERE queue = ?1 AND visible_ms > ?2", params![owned, now], |r| r.get(0))
                         .optional()?
                         .flatten();
                     Ok((messages, next))
@@ -449,7 +454,7 @@ impl Sqs {
             .write(move |conn| -> Result<Vec<Result<(), SqsError>>, SqsError> {
                 message::queue_attributes(conn, &owned)?;
                 let mut statement = conn
-                    .prepare_cached("DELETE FROM sqs_messages WHERE queue = ?1 AND receipt = ?2")?;
+                    .prepare_cached("DELETE FROM sqs_messages INDEXED BY sqs_messages_receipt WHERE queue = ?1 AND receipt = ?2")?;
                 Ok(receipt_handles
                     .iter()
                     .map(|handle| {

@@ -30,7 +30,7 @@ impl Sqs {
                         DEFAULT_RETENTION_SECONDS,
                     ) * 1000;
                     removed += conn.execute(
-                        "DELETE FROM sqs_messages WHERE queue = ?1 AND sent_ms < ?2",
+                        "DELETE FROM sqs_messages INDEXED BY sqs_messages_age WHERE queue = ?1 AND sent_ms < ?2",
                         params![queue, now - retention_ms],
                     )?;
                 }
