@@ -1380,3 +1380,32 @@ async fn a_projection_goes_only_with_specific_attributes_and_distinct_paths() {
         .unwrap_err();
     assert_eq!(code(&got), overlap("[l, [1]]", "[l, [1], b]"));
 }
+
+/// `send-test-order` writes with "only if new": when the SDK retries a write whose answer
+/// was lost, the retry finds the first attempt's item. That item is its own write, so the
+/// order counts as written; a different item under the id is still refused.
+#[tokio::test]
+async fn a_retried_order_write_finds_its_own_item_and_succeeds() {
+    use outboxctl::cloud::orders;
+    let engine = TestEngine::start().await;
+    let client = engine.dynamodb();
+    create_table(&client, "orders", false, None).await;
+    let table = outboxctl::blueprint::parse("t.yaml", "name: shop\n")
+        .unwrap()
+        .table;
+    let item = orders::new_item(&table, "ORDER#1", 1_700_000_000_000, "NEW", &[]).unwrap();
+    orders::put(&client, "orders", &table, item.clone())
+        .await
+        .unwrap();
+    orders::put(&client, "orders", &table, item.clone())
+        .await
+        .expect("the same item again is the retry of a committed write");
+    let other = orders::new_item(&table, "ORDER#1", 1_700_000_000_001, "NEW", &[]).unwrap();
+    let refused = orders::put(&client, "orders", &table, other)
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{refused:#}").contains("ConditionalCheckFailed"),
+        "{refused:#}"
+    );
+}

@@ -133,7 +133,9 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> anyhow::Result<Exit> {
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
     let mut stopped = false;
-    for place in 0..args.count {
+    // The first write that failed: no more are started, and those written are reported.
+    let mut failure: Option<anyhow::Error> = None;
+    'sending: for place in 0..args.count {
         if let Some(ticker) = &mut ticker {
             tokio::select! {
                 _ = ticker.tick() => {}
@@ -141,13 +143,10 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> anyhow::Result<Exit> {
             }
         }
         while in_flight.len() >= CONCURRENCY {
-            let written = in_flight
-                .join_next()
-                .await
-                .expect("the set is not empty")??;
-            ids.push(written);
-            if let Some(bar) = &bar {
-                bar.inc(1);
+            let result = in_flight.join_next().await.expect("the set is not empty");
+            settle(result, &mut ids, &mut failure, bar.as_ref());
+            if failure.is_some() {
+                break 'sending;
             }
         }
         let created = orders::now_millis();
@@ -167,16 +166,23 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> anyhow::Result<Exit> {
         });
     }
     while let Some(result) = in_flight.join_next().await {
-        ids.push(result??);
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
+        settle(result, &mut ids, &mut failure, bar.as_ref());
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     ids.sort_unstable();
     let ids: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
+    if let Some(err) = failure {
+        // The orders written before the failure exist: say which, so they can be found.
+        errln!(
+            "stopped: {} of {} order(s) written before a write failed",
+            ids.len(),
+            args.count
+        );
+        report(global, "INSERT", table_name, ids)?;
+        return Err(err);
+    }
     if stopped {
         errln!(
             "interrupted: {} of {} order(s) written",
@@ -187,6 +193,29 @@ pub async fn run(global: &GlobalArgs, args: SendArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Failure);
     }
     report(global, "INSERT", table_name, ids)
+}
+
+/// Note one finished write: its id, or (the first) failure.
+fn settle(
+    result: Result<anyhow::Result<(u32, String)>, tokio::task::JoinError>,
+    ids: &mut Vec<(u32, String)>,
+    failure: &mut Option<anyhow::Error>,
+    bar: Option<&ProgressBar>,
+) {
+    match result {
+        Ok(Ok(written)) => {
+            ids.push(written);
+            if let Some(bar) = bar {
+                bar.inc(1);
+            }
+        }
+        Ok(Err(err)) => {
+            failure.get_or_insert(err);
+        }
+        Err(join) => {
+            failure.get_or_insert(join.into());
+        }
+    }
 }
 
 fn report(

@@ -212,15 +212,62 @@ pub async fn put(
     table: &Table,
     item: HashMap<String, AttributeValue>,
 ) -> anyhow::Result<()> {
-    ddb.put_item()
+    let written = ddb
+        .put_item()
         .table_name(table_name)
-        .set_item(Some(item))
+        .set_item(Some(item.clone()))
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", &table.partition_key.name)
         .send()
-        .await
-        .map_err(|err| explain("dynamodb:PutItem", err))?;
-    Ok(())
+        .await;
+    let Err(err) = written else {
+        return Ok(());
+    };
+    // The id is new, so an item already under it is this write's own: the SDK retried a
+    // request whose answer was lost (a dropped connection, an engine restarted), and the
+    // first attempt had committed. Only the same item counts as that.
+    if super::error::code(&err) == Some("ConditionalCheckFailedException") {
+        let key: HashMap<String, AttributeValue> = item
+            .iter()
+            .filter(|(name, _)| is_key(table, name))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        let stored = ddb
+            .get_item()
+            .table_name(table_name)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| explain("dynamodb:GetItem", err))?;
+        if stored.item.is_some_and(|stored| same_item(&stored, &item)) {
+            return Ok(());
+        }
+    }
+    Err(explain("dynamodb:PutItem", err))
+}
+
+/// Whether a stored item is the one written: DynamoDB keeps numbers normalized (`23.50`
+/// comes back as `23.5`), so numbers compare by value.
+fn same_item(
+    stored: &HashMap<String, AttributeValue>,
+    written: &HashMap<String, AttributeValue>,
+) -> bool {
+    stored.len() == written.len()
+        && written.iter().all(|(name, value)| {
+            match (stored.get(name), value) {
+                (Some(AttributeValue::N(a)), AttributeValue::N(b)) => {
+                    a.parse::<f64>().ok() == b.parse::<f64>().ok()
+                }
+                (Some(other), value) => other == value,
+                (None, _) => false,
+            }
+        })
+}
+
+fn is_key(table: &Table, attribute: &str) -> bool {
+    attribute == table.partition_key.name
+        || table.sort_key.as_ref().is_some_and(|k| k.name == attribute)
 }
 
 /// Change an existing order (a MODIFY record): `updatedAt` (epoch ms,
