@@ -29,8 +29,13 @@ async fn start() -> Cfn {
 
 /// An engine on `data_dir`, for tests that stop it and start another on the same state.
 async fn start_on(data_dir: &std::path::Path) -> Cfn {
+    start_stepping(data_dir, Duration::from_millis(50)).await
+}
+
+/// An engine that waits `step` before each resource change it makes.
+async fn start_stepping(data_dir: &std::path::Path, step: Duration) -> Cfn {
     let mut config = EngineConfig::ephemeral(data_dir);
-    config.cloudformation_step = Duration::from_millis(50);
+    config.cloudformation_step = step;
     let engine = Engine::start(config).await.unwrap();
     let sdk = crate::support::sdk_config(&engine.endpoint_url()).await;
     Cfn {
@@ -2070,5 +2075,99 @@ async fn an_update_removes_what_the_template_no_longer_has() {
             .detail_type
             .as_deref(),
         Some("order")
+    );
+}
+
+/// An in-place change is journaled before it is made. An engine stopped after making it
+/// and before recording it (here: the change made by hand while the engine waits, then
+/// the engine stopped) rolls it back on restart, instead of leaving the queue changed
+/// while the stack says the update was rolled back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_place_change_stopped_midway_is_reverted_after_a_restart() {
+    let queue = |timeout: u32| {
+        serde_json::json!({
+            "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {
+                "QueueName": "midway", "VisibilityTimeout": timeout}}}
+        })
+        .to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let first = start_stepping(dir.path(), Duration::from_secs(3)).await;
+    first
+        .client
+        .create_stack()
+        .stack_name("midway")
+        .template_body(queue(30))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        first.wait("midway").await.last().unwrap(),
+        "CREATE_COMPLETE"
+    );
+    first
+        .client
+        .update_stack()
+        .stack_name("midway")
+        .template_body(queue(90))
+        .send()
+        .await
+        .unwrap();
+    let started = async {
+        loop {
+            let changing = first.events("midway").await.iter().any(|e| {
+                e.logical_resource_id() == Some("Queue")
+                    && e.resource_status().map(|s| s.as_str()) == Some("UPDATE_IN_PROGRESS")
+            });
+            if changing {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), started)
+        .await
+        .expect("the queue's change starts");
+    let sdk = crate::support::sdk_config(&first.engine.endpoint_url()).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let url = sqs
+        .get_queue_url()
+        .queue_name("midway")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "90",
+        )
+        .send()
+        .await
+        .unwrap();
+    first.engine.shutdown().await;
+
+    let resumed = start_on(dir.path()).await;
+    assert_eq!(
+        resumed.wait("midway").await.last().unwrap(),
+        "UPDATE_ROLLBACK_COMPLETE"
+    );
+    let sdk = crate::support::sdk_config(&resumed.engine.endpoint_url()).await;
+    let timeout = aws_sdk_sqs::Client::new(&sdk)
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()
+        .remove(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout);
+    assert_eq!(
+        timeout.as_deref(),
+        Some("30"),
+        "the queue is as the stack says"
     );
 }

@@ -254,15 +254,15 @@ fn same_item(
     written: &HashMap<String, AttributeValue>,
 ) -> bool {
     stored.len() == written.len()
-        && written.iter().all(|(name, value)| {
-            match (stored.get(name), value) {
+        && written
+            .iter()
+            .all(|(name, value)| match (stored.get(name), value) {
                 (Some(AttributeValue::N(a)), AttributeValue::N(b)) => {
                     a.parse::<f64>().ok() == b.parse::<f64>().ok()
                 }
                 (Some(other), value) => other == value,
                 (None, _) => false,
-            }
-        })
+            })
 }
 
 fn is_key(table: &Table, attribute: &str) -> bool {

@@ -156,7 +156,33 @@ impl CloudFormation {
                 )
         });
         let context = self.context(&stack, id);
-        self.resource_status(run, &old, "UPDATE_IN_PROGRESS", replace.then(|| "Requested update requires the creation of a new physical resource; hence creating one.".to_owned())).await?;
+        // An in-place change is journaled before it is made, the stack's entry holding the
+        // new properties. An engine stopped during the change then reverts it on restart
+        // (reverting to the old properties is harmless if the change never happened);
+        // journaled only once made, a change could survive with no record of it.
+        let in_flight = (!replace).then(|| {
+            let mut changing = old.clone();
+            changing.properties = new_properties.clone();
+            (
+                changing,
+                Done::UpdatedInPlace {
+                    before: old.clone(),
+                },
+            )
+        });
+        match &in_flight {
+            Some((changing, step)) => {
+                let effect = Effect::Step(Box::new(step.clone()));
+                self.record(run, changing, "UPDATE_IN_PROGRESS", None, effect)
+                    .await?;
+                done.push(step.clone());
+            }
+            None => {
+                let reason = "Requested update requires the creation of a new physical resource; hence creating one.";
+                self.resource_status(run, &old, "UPDATE_IN_PROGRESS", Some(reason.to_owned()))
+                    .await?;
+            }
+        }
         self.pause().await;
         let result = if replace {
             if let Some(name) = provider.custom_name(&new_properties)
@@ -186,24 +212,24 @@ impl CloudFormation {
                 resource.properties = new_properties;
                 resource.physical_id = Some(provisioned.physical_id);
                 resource.attributes = provisioned.attributes;
-                let step = if replace {
-                    Done::Replaced { before: old }
+                if in_flight.is_some() {
+                    // Journaled when it started.
+                    self.resource_status(run, &resource, "UPDATE_COMPLETE", None)
+                        .await?;
                 } else {
-                    Done::UpdatedInPlace { before: old }
-                };
-                self.record(
-                    run,
-                    &resource,
-                    "UPDATE_COMPLETE",
-                    None,
-                    Effect::Step(Box::new(step.clone())),
-                )
-                .await?;
-                done.push(step);
+                    let step = Done::Replaced { before: old };
+                    let effect = Effect::Step(Box::new(step.clone()));
+                    self.record(run, &resource, "UPDATE_COMPLETE", None, effect)
+                        .await?;
+                    done.push(step);
+                }
                 Ok(Ok(()))
             }
             Err(err) => {
-                self.resource_status(run, &old, "UPDATE_FAILED", Some(err.to_string()))
+                // A failed in-place change may have been made in part: its entry keeps the
+                // new properties, which the rollback reverts.
+                let failed = in_flight.map_or(old, |(changing, _)| changing);
+                self.resource_status(run, &failed, "UPDATE_FAILED", Some(err.to_string()))
                     .await?;
                 Ok(Err("update"))
             }
