@@ -2171,3 +2171,52 @@ async fn an_in_place_change_stopped_midway_is_reverted_after_a_restart() {
         "the queue is as the stack says"
     );
 }
+
+/// A change the provider refuses (a table's global secondary indexes, which the engine
+/// cannot change in place) fails the update, and the rollback completes: the refused
+/// change is not "reverted", which would be refused in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_in_place_change_rolls_back_cleanly() {
+    let table = |index: &str| {
+        serde_json::json!({
+            "Resources": {"Table": {"Type": "AWS::DynamoDB::Table", "Properties": {
+                "TableName": "refused",
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": index, "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "GlobalSecondaryIndexes": [{"IndexName": index,
+                    "KeySchema": [{"AttributeName": index, "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"}}]}}}
+        })
+        .to_string()
+    };
+    let cfn = start().await;
+    cfn.client
+        .create_stack()
+        .stack_name("refused")
+        .template_body(table("byStatus"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cfn.wait("refused").await.last().unwrap(), "CREATE_COMPLETE");
+    cfn.client
+        .update_stack()
+        .stack_name("refused")
+        .template_body(table("byCustomer"))
+        .send()
+        .await
+        .unwrap();
+    let statuses = cfn.wait("refused").await;
+    assert_eq!(
+        statuses.last().unwrap(),
+        "UPDATE_ROLLBACK_COMPLETE",
+        "{statuses:?}"
+    );
+    let failed = cfn.events("refused").await.into_iter().any(|e| {
+        e.logical_resource_id() == Some("Table")
+            && e.resource_status().map(|s| s.as_str()) == Some("UPDATE_FAILED")
+    });
+    assert!(failed, "the table's change was refused");
+}

@@ -37,6 +37,10 @@ enum Effect {
     /// before the update, become the recorded copy, so the restored stack keeps what
     /// reverting refreshed.
     Reverted,
+    /// The stack's entry becomes the recorded copy, and the in-place change journaled
+    /// when it started leaves the journal: the provider refused it, so there is nothing
+    /// to revert (and reverting a refused change could be refused in turn).
+    Refused,
     /// A cleanup's deletion: the event names the copy deleted, while the stack's entry is
     /// the copy kept. Once the deletion is settled the resource leaves the cleanup list,
     /// and leaves the stack too when the template no longer has it.
@@ -224,6 +228,17 @@ impl CloudFormation {
                 }
                 Effect::Entry => None,
                 Effect::Step(step) => Some(*step),
+                Effect::Refused => {
+                    if let Some(journal) = &mut stack.journal
+                        && let Some(at) = journal.done.iter().rposition(|step| {
+                            matches!(step, UpdateStep::UpdatedInPlace { before }
+                                if before.logical_id == resource.logical_id)
+                        })
+                    {
+                        journal.done.remove(at);
+                    }
+                    None
+                }
                 Effect::Reverted => {
                     if let Some(journal) = &mut stack.journal
                         && let Some(kept) = journal.before.resource_mut(&resource.logical_id)

@@ -226,11 +226,16 @@ impl CloudFormation {
                 Ok(Ok(()))
             }
             Err(err) => {
-                // A failed in-place change may have been made in part: its entry keeps the
-                // new properties, which the rollback reverts.
-                let failed = in_flight.map_or(old, |(changing, _)| changing);
-                self.resource_status(run, &failed, "UPDATE_FAILED", Some(err.to_string()))
-                    .await?;
+                let reason = Some(err.to_string());
+                if in_flight.is_some() {
+                    // Refused: nothing to revert. The entry goes back to the old copy.
+                    done.pop();
+                    self.record(run, &old, "UPDATE_FAILED", reason, Effect::Refused)
+                        .await?;
+                } else {
+                    self.resource_status(run, &old, "UPDATE_FAILED", reason)
+                        .await?;
+                }
                 Ok(Err("update"))
             }
         }
