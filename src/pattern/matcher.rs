@@ -288,14 +288,8 @@ impl<K: Clone> Matcher<K> {
                     if walk.reached[base..at].contains(&next) {
                         continue;
                     }
-                    if several && self.sole_accepts[next as usize] == VISIT {
-                        // Several leaves (elements of arrays) may reach one state: visit it
-                        // once per element of the arrays its later fields look into, or
-                        // independent arrays would multiply the visits.
-                        let tied = self.tied_arrays(next, next_membership, walk.flat);
-                        if walk.entered.insert((next, tied.clone())) {
-                            self.visit(next, &tied, walk);
-                        }
+                    if several && self.branches_on(next) {
+                        self.enter_once(next, next_membership, walk);
                     } else {
                         self.enter(next, next_membership, walk);
                     }
@@ -313,6 +307,25 @@ impl<K: Clone> Matcher<K> {
                     }
                 }
             }
+        }
+    }
+
+    /// Whether `state` tests more fields, so that visiting it more than once could
+    /// multiply the work (a state that only accepts cannot).
+    #[inline(always)]
+    fn branches_on(&self, state: u32) -> bool {
+        self.sole_accepts[state as usize] == VISIT
+            && !self.states[state as usize].transitions.is_empty()
+    }
+
+    /// Several leaves (elements of arrays) may reach one state: visit it once per element
+    /// of the arrays its later fields look into, or independent arrays would multiply the
+    /// visits.
+    #[inline(never)]
+    fn enter_once(&self, state: u32, membership: &[Membership], walk: &mut Walk<'_, '_, '_, '_>) {
+        let tied = self.tied_arrays(state, membership, walk.flat);
+        if walk.entered.insert((state, tied.clone())) {
+            self.visit(state, &tied, walk);
         }
     }
 
