@@ -77,7 +77,7 @@ pub(crate) fn shortened(text: &str) -> String {
 }
 
 /// The lines of `source` as YAML counts them: `\r\n`, `\n` and a lone `\r` each end one.
-fn source_lines(source: &str) -> impl Iterator<Item = &str> {
+pub(super) fn source_lines(source: &str) -> impl DoubleEndedIterator<Item = &str> {
     source.lines().flat_map(|line| line.split('\r'))
 }
 

@@ -73,9 +73,9 @@ fn not_utf8(file: &str, err: std::string::FromUtf8Error) -> Diagnostics {
     let at = err.utf8_error().valid_up_to();
     let bytes = err.into_bytes();
     let before = String::from_utf8_lossy(&bytes[..at]);
-    // Lines end as YAML ends them: `\r\n`, `\n` or a lone `\r`.
-    // (`lines` drops the empty line after a final `\n`; `split` keeps the one after `\r`.)
-    let mut lines = before.lines().flat_map(|line| line.split('\r'));
+    // Lines end as YAML ends them (`source_lines`), which drops the empty line after a
+    // final `\n` but keeps the one after a final `\r`.
+    let mut lines = diagnostic::source_lines(&before);
     let last = lines.next_back().unwrap_or_default();
     let after_newline = before.ends_with('\n');
     let line = lines.count() + usize::from(after_newline) + 1;

@@ -383,6 +383,25 @@ impl ResourceProvider for ModelProvider {
     }
 }
 
+/// Create (`id` None) or update the validator its properties describe; answers its id.
+async fn put_validator(
+    context: &ProviderContext,
+    properties: &Value,
+    id: Option<String>,
+) -> Result<String, ProviderError> {
+    let api = text(context, properties, "RestApiId")?;
+    let name = context
+        .optional_string(properties, "Name")?
+        .unwrap_or_else(|| context.generated_name(64));
+    let body = flag(context, properties, "ValidateRequestBody")?;
+    context
+        .services
+        .apigateway
+        .put_validator(&api, id, name, body)
+        .await
+        .map_err(refused)
+}
+
 impl ResourceProvider for RequestValidatorProvider {
     fn type_name(&self) -> &'static str {
         "AWS::ApiGateway::RequestValidator"
@@ -399,17 +418,7 @@ impl ResourceProvider for RequestValidatorProvider {
         properties: &'a Value,
     ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
         Box::pin(async move {
-            let api = text(context, properties, "RestApiId")?;
-            let name = context
-                .optional_string(properties, "Name")?
-                .unwrap_or_else(|| context.generated_name(64));
-            let body = flag(context, properties, "ValidateRequestBody")?;
-            let id = context
-                .services
-                .apigateway
-                .put_validator(&api, None, name, body)
-                .await
-                .map_err(refused)?;
+            let id = put_validator(context, properties, None).await?;
             Ok(provisioned(id.clone(), &[("RequestValidatorId", &id)]))
         })
     }
@@ -421,17 +430,7 @@ impl ResourceProvider for RequestValidatorProvider {
         new: &'a Value,
     ) -> BoxFuture<'a, Result<Provisioned, ProviderError>> {
         Box::pin(async move {
-            let api = text(context, new, "RestApiId")?;
-            let name = context
-                .optional_string(new, "Name")?
-                .unwrap_or_else(|| context.generated_name(64));
-            let body = flag(context, new, "ValidateRequestBody")?;
-            context
-                .services
-                .apigateway
-                .put_validator(&api, Some(current.physical_id.clone()), name, body)
-                .await
-                .map_err(refused)?;
+            put_validator(context, new, Some(current.physical_id.clone())).await?;
             Ok(current.clone())
         })
     }
