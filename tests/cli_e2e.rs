@@ -3,26 +3,13 @@
 //! --recreate), send-test-order, tail, verify, status, destroy, and the one-command demo.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 
 use crate::local_support::{TestEngine, dynamodb_client};
-use crate::support::{expect_code, local_aws_env, outboxctl, repo, text};
-
-/// Run the CLI against the engine without blocking the runtime the engine runs on.
-async fn cli(endpoint: &str, blueprint: &Path, args: &[&str]) -> Output {
-    let mut cmd = outboxctl();
-    local_aws_env(&mut cmd, endpoint)
-        .arg("-f")
-        .arg(blueprint)
-        .args(args);
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
+use crate::support::{cli, expect_code, local_aws_env, outboxctl, repo, text};
 
 /// A copy of an example blueprint that a test may edit.
 fn blueprint_copy(dir: &Path, example: &str) -> PathBuf {

@@ -2,22 +2,9 @@
 //! endpoint that does not answer, throttling. The whole flow is in `cli_e2e`.
 
 use std::path::Path;
-use std::process::Output;
 
 use crate::local_support::TestEngine;
-use crate::support::{expect_code, local_aws_env, outboxctl, repo, text};
-
-/// Run the CLI against the engine without blocking the runtime the engine runs on.
-async fn cli(endpoint: &str, blueprint: &Path, args: &[&str]) -> Output {
-    let mut cmd = outboxctl();
-    local_aws_env(&mut cmd, endpoint)
-        .arg("-f")
-        .arg(blueprint)
-        .args(args);
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
+use crate::support::{cli, expect_code, outboxctl, repo, text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_on_a_missing_stack_say_to_deploy_first() {

@@ -1,6 +1,6 @@
 //! The blueprint commands as a user runs them: files written, exit codes, output.
 
-use crate::support::{expect_code, outboxctl, repo, text};
+use crate::support::{blueprint_with_consumers, expect_code, outboxctl, repo, text};
 
 #[test]
 fn init_writes_a_valid_starter_and_its_schema() {
@@ -250,25 +250,23 @@ fn a_closed_stdout_ends_the_command_quietly() {
     }
 }
 
-/// A blueprint CloudFormation would refuse for its size is refused by `validate` (and
-/// `deploy`), where the user can fix it; `render` still renders it, for a deploy through
-/// S3.
+/// A blueprint whose template is too large to send inline is valid (`validate` says deploy
+/// needs --s3-bucket); `deploy` without a bucket refuses it before asking AWS anything.
+/// (The deploy through S3 is in `local_s3`.)
 #[test]
-fn a_template_too_large_to_send_inline_is_refused_before_deploy() {
+fn a_template_too_large_to_send_inline_needs_a_bucket() {
     let dir = tempfile::tempdir().unwrap();
-    let mut blueprint = String::from("name: big\nqueues:\n");
-    for i in 0..30 {
-        blueprint.push_str(&format!("  q{i}: {{}}\n"));
-    }
-    blueprint.push_str("rules:\n");
-    for i in 0..30 {
-        blueprint.push_str(&format!(
-            "  r{i}:\n    pattern: {{source: [s{i}]}}\n    targets: [q{i}]\n"
-        ));
-    }
-    let path = dir.path().join("big.yaml");
-    std::fs::write(&path, blueprint).unwrap();
-    for command in ["validate", "deploy"] {
+    let path = blueprint_with_consumers(dir.path(), 30);
+    let validated = outboxctl()
+        .arg("-f")
+        .arg(&path)
+        .args(["validate", "--output", "json"])
+        .output()
+        .unwrap();
+    expect_code(&validated, 0);
+    let verdict: serde_json::Value = serde_json::from_slice(&validated.stdout).unwrap();
+    assert!(verdict["summary"]["template_bytes"].as_u64().unwrap() > 51_200);
+    for command in ["deploy", "diff"] {
         let refused = outboxctl()
             .arg("-f")
             .arg(&path)
@@ -278,16 +276,10 @@ fn a_template_too_large_to_send_inline_is_refused_before_deploy() {
         expect_code(&refused, 1);
         let stderr = text(&refused.stderr);
         assert!(
-            stderr.contains("CloudFormation takes at most 51200 bytes inline")
+            stderr
+                .contains("more than CloudFormation takes inline (51200): pass --s3-bucket BUCKET")
                 && stderr.contains("split the blueprint into two stacks"),
             "{command}: {stderr}"
         );
     }
-    let rendered = outboxctl()
-        .arg("-f")
-        .arg(&path)
-        .arg("render")
-        .output()
-        .unwrap();
-    expect_code(&rendered, 0);
 }

@@ -820,14 +820,15 @@ async fn aws_cli_deploys_and_reports_no_changes() {
 /// drives the engine as it drives AWS, and a second plan of the same template is a no-op.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outboxctl_deploy_client_drives_the_engine() {
+    use outboxctl::cloud::artifacts::TemplateSource;
     use outboxctl::cloud::deploy::{self, Planned, Request};
     use outboxctl::cloud::events::Watcher;
 
     let cfn = start().await;
-    let body = template("NEW_IMAGE", "client-logs", 7);
+    let body = TemplateSource::Body(template("NEW_IMAGE", "client-logs", 7));
     let request = |token: &'static str| Request {
         stack: "client",
-        template_body: &body,
+        template: &body,
         tags: vec![("app".into(), "orders".into())],
         token,
         poll: Duration::from_millis(10),

@@ -1,6 +1,6 @@
 //! The data-plane commands against moto_server, an AWS implementation that is not ours:
-//! `send-test-order` writes what it says, and `tail` groups tap copies as EventBridge
-//! delivers them.
+//! `send-test-order` writes what it says, `tail` groups tap copies as EventBridge
+//! delivers them, and a template too large to send inline is put in S3 as deploy puts it.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -264,4 +264,75 @@ fn tail_times_out_with_failure_when_count_is_not_reached() {
             "2",
         ]);
     expect_code(&cmd.output().unwrap(), 1);
+}
+
+/// The upload `deploy --s3-bucket` makes, against moto's S3: the object holds the template
+/// byte for byte, a second stage of the same template uploads nothing, and CloudFormation
+/// takes the URL it gives.
+#[tokio::test]
+async fn a_large_template_is_staged_in_s3_once() {
+    use outboxctl::cloud::artifacts::{self, Bucket, Staged, TemplateSource};
+
+    let moto = Moto::start();
+    let config = sdk_config(&moto.endpoint).await;
+    let s3 = outboxctl::cloud::Clients::new(&config).s3;
+    s3.create_bucket().bucket("deploys").send().await.unwrap();
+    let body = format!(
+        r#"{{"Resources": {{"Topic": {{"Type": "AWS::SNS::Topic"}}}}, "Description": "{}"}}"#,
+        "x".repeat(60_000)
+    );
+    let bucket = Some(Bucket {
+        name: "deploys",
+        prefix: Some("ci"),
+    });
+    let (source, staged) = artifacts::stage(&s3, bucket, "shop", body.clone())
+        .await
+        .unwrap();
+    let Staged::Uploaded { object } = staged else {
+        panic!("first stage uploads: {staged:?}")
+    };
+    let key = object.strip_prefix("s3://deploys/").unwrap();
+    assert!(
+        key.starts_with("ci/shop/") && key.ends_with(".template"),
+        "{key}"
+    );
+    let stored = s3
+        .get_object()
+        .bucket("deploys")
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let bytes = stored.body.collect().await.unwrap().into_bytes();
+    assert_eq!(bytes, body.as_bytes());
+    let (again, staged) = artifacts::stage(&s3, bucket, "shop", body).await.unwrap();
+    assert!(matches!(staged, Staged::AlreadyThere { .. }), "{staged:?}");
+    assert_eq!(again, source);
+    let TemplateSource::Url(url) = source else {
+        panic!("a template past 51,200 bytes goes by URL")
+    };
+    assert_eq!(
+        url,
+        format!("https://s3.us-east-1.amazonaws.com/deploys/{key}")
+    );
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    cfn.create_stack()
+        .stack_name("from-s3")
+        .template_url(&url)
+        .send()
+        .await
+        .unwrap();
+
+    let missing = Some(Bucket {
+        name: "no-such-bucket",
+        prefix: None,
+    });
+    let refused = artifacts::stage(&s3, missing, "shop", "y".repeat(60_000))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("S3 bucket `no-such-bucket` does not exist"),
+        "{refused}"
+    );
 }

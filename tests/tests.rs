@@ -14,6 +14,7 @@ mod local_events;
 mod local_flow;
 mod local_pipes;
 mod local_restart;
+mod local_s3;
 mod local_sqs;
 mod local_streams;
 mod local_support;

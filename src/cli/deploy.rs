@@ -9,6 +9,7 @@ use super::output::{OutputFormat, emit};
 use super::progress::Progress;
 use super::{Exit, GlobalArgs, load_deployable};
 use crate::blueprint::Blueprint;
+use crate::cloud::artifacts::{self, Bucket, Staged};
 use crate::cloud::deploy::{self, Change, Plan, Planned};
 use crate::cloud::events::{self, Watcher};
 use crate::cloud::stack::{self, Phase, Stack};
@@ -27,6 +28,55 @@ pub struct DeployArgs {
     /// If the stack's first deploy failed (ROLLBACK_COMPLETE), delete it and create it again.
     #[arg(long)]
     recreate: bool,
+    #[command(flatten)]
+    bucket: TemplateBucketArgs,
+}
+
+/// Where a template too large to send inline goes: `--s3-bucket` and `--s3-prefix`, as
+/// `aws cloudformation deploy` spells them. Shared by `deploy` and `diff`.
+#[derive(Debug, Default, Args)]
+pub struct TemplateBucketArgs {
+    /// S3 bucket to upload the template to when it is larger than CloudFormation takes
+    /// inline (51,200 bytes), in the stack's region; CloudFormation then reads it from
+    /// there. A template that fits is sent inline.
+    #[arg(long, value_name = "BUCKET")]
+    s3_bucket: Option<String>,
+    /// Key prefix for templates uploaded to --s3-bucket (default: none). The key is
+    /// `<prefix>/<stack>/<md5 of the template>.template`.
+    #[arg(long, value_name = "PREFIX", requires = "s3_bucket")]
+    s3_prefix: Option<String>,
+}
+
+impl TemplateBucketArgs {
+    pub fn bucket(&self) -> Option<Bucket<'_>> {
+        self.s3_bucket.as_deref().map(|name| Bucket {
+            name,
+            prefix: self.s3_prefix.as_deref(),
+        })
+    }
+
+    /// Refuse, before asking AWS anything, a template that can only go through S3 when
+    /// no bucket is named.
+    pub fn check(&self, body: &str) -> anyhow::Result<()> {
+        if body.len() > render::TEMPLATE_BODY_MAX && self.s3_bucket.is_none() {
+            anyhow::bail!(artifacts::too_large_inline(body.len()));
+        }
+        Ok(())
+    }
+}
+
+/// Say where a staged template went (nothing for one sent inline).
+pub fn report_staged(global: &GlobalArgs, staged: &Staged) {
+    if global.quiet {
+        return;
+    }
+    match staged {
+        Staged::Inline => {}
+        Staged::Uploaded { object } => errln!("template uploaded to {object}"),
+        Staged::AlreadyThere { object } => {
+            errln!("template already in {object} (same content): not uploaded again")
+        }
+    }
 }
 
 impl DeployArgs {
@@ -36,6 +86,7 @@ impl DeployArgs {
             no_execute: false,
             yes: true,
             recreate: false,
+            bucket: TemplateBucketArgs::default(),
         }
     }
 }
@@ -128,6 +179,7 @@ async fn deploy_blueprint(
     bp: &Blueprint,
 ) -> anyhow::Result<Exit> {
     let body = render::render(bp).to_compact_json();
+    args.bucket.check(&body)?;
     let aws = global.aws_clients(bp.region.as_deref()).await;
     let cfn = &aws.cloudformation;
     let poll = global.poll_interval();
@@ -194,6 +246,9 @@ async fn deploy_blueprint(
         warnings.extend(preflight::replayed_stream(&deployed, &rendered));
     }
 
+    let (template, staged) =
+        artifacts::stage(&aws.s3, args.bucket.bucket(), &bp.name, body).await?;
+    report_staged(global, &staged);
     let token = deploy::new_token();
     let tags: Vec<(String, String)> = bp
         .tags
@@ -202,7 +257,7 @@ async fn deploy_blueprint(
         .collect();
     let request = deploy::Request {
         stack: &bp.name,
-        template_body: &body,
+        template: &template,
         tags,
         token: &token,
         poll,

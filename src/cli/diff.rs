@@ -5,8 +5,10 @@
 use clap::Args;
 use serde_json::Value;
 
+use super::deploy::{TemplateBucketArgs, report_staged};
 use super::output::emit;
 use super::{Exit, GlobalArgs, load_deployable};
+use crate::cloud::artifacts;
 use crate::cloud::deploy::{self, Planned};
 use crate::cloud::diff::{self, ResourceDiff};
 use crate::cloud::error::explain;
@@ -19,6 +21,10 @@ pub struct DiffArgs {
     /// Exit 1 when there are changes (as `git diff --exit-code`).
     #[arg(long)]
     exit_code: bool,
+    /// Where the change set that tells replacements reads a template too large to send
+    /// inline.
+    #[command(flatten)]
+    bucket: TemplateBucketArgs,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -33,6 +39,7 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Failure);
     };
     let rendered = render::render(&bp);
+    args.bucket.check(&rendered.to_compact_json())?;
     let aws = global.aws_clients(bp.region.as_deref()).await;
     let cfn = &aws.cloudformation;
     let existing = stack::describe(cfn, &bp.name).await?;
@@ -50,10 +57,17 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
     let mut replacements = std::collections::HashMap::new();
     if !diffs.is_empty() && !deployed.is_null() {
         let token = deploy::new_token();
-        let body = rendered.to_compact_json();
+        let (template, staged) = artifacts::stage(
+            &aws.s3,
+            args.bucket.bucket(),
+            &bp.name,
+            rendered.to_compact_json(),
+        )
+        .await?;
+        report_staged(global, &staged);
         let request = deploy::Request {
             stack: &bp.name,
-            template_body: &body,
+            template: &template,
             tags: vec![],
             token: &token,
             poll: global.poll_interval(),

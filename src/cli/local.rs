@@ -23,7 +23,8 @@ pub struct LocalArgs {
 #[derive(Debug, Subcommand)]
 pub enum LocalCommand {
     /// Run the local engine until Ctrl-C: DynamoDB, DynamoDB Streams, SQS, EventBridge,
-    /// EventBridge Pipes, CloudFormation and the deployed API Gateway REST APIs.
+    /// EventBridge Pipes, CloudFormation, the deployed API Gateway REST APIs and S3
+    /// buckets for templates.
     Up(UpArgs),
     /// Delete the local engine's state (refuses while an engine is using it).
     Reset(ResetArgs),

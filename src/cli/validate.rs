@@ -26,6 +26,8 @@ struct Summary {
     queues: usize,
     rules: usize,
     api: bool,
+    /// The size of the template deploy sends: past 51,200 bytes it needs `--s3-bucket`.
+    template_bytes: usize,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -71,6 +73,7 @@ pub fn run(global: &GlobalArgs, _args: ValidateArgs) -> anyhow::Result<Exit> {
                     queues: bp.queues.len(),
                     rules: bp.rules.len(),
                     api: bp.api.is_some(),
+                    template_bytes: crate::render::render(&bp).to_compact_json().len(),
                 }),
                 problems: Vec::new(),
             };
@@ -84,6 +87,13 @@ pub fn run(global: &GlobalArgs, _args: ValidateArgs) -> anyhow::Result<Exit> {
                     s.rules,
                     if s.api { ", ingest API" } else { "" }
                 );
+                if s.template_bytes > crate::render::TEMPLATE_BODY_MAX {
+                    outln!(
+                        "note: its template is {} bytes, more than CloudFormation takes inline ({}): deploy and diff need --s3-bucket",
+                        s.template_bytes,
+                        crate::render::TEMPLATE_BODY_MAX
+                    );
+                }
             });
             Ok(Exit::Success)
         }

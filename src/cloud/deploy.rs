@@ -7,6 +7,7 @@ use std::time::Duration;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Tag};
 
+use super::artifacts::TemplateSource;
 use super::error::explain;
 use super::stack::{self, Phase};
 
@@ -72,7 +73,7 @@ pub enum Planned {
 /// What goes into a change set besides the template.
 pub struct Request<'a> {
     pub stack: &'a str,
-    pub template_body: &'a str,
+    pub template: &'a TemplateSource,
     pub tags: Vec<(String, String)>,
     /// Unique per invocation: names the change set.
     pub token: &'a str,
@@ -81,13 +82,15 @@ pub struct Request<'a> {
 
 /// Create a change set for the template and wait until CloudFormation has computed it.
 pub async fn plan(cfn: &Client, request: Request<'_>) -> anyhow::Result<Planned> {
-    if request.template_body.len() > crate::render::TEMPLATE_BODY_MAX {
-        anyhow::bail!(
-            "the template is {} bytes, more than CloudFormation accepts inline ({}); split the blueprint into two stacks",
-            request.template_body.len(),
-            crate::render::TEMPLATE_BODY_MAX
-        );
+    if let TemplateSource::Body(body) = request.template
+        && body.len() > crate::render::TEMPLATE_BODY_MAX
+    {
+        anyhow::bail!(super::artifacts::too_large_inline(body.len()));
     }
+    let (body, url) = match request.template {
+        TemplateSource::Body(body) => (Some(body.clone()), None),
+        TemplateSource::Url(url) => (None, Some(url.clone())),
+    };
     let existing = stack::describe(cfn, request.stack).await?;
     let kind = match existing.as_ref().map(|s| (s.phase(), s.status.as_str())) {
         None | Some((Phase::Review, _)) => ChangeSetType::Create,
@@ -118,7 +121,8 @@ pub async fn plan(cfn: &Client, request: Request<'_>) -> anyhow::Result<Planned>
         .stack_name(request.stack)
         .change_set_name(&change_set_name)
         .change_set_type(kind.clone())
-        .template_body(request.template_body)
+        .set_template_body(body)
+        .set_template_url(url)
         .capabilities(Capability::CapabilityIam)
         .description("outboxctl deploy")
         .set_tags(Some(

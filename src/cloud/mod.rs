@@ -2,6 +2,7 @@
 //! The same code serves AWS and the local engine; only the endpoint differs.
 
 pub mod api;
+pub mod artifacts;
 pub mod config;
 pub mod deploy;
 pub mod diff;
@@ -24,6 +25,7 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub pipes: aws_sdk_pipes::Client,
     pub eventbridge: aws_sdk_eventbridge::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl Clients {
@@ -34,6 +36,12 @@ impl Clients {
             sqs: aws_sdk_sqs::Client::new(config),
             pipes: aws_sdk_pipes::Client::new(config),
             eventbridge: aws_sdk_eventbridge::Client::new(config),
+            // An endpoint given as an address (the local engine) has no bucket subdomains.
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(config)
+                    .force_path_style(config.endpoint_url().is_some())
+                    .build(),
+            ),
         }
     }
 }

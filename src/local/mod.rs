@@ -3,7 +3,7 @@
 //! to AWS.
 //!
 //! Layout (as moto splits it): service state and behaviour with no HTTP in it
-//! ([`dynamodb`], [`streams`]), durable storage ([`storage`]), and the wire protocols in
+//! ([`dynamodb`], [`streams`], [`s3`], …), durable storage ([`storage`]), and the wire protocols in
 //! [`api`]. [`Engine::start`] runs it in-process on the caller's tokio runtime; `outboxctl
 //! local up` is a thin command around it.
 
@@ -15,6 +15,7 @@ pub mod dynamodb;
 pub mod events;
 pub mod faults;
 pub mod pipes;
+pub mod s3;
 pub mod sqs;
 pub mod storage;
 pub mod streams;
@@ -36,6 +37,7 @@ use self::dynamodb::DynamoDb;
 use self::events::{Events, EventsError};
 use self::faults::Faults;
 use self::pipes::{Pipes, PipesError};
+use self::s3::S3;
 use self::sqs::{Sqs, SqsError};
 use self::storage::{DataDirLock, Storage, StorageError};
 use self::streams::Streams;
@@ -133,6 +135,7 @@ pub struct EngineState {
     pub sqs: Sqs,
     pub events: Events,
     pub pipes: Pipes,
+    pub s3: S3,
     pub faults: Faults,
 }
 
@@ -190,6 +193,12 @@ impl Engine {
         )
         .await?;
         let apigateway = ApiGateway::open(Arc::clone(&storage)).await?;
+        let s3 = S3::open(
+            Arc::clone(&storage),
+            Arc::clone(&config.clock),
+            config.region.clone(),
+        )
+        .await?;
         let cloudformation = CloudFormation::open(
             Arc::clone(&storage),
             Arc::clone(&config.clock),
@@ -213,6 +222,7 @@ impl Engine {
             sqs,
             events: events.clone(),
             pipes: pipes.clone(),
+            s3,
             faults,
         });
 

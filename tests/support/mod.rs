@@ -89,6 +89,37 @@ pub fn local_aws_env<'a>(cmd: &'a mut Command, endpoint: &str) -> &'a mut Comman
         .args(["--endpoint-url", endpoint])
 }
 
+/// Run the CLI against a local endpoint without blocking the runtime an in-process engine
+/// runs on.
+pub async fn cli(endpoint: &str, blueprint: &Path, args: &[&str]) -> Output {
+    let mut cmd = outboxctl();
+    local_aws_env(&mut cmd, endpoint)
+        .arg("-f")
+        .arg(blueprint)
+        .args(args);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// A blueprint in `dir` with `n` queues, each the target of its own rule: about 3 KB of
+/// template each, so past 16 of them the template no longer fits inline.
+pub fn blueprint_with_consumers(dir: &Path, n: usize) -> PathBuf {
+    let mut blueprint = String::from("name: big\nqueues:\n");
+    for i in 0..n {
+        blueprint.push_str(&format!("  q{i}: {{}}\n"));
+    }
+    blueprint.push_str("rules:\n");
+    for i in 0..n {
+        blueprint.push_str(&format!(
+            "  r{i}:\n    pattern: {{source: [s{i}]}}\n    targets: [q{i}]\n"
+        ));
+    }
+    let path = dir.join("big.yaml");
+    std::fs::write(&path, blueprint).unwrap();
+    path
+}
+
 /// SDK configuration for a local endpoint, for tests that set up or inspect state.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())

@@ -12,6 +12,8 @@ use crate::local::cloudformation::DeployRequest;
 use crate::local::cloudformation::error::CfnError;
 use crate::local::cloudformation::parameters::{ParameterInput, display};
 use crate::local::cloudformation::stack::{ChangeSet, Stack, StackResource};
+use crate::local::cloudformation::template::{MAX_TEMPLATE_BODY, MAX_TEMPLATE_URL_BODY};
+use crate::local::s3::{self, S3Error};
 
 pub const VERSION: &str = "2010-05-15";
 const NAMESPACE: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
@@ -60,7 +62,48 @@ pub async fn handle(state: &EngineState, form: &Form, request_id: &str) -> Respo
     }
 }
 
-fn deploy_request(form: &Form) -> Result<DeployRequest, CfnError> {
+/// The template a request carries: its TemplateBody, at most 51,200 bytes as AWS takes it
+/// inline, or the object its TemplateURL names in the engine's S3, at most 1 MB. A
+/// request with both gets TemplateBody, as ValidateTemplate documents; deploy requests
+/// refuse both first.
+async fn requested_template(state: &EngineState, form: &Form) -> Result<Option<String>, CfnError> {
+    if let Some(body) = form.get("TemplateBody") {
+        if body.len() > MAX_TEMPLATE_BODY {
+            return Err(CfnError::validation(format!(
+                "1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to {MAX_TEMPLATE_BODY}"
+            )));
+        }
+        return Ok(Some(body.to_owned()));
+    }
+    let Some(url) = form.get("TemplateURL") else {
+        return Ok(None);
+    };
+    let (bucket, key) = s3::object_of_url(url)
+        .ok_or_else(|| CfnError::validation("TemplateURL must be a supported URL."))?;
+    let object = state
+        .s3
+        .get_object(&bucket, &key)
+        .await
+        .map_err(|err| match err {
+            S3Error::Storage(cause) => CfnError::from(cause),
+            other => CfnError::validation(format!("S3 error: {other}")),
+        })?;
+    if object.body.len() > MAX_TEMPLATE_URL_BODY {
+        return Err(CfnError::validation(format!(
+            "Template may not exceed {MAX_TEMPLATE_URL_BODY} bytes in size."
+        )));
+    }
+    String::from_utf8(object.body)
+        .map(Some)
+        .map_err(|_| CfnError::template("the template at TemplateURL is not UTF-8 text"))
+}
+
+async fn deploy_request(state: &EngineState, form: &Form) -> Result<DeployRequest, CfnError> {
+    if form.get("TemplateBody").is_some() && form.get("TemplateURL").is_some() {
+        return Err(CfnError::validation(
+            "Specify exactly one of TemplateBody, TemplateURL or UsePreviousTemplate",
+        ));
+    }
     let parameters = form
         .structures("Parameters")
         .into_iter()
@@ -74,14 +117,9 @@ fn deploy_request(form: &Form) -> Result<DeployRequest, CfnError> {
             })
         })
         .collect::<Result<_, CfnError>>()?;
-    if form.get("TemplateURL").is_some() {
-        return Err(CfnError::validation(
-            "TemplateURL is not supported by the local engine (it has no S3): pass the template as TemplateBody",
-        ));
-    }
     Ok(DeployRequest {
         stack_name: required(form, "StackName")?,
-        template_body: form.owned("TemplateBody"),
+        template_body: requested_template(state, form).await?,
         use_previous_template: form.flag("UsePreviousTemplate"),
         parameters,
         capabilities: form.list("Capabilities"),
@@ -107,7 +145,7 @@ async fn dispatch(state: &EngineState, action: &str, form: &Form) -> Result<Stri
     let mut xml = Xml::default();
     match action {
         "CreateChangeSet" => {
-            let request = deploy_request(form)?;
+            let request = deploy_request(state, form).await?;
             let (id, stack_id) = cfn
                 .create_change_set(
                     request,
@@ -152,11 +190,11 @@ async fn dispatch(state: &EngineState, action: &str, form: &Form) -> Result<Stri
             xml.opt("NextToken", next);
         }
         "CreateStack" => {
-            let id = cfn.create_stack(deploy_request(form)?).await?;
+            let id = cfn.create_stack(deploy_request(state, form).await?).await?;
             xml.text("StackId", id);
         }
         "UpdateStack" => {
-            let id = cfn.update_stack(deploy_request(form)?).await?;
+            let id = cfn.update_stack(deploy_request(state, form).await?).await?;
             xml.text("StackId", id);
         }
         "DeleteStack" => {
@@ -319,13 +357,11 @@ async fn dispatch(state: &EngineState, action: &str, form: &Form) -> Result<Stri
             });
         }
         "ValidateTemplate" | "GetTemplateSummary" => {
-            if form.get("TemplateURL").is_some() {
-                return Err(CfnError::validation(
-                    "TemplateURL is not supported by the local engine: pass TemplateBody",
-                ));
-            }
-            let body = match (form.get("TemplateBody"), form.get("StackName")) {
-                (Some(body), _) => body.to_owned(),
+            let body = match (
+                requested_template(state, form).await?,
+                form.get("StackName"),
+            ) {
+                (Some(body), _) => body,
                 (None, Some(stack)) if action == "GetTemplateSummary" => {
                     cfn.stack(stack)?.template_body
                 }

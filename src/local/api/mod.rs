@@ -12,4 +12,5 @@ pub mod paging;
 pub mod pipes;
 pub mod query_protocol;
 pub mod router;
+pub mod s3;
 pub mod sqs;

@@ -21,7 +21,7 @@ impl Form {
                 .filter(|pair| !pair.is_empty())
                 .map(|pair| {
                     let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                    (percent_decode(key), percent_decode(value))
+                    (percent_decode(key, true), percent_decode(value, true))
                 })
                 .collect(),
         )
@@ -65,7 +65,8 @@ impl Form {
     }
 }
 
-fn percent_decode(text: &str) -> String {
+/// `%XX` escapes decoded; `+` is a space in form values (`plus_is_space`), itself in paths.
+pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
     let bytes = text.as_bytes();
     let hex = |b: u8| (b as char).to_digit(16);
     let mut out = Vec::with_capacity(bytes.len());
@@ -80,7 +81,7 @@ fn percent_decode(text: &str) -> String {
                 out.push((high * 16 + low) as u8);
                 i += 3;
             }
-            (b'+', None) => {
+            (b'+', None) if plus_is_space => {
                 out.push(b' ');
                 i += 1;
             }

@@ -1,6 +1,6 @@
 //! The engine's single HTTP entry point: every request arrives here and is routed to its
-//! service by protocol. JSON services by the `X-Amz-Target` prefix; the query protocol
-//! (`Action=`) and REST paths are the places later services plug in.
+//! service by protocol: JSON services by the `X-Amz-Target` prefix, CloudFormation by its
+//! query-protocol `Action=`, S3 by its signature's scope, and the REST services by path.
 //!
 //! Signatures are not verified: any SigV4 credentials are accepted, as the docs say.
 
@@ -17,7 +17,7 @@ use serde_json::json;
 use super::json_protocol::{ServiceError, error_response, ok_response};
 use super::{
     apigateway, cloudformation, dynamodb, dynamodb_streams, events, faults, pipes, query_protocol,
-    sqs,
+    s3, sqs,
 };
 use crate::local::EngineState;
 
@@ -55,15 +55,13 @@ async fn handle(
         let now_ms = state.clock.now_ms();
         let response =
             apigateway::handle(&state, api, &method, &headers, &body, &request_id, now_ms).await;
-        tracing::info!(
-            service = "apigateway",
-            action = %format!("{method} {}", uri.path()),
-            status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-            request_id = %request_id,
-            "request"
-        );
-        return response;
+        let action = format!("{method} {}", uri.path());
+        return logged("apigateway", &action, response, started, &request_id);
+    }
+    if target.is_empty() && s3::is_s3(&headers) {
+        let response = s3::respond(&state, &method, &uri, &headers, body, &request_id).await;
+        let action = format!("{method} {}", uri.path());
+        return logged("s3", &action, response, started, &request_id);
     }
     // The query protocol: a form body with `Action=…&Version=…` and no X-Amz-Target.
     let form = (target.is_empty() && method == Method::POST)
@@ -71,15 +69,8 @@ async fn handle(
         .filter(cloudformation::is_cloudformation);
     if let Some(form) = form {
         let response = cloudformation::handle(&state, &form, &request_id).await;
-        tracing::info!(
-            service = "cloudformation",
-            action = form.get("Action").unwrap_or_default(),
-            status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-            request_id = %request_id,
-            "request"
-        );
-        return response;
+        let action = form.get("Action").unwrap_or_default();
+        return logged("cloudformation", action, response, started, &request_id);
     }
     let (service_name, response) = match service {
         "DynamoDB_20120810" => (
@@ -127,7 +118,7 @@ async fn handle(
             ok_response(
                 "application/json",
                 &request_id,
-                &json!({"status": "running", "services": ["dynamodb", "dynamodbstreams", "sqs", "events", "pipes", "cloudformation", "apigateway"]}),
+                &json!({"status": "running", "services": ["dynamodb", "dynamodbstreams", "sqs", "events", "pipes", "cloudformation", "apigateway", "s3"]}),
             ),
         ),
         _ => {
@@ -146,9 +137,25 @@ async fn handle(
             )
         }
     };
+    let action = if action.is_empty() {
+        uri.path()
+    } else {
+        action
+    };
+    logged(service_name, action, response, started, &request_id)
+}
+
+/// The one log line per request: service, action, status, latency, request id.
+fn logged(
+    service: &str,
+    action: &str,
+    response: Response,
+    started: Instant,
+    request_id: &str,
+) -> Response {
     tracing::info!(
-        service = service_name,
-        action = if action.is_empty() { uri.path() } else { action },
+        service = %service,
+        action = %action,
         status = response.status().as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         request_id = %request_id,

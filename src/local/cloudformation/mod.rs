@@ -312,7 +312,7 @@ impl CloudFormation {
             }
             (None, false, _) => {
                 return Err(CfnError::validation(
-                    "Either Template URL or Template Body must be specified (TemplateURL is not supported by the local engine: pass TemplateBody)",
+                    "Either Template URL or Template Body must be specified.",
                 ));
             }
         };

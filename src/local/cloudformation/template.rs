@@ -10,6 +10,8 @@ use super::error::CfnError;
 
 /// AWS's limit on a TemplateBody passed inline.
 pub const MAX_TEMPLATE_BODY: usize = 51_200;
+/// AWS's limit on a template read from S3 through a TemplateURL (1 MB).
+pub const MAX_TEMPLATE_URL_BODY: usize = 1_048_576;
 /// Top-level sections CloudFormation accepts.
 const SECTIONS: [&str; 9] = [
     "AWSTemplateFormatVersion",
@@ -79,11 +81,6 @@ pub struct Template {
 impl Template {
     /// Parse a template body: JSON when it starts with `{`, YAML otherwise.
     pub fn parse(body: &str) -> Result<Template, CfnError> {
-        if body.len() > MAX_TEMPLATE_BODY {
-            return Err(CfnError::validation(format!(
-                "1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to {MAX_TEMPLATE_BODY}"
-            )));
-        }
         let document = if body.trim_start().starts_with('{') {
             serde_json::from_str(body)
                 .map_err(|e| CfnError::template(format!("JSON not well-formed. ({e})")))?
