@@ -37,6 +37,26 @@ async fn the_sdk_stores_and_reads_objects() {
     let s3 = s3_client(&engine.handle.endpoint_url()).await;
     s3.create_bucket().bucket("artifacts").send().await.unwrap();
     s3.head_bucket().bucket("artifacts").send().await.unwrap();
+    // The engine's one account owns every bucket; a request expecting another is refused.
+    let sts = aws_sdk_sts::Client::new(&sdk_config(&engine.handle.endpoint_url()).await);
+    let caller = sts.get_caller_identity().send().await.unwrap();
+    assert_eq!(caller.account(), Some("000000000000"));
+    s3.head_bucket()
+        .bucket("artifacts")
+        .expected_bucket_owner("000000000000")
+        .send()
+        .await
+        .unwrap();
+    let foreign = s3
+        .put_object()
+        .bucket("artifacts")
+        .key("k")
+        .expected_bucket_owner("111111111111")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&foreign).as_deref(), Some("AccessDenied"));
     let body = "{\"Resources\": {}}".repeat(5_000);
     let put = s3
         .put_object()

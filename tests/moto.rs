@@ -275,7 +275,8 @@ async fn a_large_template_is_staged_in_s3_once() {
 
     let moto = Moto::start();
     let config = sdk_config(&moto.endpoint).await;
-    let s3 = outboxctl::cloud::Clients::new(&config).s3;
+    let aws = outboxctl::cloud::Clients::new(&config);
+    let s3 = &aws.s3;
     s3.create_bucket().bucket("deploys").send().await.unwrap();
     let body = format!(
         r#"{{"Resources": {{"Topic": {{"Type": "AWS::SNS::Topic"}}}}, "Description": "{}"}}"#,
@@ -285,7 +286,7 @@ async fn a_large_template_is_staged_in_s3_once() {
         name: "deploys",
         prefix: Some("ci"),
     });
-    let (source, staged) = artifacts::stage(&s3, bucket, "shop", body.clone())
+    let (source, staged) = artifacts::stage(&aws, bucket, "shop", body.clone())
         .await
         .unwrap();
     let Staged::Uploaded { object } = staged else {
@@ -305,7 +306,7 @@ async fn a_large_template_is_staged_in_s3_once() {
         .unwrap();
     let bytes = stored.body.collect().await.unwrap().into_bytes();
     assert_eq!(bytes, body.as_bytes());
-    let (again, staged) = artifacts::stage(&s3, bucket, "shop", body).await.unwrap();
+    let (again, staged) = artifacts::stage(&aws, bucket, "shop", body).await.unwrap();
     assert!(matches!(staged, Staged::AlreadyThere { .. }), "{staged:?}");
     assert_eq!(again, source);
     let TemplateSource::Url(url) = source else {
@@ -327,7 +328,7 @@ async fn a_large_template_is_staged_in_s3_once() {
         name: "no-such-bucket",
         prefix: None,
     });
-    let refused = artifacts::stage(&s3, missing, "shop", "y".repeat(60_000))
+    let refused = artifacts::stage(&aws, missing, "shop", "y".repeat(60_000))
         .await
         .unwrap_err()
         .to_string();

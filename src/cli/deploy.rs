@@ -246,8 +246,7 @@ async fn deploy_blueprint(
         warnings.extend(preflight::replayed_stream(&deployed, &rendered));
     }
 
-    let (template, staged) =
-        artifacts::stage(&aws.s3, args.bucket.bucket(), &bp.name, body).await?;
+    let (template, staged) = artifacts::stage(&aws, args.bucket.bucket(), &bp.name, body).await?;
     report_staged(global, &staged);
     let token = deploy::new_token();
     let tags: Vec<(String, String)> = bp

@@ -58,7 +58,7 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
     if !diffs.is_empty() && !deployed.is_null() {
         let token = deploy::new_token();
         let (template, staged) = artifacts::stage(
-            &aws.s3,
+            &aws,
             args.bucket.bucket(),
             &bp.name,
             rendered.to_compact_json(),

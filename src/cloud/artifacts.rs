@@ -2,12 +2,15 @@
 //! `aws cloudformation deploy --s3-bucket` sends them: put in the bucket under a key named
 //! by their content, then passed to CloudFormation as a TemplateURL (at most 1 MB). A
 //! template that fits is still sent inline: no object to keep, no S3 permission needed.
+//! Uploads name the caller's account as the bucket's expected owner, so a bucket of that
+//! name in another account is refused rather than written to.
 
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::primitives::ByteStream;
 use md5::{Digest, Md5};
 
+use super::Clients;
 use super::error::{code, explain};
 use crate::render::{TEMPLATE_BODY_MAX, TEMPLATE_URL_MAX};
 
@@ -45,7 +48,7 @@ pub fn too_large_inline(bytes: usize) -> String {
 /// The template as CloudFormation should get it: inline when it fits, else uploaded to
 /// `bucket` (unless an object with the same content is already there).
 pub async fn stage(
-    s3: &aws_sdk_s3::Client,
+    aws: &Clients,
     bucket: Option<Bucket<'_>>,
     stack: &str,
     body: String,
@@ -64,7 +67,25 @@ pub async fn stage(
     }
     let key = object_key(bucket.prefix, stack, &body);
     let object = format!("s3://{}/{key}", bucket.name);
-    let present = s3.head_object().bucket(bucket.name).key(&key).send().await;
+    let s3 = &aws.s3;
+    // The bucket must be the caller's own account's: a template put in a bucket someone
+    // else created under that name would be theirs to read and to change before
+    // CloudFormation reads it.
+    let account = aws
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|err| explain("sts:GetCallerIdentity", err))?
+        .account
+        .unwrap_or_default();
+    let present = s3
+        .head_object()
+        .bucket(bucket.name)
+        .key(&key)
+        .expected_bucket_owner(&account)
+        .send()
+        .await;
     let other_region = || {
         anyhow::anyhow!(
             "S3 bucket `{}` is in another region than the stack; CloudFormation reads templates from a bucket in its own region: name one with --s3-bucket",
@@ -79,6 +100,7 @@ pub async fn stage(
             s3.put_object()
                 .bucket(bucket.name)
                 .key(&key)
+                .expected_bucket_owner(&account)
                 .content_type("application/json")
                 .body(ByteStream::from(body.into_bytes()))
                 .send()
@@ -90,7 +112,7 @@ pub async fn stage(
                         bucket.name
                     ),
                     Some("AccessDenied") => anyhow::anyhow!(
-                        "access denied to {object}: deploying from S3 needs s3:PutObject and s3:GetObject on arn:aws:s3:::{}/{}* (CloudFormation reads the template with the caller's permissions)",
+                        "access denied to {object}: the bucket must belong to account {account}, and deploying from S3 needs s3:PutObject and s3:GetObject on arn:aws:s3:::{}/{}* (CloudFormation reads the template with the caller's permissions)",
                         bucket.name,
                         bucket.prefix.map(|p| format!("{}/", p.trim_matches('/'))).unwrap_or_default()
                     ),

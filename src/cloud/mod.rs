@@ -26,6 +26,7 @@ pub struct Clients {
     pub pipes: aws_sdk_pipes::Client,
     pub eventbridge: aws_sdk_eventbridge::Client,
     pub s3: aws_sdk_s3::Client,
+    pub sts: aws_sdk_sts::Client,
 }
 
 impl Clients {
@@ -42,6 +43,7 @@ impl Clients {
                     .force_path_style(config.endpoint_url().is_some())
                     .build(),
             ),
+            sts: aws_sdk_sts::Client::new(config),
         }
     }
 }

@@ -14,3 +14,4 @@ pub mod query_protocol;
 pub mod router;
 pub mod s3;
 pub mod sqs;
+pub mod sts;

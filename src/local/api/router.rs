@@ -17,7 +17,7 @@ use serde_json::json;
 use super::json_protocol::{ServiceError, error_response, ok_response};
 use super::{
     apigateway, cloudformation, dynamodb, dynamodb_streams, events, faults, pipes, query_protocol,
-    s3, sqs,
+    s3, sqs, sts,
 };
 use crate::local::EngineState;
 
@@ -63,14 +63,23 @@ async fn handle(
         let action = format!("{method} {}", uri.path());
         return logged("s3", &action, response, started, &request_id);
     }
-    // The query protocol: a form body with `Action=…&Version=…` and no X-Amz-Target.
-    let form = (target.is_empty() && method == Method::POST)
-        .then(|| query_protocol::Form::parse(&body))
-        .filter(cloudformation::is_cloudformation);
-    if let Some(form) = form {
-        let response = cloudformation::handle(&state, &form, &request_id).await;
+    // The query protocol: a form body with `Action=…&Version=…` and no X-Amz-Target; the
+    // version tells the service.
+    let form =
+        (target.is_empty() && method == Method::POST).then(|| query_protocol::Form::parse(&body));
+    if let Some(form) = &form
+        && cloudformation::is_cloudformation(form)
+    {
+        let response = cloudformation::handle(&state, form, &request_id).await;
         let action = form.get("Action").unwrap_or_default();
         return logged("cloudformation", action, response, started, &request_id);
+    }
+    if let Some(form) = &form
+        && sts::is_sts(form)
+    {
+        let response = sts::handle(form, &request_id);
+        let action = form.get("Action").unwrap_or_default();
+        return logged("sts", action, response, started, &request_id);
     }
     let (service_name, response) = match service {
         "DynamoDB_20120810" => (
@@ -118,7 +127,7 @@ async fn handle(
             ok_response(
                 "application/json",
                 &request_id,
-                &json!({"status": "running", "services": ["dynamodb", "dynamodbstreams", "sqs", "events", "pipes", "cloudformation", "apigateway", "s3"]}),
+                &json!({"status": "running", "services": ["dynamodb", "dynamodbstreams", "sqs", "events", "pipes", "cloudformation", "apigateway", "s3", "sts"]}),
             ),
         ),
         _ => {

@@ -10,6 +10,7 @@ use axum::response::Response;
 use super::query_protocol::{Xml, percent_decode};
 use crate::local::EngineState;
 use crate::local::s3::{Object, S3Error};
+use crate::local::streams::ACCOUNT_ID;
 
 /// Whether a request is signed for S3.
 pub fn is_s3(headers: &HeaderMap) -> bool {
@@ -115,6 +116,17 @@ async fn answer(
         return Err(not_implemented("ListBuckets"));
     }
     let bucket = percent_decode(bucket, false);
+    // Every bucket here is the engine account's: a request that expects another owner is
+    // refused, as S3 refuses it.
+    if let Some(owner) = headers.get("x-amz-expected-bucket-owner")
+        && owner.as_bytes() != ACCOUNT_ID.as_bytes()
+    {
+        return Err(Refusal {
+            status: StatusCode::FORBIDDEN,
+            code: "AccessDenied",
+            message: "Access Denied".into(),
+        });
+    }
     if key.is_empty() {
         return match *method {
             Method::PUT => {
