@@ -306,7 +306,9 @@ async fn a_large_template_is_staged_in_s3_once() {
         .unwrap();
     let bytes = stored.body.collect().await.unwrap().into_bytes();
     assert_eq!(bytes, body.as_bytes());
-    let (again, staged) = artifacts::stage(&aws, bucket, "shop", body).await.unwrap();
+    let (again, staged) = artifacts::stage(&aws, bucket, "shop", body.clone())
+        .await
+        .unwrap();
     assert!(matches!(staged, Staged::AlreadyThere { .. }), "{staged:?}");
     assert_eq!(again, source);
     let TemplateSource::Url(url) = source else {
@@ -323,6 +325,13 @@ async fn a_large_template_is_staged_in_s3_once() {
         .send()
         .await
         .unwrap();
+    let stored = cfn
+        .get_template()
+        .stack_name("from-s3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.template_body.as_deref(), Some(body.as_str()));
 
     let missing = Some(Bucket {
         name: "no-such-bucket",

@@ -22,7 +22,7 @@ pub struct DiffArgs {
     #[arg(long)]
     exit_code: bool,
     /// Where the change set that tells replacements reads a template too large to send
-    /// inline.
+    /// inline (it is uploaded there, as deploy uploads it).
     #[command(flatten)]
     bucket: TemplateBucketArgs,
 }
@@ -39,7 +39,6 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Failure);
     };
     let rendered = render::render(&bp);
-    args.bucket.check(&rendered.to_compact_json())?;
     let aws = global.aws_clients(bp.region.as_deref()).await;
     let cfn = &aws.cloudformation;
     let existing = stack::describe(cfn, &bp.name).await?;
@@ -55,15 +54,20 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
     };
     let diffs = diff::diff(&deployed, &rendered.to_value());
     let mut replacements = std::collections::HashMap::new();
-    if !diffs.is_empty() && !deployed.is_null() {
+    let body = rendered.to_compact_json();
+    // Only a change set says what a change replaces; one for a template past the inline
+    // limit needs the bucket. Without it the property diff is still worth showing.
+    let unstageable = body.len() > render::TEMPLATE_BODY_MAX && args.bucket.bucket().is_none();
+    if !diffs.is_empty() && !deployed.is_null() && unstageable {
+        errln!(
+            "warning: the template is {} bytes, more than CloudFormation takes inline ({}): without --s3-bucket no change set is made, so replacements are not shown",
+            body.len(),
+            render::TEMPLATE_BODY_MAX
+        );
+    } else if !diffs.is_empty() && !deployed.is_null() {
         let token = deploy::new_token();
-        let (template, staged) = artifacts::stage(
-            &aws,
-            args.bucket.bucket(),
-            &bp.name,
-            rendered.to_compact_json(),
-        )
-        .await?;
+        let (template, staged) =
+            artifacts::stage(&aws, args.bucket.bucket(), &bp.name, body).await?;
         report_staged(global, &staged);
         let request = deploy::Request {
             stack: &bp.name,

@@ -78,7 +78,11 @@ pub async fn stage(
         .await
         .map_err(|err| explain("sts:GetCallerIdentity", err))?
         .account
-        .unwrap_or_default();
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "sts:GetCallerIdentity named no account; the bucket's owner cannot be checked"
+            )
+        })?;
     let present = s3
         .head_object()
         .bucket(bucket.name)

@@ -1,5 +1,6 @@
-"""The local engine's S3 through boto3, an independent client: botocore sends PutObject
-bodies in aws-chunked framing with a CRC32 trailer, and checks the ETag it gets back.
+"""The local engine's S3 through boto3, an independent client with its own view of the
+REST protocol (addressing, HEAD without bodies, error codes), which checks the ETag it
+gets back.
 
 Usage: python s3_basics.py ENDPOINT_URL. Exits non-zero on the first failure.
 """
@@ -26,7 +27,6 @@ def main(endpoint):
     s3.create_bucket(Bucket="py-artifacts")
     s3.head_bucket(Bucket="py-artifacts")
     body = ("héllo " * 20_000).encode()
-    # A file-like body is streamed, so botocore frames it (aws-chunked, trailing checksum).
     put = s3.put_object(Bucket="py-artifacts", Key="dir/one.json", Body=io.BytesIO(body))
     assert put["ETag"] == '"%s"' % hashlib.md5(body).hexdigest(), put["ETag"]
     got = s3.get_object(Bucket="py-artifacts", Key="dir/one.json")

@@ -103,7 +103,7 @@ pub async fn cli(endpoint: &str, blueprint: &Path, args: &[&str]) -> Output {
 }
 
 /// A blueprint in `dir` with `n` queues, each the target of its own rule: about 3 KB of
-/// template each, so past 16 of them the template no longer fits inline.
+/// template each, so past 14 of them the template no longer fits inline.
 pub fn blueprint_with_consumers(dir: &Path, n: usize) -> PathBuf {
     let mut blueprint = String::from("name: big\nqueues:\n");
     for i in 0..n {

@@ -67,6 +67,11 @@ impl Form {
 
 /// `%XX` escapes decoded; `+` is a space in form values (`plus_is_space`), itself in paths.
 pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
+    String::from_utf8_lossy(&percent_decode_bytes(text, plus_is_space)).into_owned()
+}
+
+/// The bytes `%XX` escapes stand for, for callers that refuse what is not UTF-8.
+pub fn percent_decode_bytes(text: &str, plus_is_space: bool) -> Vec<u8> {
     let bytes = text.as_bytes();
     let hex = |b: u8| (b as char).to_digit(16);
     let mut out = Vec::with_capacity(bytes.len());
@@ -91,7 +96,7 @@ pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// Builds the XML of a response.

@@ -7,7 +7,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 
-use super::query_protocol::{Xml, percent_decode};
+use super::query_protocol::{Xml, percent_decode_bytes};
 use crate::local::EngineState;
 use crate::local::s3::{Object, S3Error};
 use crate::local::streams::ACCOUNT_ID;
@@ -18,6 +18,14 @@ pub fn is_s3(headers: &HeaderMap) -> bool {
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|auth| auth.contains("/s3/aws4_request"))
+}
+
+/// The region a request is signed for (`Credential=<key>/<date>/<region>/s3/…`): the
+/// region of the S3 endpoint it was meant for.
+fn signing_region(headers: &HeaderMap) -> Option<&str> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    let scope = auth.split("Credential=").nth(1)?.split([',', ' ']).next()?;
+    scope.split('/').nth(2).filter(|r| !r.is_empty())
 }
 
 /// What the engine cannot answer, or a request it cannot read, with S3's code for it.
@@ -108,14 +116,11 @@ async fn answer(
     }
     let s3 = &state.s3;
     let path = uri.path().trim_start_matches('/');
-    let (bucket, key) = match path.split_once('/') {
-        Some((bucket, key)) => (bucket, percent_decode(key, false)),
-        None => (path, String::new()),
-    };
+    let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
     if bucket.is_empty() {
         return Err(not_implemented("ListBuckets"));
     }
-    let bucket = percent_decode(bucket, false);
+    let (bucket, key) = (decoded(bucket)?, decoded(key)?);
     // Every bucket here is the engine account's: a request that expects another owner is
     // refused, as S3 refuses it.
     if let Some(owner) = headers.get("x-amz-expected-bucket-owner")
@@ -131,12 +136,13 @@ async fn answer(
         return match *method {
             Method::PUT => {
                 let location = location_constraint(&body);
-                s3.create_bucket(&bucket, location.as_deref()).await?;
+                s3.create_bucket(&bucket, location.as_deref(), signing_region(headers))
+                    .await?;
                 Ok(empty(StatusCode::OK).header("location", format!("/{bucket}")))
             }
             Method::HEAD => {
-                s3.head_bucket(&bucket).await?;
-                Ok(empty(StatusCode::OK).header("x-amz-bucket-region", s3.region()))
+                let region = s3.head_bucket(&bucket).await?;
+                Ok(empty(StatusCode::OK).header("x-amz-bucket-region", region))
             }
             Method::DELETE => {
                 s3.delete_bucket(&bucket).await?;
@@ -161,8 +167,18 @@ async fn answer(
         }
         Method::GET => {
             let object = s3.get_object(&bucket, &key).await?;
+            let range = headers.get("range").and_then(|v| v.to_str().ok());
+            let Some(range) = range else {
+                return Ok(described(&object)
+                    .body(Body::from(object.body))
+                    .expect("valid headers"));
+            };
+            let total = object.body.len();
+            let (first, last) = byte_range(range, total)?;
             Ok(described(&object)
-                .body(Body::from(object.body))
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header("content-range", format!("bytes {first}-{last}/{total}"))
+                .body(Body::from(object.body[first..=last].to_vec()))
                 .expect("valid headers"))
         }
         Method::HEAD => {
@@ -180,6 +196,42 @@ async fn answer(
         }
         _ => Err(not_implemented(&format!("{method} on an object"))),
     }
+}
+
+/// A bucket name or key from the path: S3 names are UTF-8.
+fn decoded(text: &str) -> Result<String, Refusal> {
+    String::from_utf8(percent_decode_bytes(text, false)).map_err(|_| Refusal {
+        status: StatusCode::BAD_REQUEST,
+        code: "InvalidURI",
+        message: "Couldn't parse the specified URI.".into(),
+    })
+}
+
+/// The first and last byte (inclusive) of the one range `Range: bytes=…` asks for in an
+/// object of `total` bytes: `first-last`, `first-` or `-suffix`, as S3 serves them.
+fn byte_range(header: &str, total: usize) -> Result<(usize, usize), Refusal> {
+    let unsatisfiable = || Refusal {
+        status: StatusCode::RANGE_NOT_SATISFIABLE,
+        code: "InvalidRange",
+        message: "The requested range is not satisfiable".into(),
+    };
+    let spec = header
+        .strip_prefix("bytes=")
+        .ok_or_else(|| not_implemented("a Range not in bytes"))?;
+    if spec.contains(',') {
+        return Err(not_implemented("several ranges in one GET"));
+    }
+    let (first, last) = spec.split_once('-').ok_or_else(unsatisfiable)?;
+    let number = |text: &str| text.trim().parse::<usize>().map_err(|_| unsatisfiable());
+    let (first, last) = match (first.trim(), last.trim()) {
+        ("", suffix) => (total.saturating_sub(number(suffix)?), total.wrapping_sub(1)),
+        (first, "") => (number(first)?, total.wrapping_sub(1)),
+        (first, last) => (number(first)?, number(last)?.min(total.wrapping_sub(1))),
+    };
+    if total == 0 || first >= total || first > last {
+        return Err(unsatisfiable());
+    }
+    Ok((first, last))
 }
 
 fn empty(status: StatusCode) -> axum::http::response::Builder {
@@ -266,6 +318,20 @@ mod tests {
         let body = br#"<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>"#;
         assert_eq!(location_constraint(body).as_deref(), Some("eu-west-1"));
         assert_eq!(location_constraint(b""), None);
+    }
+
+    #[test]
+    fn ranges_are_served_as_s3_serves_one() {
+        let range = |header: &str, total: usize| byte_range(header, total).map_err(|r| r.code);
+        assert_eq!(range("bytes=0-9", 100), Ok((0, 9)));
+        assert_eq!(range("bytes=90-200", 100), Ok((90, 99)));
+        assert_eq!(range("bytes=95-", 100), Ok((95, 99)));
+        assert_eq!(range("bytes=-10", 100), Ok((90, 99)));
+        assert_eq!(range("bytes=-500", 100), Ok((0, 99)));
+        assert_eq!(range("bytes=100-", 100), Err("InvalidRange"));
+        assert_eq!(range("bytes=5-2", 100), Err("InvalidRange"));
+        assert_eq!(range("bytes=0-0", 0), Err("InvalidRange"));
+        assert_eq!(range("bytes=0-1,5-6", 100), Err("NotImplemented"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::local::storage::{Storage, StorageError};
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS s3_buckets (
     name TEXT PRIMARY KEY,
+    region TEXT NOT NULL,
     created_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS s3_objects (
@@ -45,6 +46,8 @@ pub enum S3Error {
     InvalidBucketName(String),
     #[error("{0}")]
     IllegalLocationConstraint(String),
+    #[error("The specified location-constraint is not valid")]
+    InvalidLocationConstraint,
     #[error("Your key is too long")]
     KeyTooLong,
     #[error("{0}")]
@@ -67,6 +70,7 @@ impl S3Error {
             S3Error::BucketNotEmpty(_) => "BucketNotEmpty",
             S3Error::InvalidBucketName(_) => "InvalidBucketName",
             S3Error::IllegalLocationConstraint(_) => "IllegalLocationConstraintException",
+            S3Error::InvalidLocationConstraint => "InvalidLocationConstraint",
             S3Error::KeyTooLong => "KeyTooLongError",
             S3Error::Storage(_) => "InternalError",
         }
@@ -78,6 +82,7 @@ impl S3Error {
             S3Error::BucketAlreadyOwnedByYou(_) | S3Error::BucketNotEmpty(_) => 409,
             S3Error::InvalidBucketName(_)
             | S3Error::IllegalLocationConstraint(_)
+            | S3Error::InvalidLocationConstraint
             | S3Error::KeyTooLong => 400,
             S3Error::Storage(_) => 500,
         }
@@ -115,34 +120,38 @@ impl S3 {
         })
     }
 
-    /// The one region this S3 serves.
-    pub fn region(&self) -> &str {
-        &self.region
-    }
-
-    /// CreateBucket. Outside us-east-1 S3 wants the bucket's region named in the request,
-    /// and only the region the request was sent to; the engine serves one region.
-    pub async fn create_bucket(&self, name: &str, location: Option<&str>) -> Result<(), S3Error> {
+    /// CreateBucket, sent to `endpoint` (the region the request is signed for; the
+    /// engine's own when it cannot tell). S3 wants the bucket's region named in the
+    /// request, and only the region the request was sent to, except in us-east-1, which
+    /// wants none. The bucket is kept with its region, which HeadBucket gives back.
+    pub async fn create_bucket(
+        &self,
+        name: &str,
+        location: Option<&str>,
+        endpoint: Option<&str>,
+    ) -> Result<(), S3Error> {
         check_bucket_name(name)?;
-        match (location, self.region.as_str()) {
-            (None | Some(""), "us-east-1") => {}
-            (Some(asked), region) if asked == region && region != "us-east-1" => {}
+        let endpoint = endpoint.unwrap_or(&self.region).to_owned();
+        let region = match (location.filter(|l| !l.is_empty()), endpoint.as_str()) {
+            (None, "us-east-1") => endpoint.clone(),
+            (Some("us-east-1"), "us-east-1") => return Err(S3Error::InvalidLocationConstraint),
+            (Some(asked), _) if asked == endpoint => endpoint.clone(),
             (asked, _) => {
                 return Err(S3Error::IllegalLocationConstraint(format!(
                     "The {} location constraint is incompatible for the region specific endpoint this request was sent to.",
-                    asked.filter(|a| !a.is_empty()).unwrap_or("unspecified")
+                    asked.unwrap_or("unspecified")
                 )));
             }
-        }
+        };
         let (name, now) = (name.to_owned(), self.clock.now_ms());
         // us-east-1 answers a repeated create of one's own bucket with success (a legacy
         // S3 keeps); every other region with BucketAlreadyOwnedByYou.
-        let repeat_ok = self.region == "us-east-1";
+        let repeat_ok = endpoint == "us-east-1";
         self.storage
             .write(move |db| {
                 let added = db.execute(
-                    "INSERT OR IGNORE INTO s3_buckets (name, created_ms) VALUES (?1, ?2)",
-                    params![name, now],
+                    "INSERT OR IGNORE INTO s3_buckets (name, region, created_ms) VALUES (?1, ?2, ?3)",
+                    params![name, region, now],
                 )?;
                 if added == 0 && !repeat_ok {
                     return Err(S3Error::BucketAlreadyOwnedByYou(name));
@@ -152,9 +161,20 @@ impl S3 {
             .await
     }
 
-    pub async fn head_bucket(&self, name: &str) -> Result<(), S3Error> {
+    /// HeadBucket: the bucket's region.
+    pub async fn head_bucket(&self, name: &str) -> Result<String, S3Error> {
         let name = name.to_owned();
-        self.storage.read(move |db| require_bucket(db, &name)).await
+        self.storage
+            .read(move |db| {
+                db.query_row(
+                    "SELECT region FROM s3_buckets WHERE name = ?1",
+                    params![name],
+                    |row| row.get(0),
+                )
+                .optional()?
+                .ok_or(S3Error::NoSuchBucket(name))
+            })
+            .await
     }
 
     pub async fn delete_bucket(&self, name: &str) -> Result<(), S3Error> {
@@ -260,7 +280,8 @@ pub fn object_of_url(url: &str) -> Option<(String, String)> {
     let (bucket, key) = if is_s3(domain) {
         path.split_once('/')?
     } else {
-        let at = domain.find(".s3.").or_else(|| domain.find(".s3-"));
+        // The last `.s3.` or `.s3-`: a bucket name may itself hold one.
+        let at = domain.rfind(".s3.").max(domain.rfind(".s3-"));
         let bucket = match at {
             Some(at) => &domain[..at],
             None => domain.strip_suffix(".s3")?,
@@ -335,7 +356,7 @@ mod tests {
     async fn objects_survive_a_restart_and_answer_their_md5_as_etag() {
         let dir = tempfile::tempdir().unwrap();
         let (storage, s3) = open(dir.path(), "eu-west-1").await;
-        s3.create_bucket("templates", Some("eu-west-1"))
+        s3.create_bucket("templates", Some("eu-west-1"), Some("eu-west-1"))
             .await
             .unwrap();
         let etag = s3
@@ -379,6 +400,10 @@ mod tests {
         ] {
             assert_eq!(object_of_url(url), expected, "{url}");
         }
+        assert_eq!(
+            object_of_url("https://a.s3.b.s3.eu-west-1.amazonaws.com/k"),
+            Some(("a.s3.b".to_owned(), "k".to_owned()))
+        );
         for url in [
             "http://s3.amazonaws.com/b/k",
             "https://example.com/b/k",
@@ -404,30 +429,45 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    s3.create_bucket(bad, Some("eu-west-1")).await,
+                    s3.create_bucket(bad, Some("eu-west-1"), None).await,
                     Err(S3Error::InvalidBucketName(_))
                 ),
                 "{bad}"
             );
         }
-        let unspecified = s3.create_bucket("bk1", None).await.unwrap_err();
+        let unspecified = s3.create_bucket("bk1", None, None).await.unwrap_err();
         assert!(
             unspecified
                 .to_string()
                 .contains("The unspecified location constraint")
         );
         assert!(matches!(
-            s3.create_bucket("bk1", Some("us-west-2")).await,
+            s3.create_bucket("bk1", Some("us-west-2"), None).await,
             Err(S3Error::IllegalLocationConstraint(_))
         ));
-        s3.create_bucket("bk1", Some("eu-west-1")).await.unwrap();
+        s3.create_bucket("bk1", Some("eu-west-1"), None)
+            .await
+            .unwrap();
         assert!(matches!(
-            s3.create_bucket("bk1", Some("eu-west-1")).await,
+            s3.create_bucket("bk1", Some("eu-west-1"), None).await,
             Err(S3Error::BucketAlreadyOwnedByYou(_))
         ));
         assert!(matches!(
             s3.put_object("nope", "k", Vec::new(), None).await,
             Err(S3Error::NoSuchBucket(_))
         ));
+        // The region a request is signed for is its endpoint's, whatever the engine's.
+        s3.create_bucket("bk2", Some("ap-south-1"), Some("ap-south-1"))
+            .await
+            .unwrap();
+        assert_eq!(s3.head_bucket("bk2").await.unwrap(), "ap-south-1");
+        let east = Some("us-east-1");
+        assert!(matches!(
+            s3.create_bucket("bk3", east, east).await,
+            Err(S3Error::InvalidLocationConstraint)
+        ));
+        s3.create_bucket("bk3", None, east).await.unwrap();
+        s3.create_bucket("bk3", None, east).await.unwrap();
+        assert_eq!(s3.head_bucket("bk3").await.unwrap(), "us-east-1");
     }
 }
