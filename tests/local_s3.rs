@@ -265,7 +265,8 @@ async fn a_template_too_large_to_send_inline_deploys_through_s3() {
     let validated = cli(&endpoint, &bp, &["validate"]).await;
     expect_code(&validated, 0);
     assert!(
-        text(&validated.stdout).contains("deploy and diff need --s3-bucket"),
+        text(&validated.stdout)
+            .contains("deploy needs --s3-bucket (and diff, to show replacements)"),
         "{}",
         text(&validated.stdout)
     );

@@ -89,7 +89,7 @@ pub fn run(global: &GlobalArgs, _args: ValidateArgs) -> anyhow::Result<Exit> {
                 );
                 if s.template_bytes > crate::render::TEMPLATE_BODY_MAX {
                     outln!(
-                        "note: its template is {} bytes, more than CloudFormation takes inline ({}): deploy and diff need --s3-bucket",
+                        "note: its template is {} bytes, more than CloudFormation takes inline ({}): deploy needs --s3-bucket (and diff, to show replacements)",
                         s.template_bytes,
                         crate::render::TEMPLATE_BODY_MAX
                     );

@@ -144,8 +144,9 @@ fn http_status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
 
-/// `<prefix>/<stack>/<md5 of the body>.template`: the same template is uploaded once,
-/// and every version stays addressable for a rollback to read.
+/// `<prefix>/<stack>/<md5 of the body>.template`: the same template is uploaded once.
+/// Earlier versions stay in the bucket (CloudFormation keeps its own copy of each stack's
+/// template; a lifecycle rule on the prefix can expire them).
 fn object_key(prefix: Option<&str>, stack: &str, body: &str) -> String {
     let digest = hex::encode(Md5::digest(body.as_bytes()));
     match prefix
