@@ -3,15 +3,12 @@
 //! through its TemplateURL, and `deploy --s3-bucket` for a blueprint whose template is
 //! too large to send inline.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::local_support::TestEngine;
-use crate::support::{
-    blueprint_with_consumers, cli, expect_code, python, python_tool, sdk_config, text,
-};
+use crate::support::{blueprint_with_consumers, cli, expect_code, python_tool, sdk_config, text};
 
 async fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
     let config = sdk_config(endpoint).await;
@@ -172,20 +169,7 @@ async fn streamed_uploads_and_ranged_reads_keep_every_byte() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_stores_and_reads_objects() {
     let engine = TestEngine::start().await;
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/s3_basics.py");
-    let endpoint = engine.handle.endpoint_url();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(python()).arg(script).arg(endpoint).output()
-    })
-    .await
-    .unwrap()
-    .expect("run the boto3 script");
-    assert!(
-        output.status.success(),
-        "boto3 script failed:\n{}\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
+    crate::local_sqs::run_boto3_script("s3_basics.py", engine.handle.endpoint_url()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
