@@ -255,49 +255,26 @@ impl<K: Clone> Matcher<K> {
             }
             let mut group = walk.flat.group(transition.path);
             let several = group.several;
-            let mut any_leaf = false;
-            while let Some(at) = walk.flat.next_in(&mut group) {
-                any_leaf = true;
-                let leaf = walk.flat.leaf(at);
-                // This level's reached states sit at walk.reached[base..end]; deeper levels
-                // push above `end` and truncate back before returning.
-                let base = walk.reached.len();
-                transition.index.lookup(&leaf.leaf, &mut walk.reached);
-                let end = walk.reached.len();
-                if base == end {
-                    continue;
-                }
-                let trail = walk.flat.trail(leaf);
-                let merged;
-                let next_membership = if trail.is_empty() {
-                    membership
-                } else {
-                    match merge_trails(membership, trail) {
-                        Some(m) => {
-                            merged = m;
-                            &merged[..]
-                        }
-                        None => {
-                            walk.reached.truncate(base);
-                            continue;
-                        }
-                    }
-                };
-                for at in base..end {
-                    let next = walk.reached[at];
-                    if walk.reached[base..at].contains(&next) {
-                        continue;
-                    }
-                    if several && self.branches_on(next) {
-                        self.enter_once(next, next_membership, walk);
-                    } else {
-                        self.enter(next, next_membership, walk);
-                    }
-                    if walk.halt.is_some() {
+            // Inside an element of a large array, only the leaves in that element (or
+            // outside the array) can agree with the trail so far.
+            if several
+                && !membership.is_empty()
+                && let Some(leaves) = self.element_leaves(transition.path, membership, walk)
+            {
+                for at in leaves {
+                    if self.leaf_reaches(transition, at as usize, membership, several, walk) {
                         return;
                     }
                 }
-                walk.reached.truncate(base);
+                // The path has leaves (several), whichever of them the element holds.
+                continue;
+            }
+            let mut any_leaf = false;
+            while let Some(at) = walk.flat.next_in(&mut group) {
+                any_leaf = true;
+                if self.leaf_reaches(transition, at, membership, several, walk) {
+                    return;
+                }
             }
             if !any_leaf {
                 for &next in &transition.when_absent {
@@ -307,6 +284,98 @@ impl<K: Clone> Matcher<K> {
                     }
                 }
             }
+        }
+    }
+
+    /// Enter the states leaf `at` reaches through `transition`, if its trail agrees with
+    /// `membership`. Answers whether the walk halted.
+    #[inline(always)]
+    fn leaf_reaches(
+        &self,
+        transition: &Transition,
+        at: usize,
+        membership: &[Membership],
+        several: bool,
+        walk: &mut Walk<'_, '_, '_, '_>,
+    ) -> bool {
+        let leaf = walk.flat.leaf(at);
+        // This level's reached states sit at walk.reached[base..end]; deeper levels push
+        // above `end` and truncate back before returning.
+        let base = walk.reached.len();
+        transition.index.lookup(&leaf.leaf, &mut walk.reached);
+        let end = walk.reached.len();
+        if base == end {
+            return false;
+        }
+        let trail = walk.flat.trail(leaf);
+        let merged;
+        let next_membership = if trail.is_empty() {
+            membership
+        } else {
+            match merge_trails(membership, trail) {
+                Some(m) => {
+                    merged = m;
+                    &merged[..]
+                }
+                None => {
+                    walk.reached.truncate(base);
+                    return false;
+                }
+            }
+        };
+        for at in base..end {
+            let next = walk.reached[at];
+            if walk.reached[base..at].contains(&next) {
+                continue;
+            }
+            if several && self.branches_on(next) {
+                self.enter_once(next, next_membership, walk);
+            } else {
+                self.enter(next, next_membership, walk);
+            }
+            if walk.halt.is_some() {
+                return true;
+            }
+        }
+        walk.reached.truncate(base);
+        false
+    }
+
+    /// The leaves at `path` that can agree with `membership` on the element of the
+    /// innermost array above `path` it names: those in that element and those outside
+    /// the array. `None` when the path has few leaves, or most lie outside the array:
+    /// then they are walked in turn.
+    #[inline(never)]
+    fn element_leaves(
+        &self,
+        path: u32,
+        membership: &[Membership],
+        walk: &mut Walk<'_, '_, '_, '_>,
+    ) -> Option<SmallVec<[u32; 4]>> {
+        let node = self.tree.path_node(path);
+        let &(array, index) = membership
+            .iter()
+            .rev()
+            .find(|&&(array, _)| self.tree.is_at_or_below(node, walk.flat.array_node(array)))?;
+        let Walk {
+            flat, by_element, ..
+        } = walk;
+        // The path's leaves are all walked by now (`walk_for` ran for this transition), so
+        // an index built once serves the rest of the event.
+        let indexed = by_element
+            .entry((path, array))
+            .or_insert_with(|| ByElement::build(flat, path, array));
+        match indexed {
+            ByElement::Unindexed => None,
+            ByElement::Indexed { by_index, outside } => Some(
+                by_index
+                    .get(&index)
+                    .into_iter()
+                    .flatten()
+                    .chain(outside.iter())
+                    .copied()
+                    .collect(),
+            ),
         }
     }
 
@@ -359,6 +428,50 @@ impl<K: Clone> Matcher<K> {
 /// In `sole_accepts`: the state must be visited.
 const VISIT: u32 = u32::MAX;
 
+/// Paths with fewer leaves than this are walked in turn, never indexed by element.
+const INDEXED_FROM: usize = 16;
+
+/// The leaves at one path by the element of one array they sit in. Two fields of one
+/// array of `n` elements visit the second field's state once per element; walking all its
+/// leaves each time compared `n x n` of them.
+enum ByElement {
+    /// Few leaves, or many outside the array: the index would not narrow the walk.
+    Unindexed,
+    Indexed {
+        by_index: FxHashMap<u32, SmallVec<[u32; 2]>>,
+        /// Leaves not inside the array, which agree with any of its elements.
+        outside: SmallVec<[u32; 2]>,
+    },
+}
+
+impl ByElement {
+    fn build(flat: &FlatEvent<'_>, path: u32, array: u32) -> ByElement {
+        let mut group = flat.group(path);
+        let mut leaves = Vec::new();
+        while let Some(at) = flat.next_in(&mut group) {
+            leaves.push(at);
+        }
+        if leaves.len() < INDEXED_FROM {
+            return ByElement::Unindexed;
+        }
+        let mut by_index: FxHashMap<u32, SmallVec<[u32; 2]>> = FxHashMap::default();
+        let mut outside = SmallVec::new();
+        for at in leaves {
+            let element = flat
+                .trail(flat.leaf(at))
+                .iter()
+                .find(|&&(a, _)| a == array)
+                .map(|&(_, index)| index);
+            match element {
+                Some(index) => by_index.entry(index).or_default().push(at as u32),
+                None if outside.len() < INDEXED_FROM / 2 => outside.push(at as u32),
+                None => return ByElement::Unindexed,
+            }
+        }
+        ByElement::Indexed { by_index, outside }
+    }
+}
+
 /// Scratch space for one event's walk through the automaton, on the stack: an event
 /// reaches few states, and a heap allocation per event would cost more than the walk.
 struct Walk<'f, 'r, 't, 'a> {
@@ -372,6 +485,9 @@ struct Walk<'f, 'r, 't, 'a> {
     /// States entered from groups of several leaves, with the array elements they are tied
     /// to (see [`Matcher::tied_arrays`]); empty, and unallocated, for most events.
     entered: FxHashSet<(u32, Trail)>,
+    /// Per (path, array), its leaves by element (see [`ByElement`]); empty, and
+    /// unallocated, unless two fields of one pattern sit in one array.
+    by_element: FxHashMap<(u32, u32), ByElement>,
 }
 
 impl<'f, 'r, 't, 'a> Walk<'f, 'r, 't, 'a> {
@@ -383,6 +499,7 @@ impl<'f, 'r, 't, 'a> Walk<'f, 'r, 't, 'a> {
             accepted: SmallVec::new(),
             reached: Reached::new(),
             entered: FxHashSet::default(),
+            by_element: FxHashMap::default(),
         }
     }
 }

@@ -360,6 +360,98 @@ fn independent_arrays() {
     assert!(!detail_matches(&tied(3), Value::Object(detail)));
 }
 
+/// Two fields of one large array: the second field's state is visited once per element,
+/// and must look only at that element's leaves, or 60,000 elements compare 3.6 x 10^9
+/// pairs (minutes; well under a second when linear).
+#[test]
+fn two_fields_of_one_large_array_stay_linear() {
+    finishes(one_large_array);
+}
+
+fn one_large_array() {
+    let elements = 60_000;
+    let lines: Vec<Value> = (0..elements)
+        .map(|i| json!({"sku": format!("S{}", i % 100), "qty": i % 7}))
+        .collect();
+    let detail = json!({"lines": lines});
+    // Element 710 has sku S10 and qty 3 (710 % 7); no element has qty 99.
+    assert!(detail_matches(
+        r#"{"lines": {"sku": ["S10"], "qty": [3]}}"#,
+        detail.clone()
+    ));
+    assert!(!detail_matches(
+        r#"{"lines": {"sku": ["S10"], "qty": [99]}}"#,
+        detail
+    ));
+}
+
+/// Fields of one array must come from one element, whether the array is walked leaf by
+/// leaf (small) or through its leaves by element (large), with elements that lack a field,
+/// arrays nested in it, and leaves outside it: checked against the definition on
+/// generated arrays.
+#[test]
+fn fields_of_one_array_agree_with_the_definition_at_every_size() {
+    let mut next = below_from(0xD1B5_4A32_D192_ED03);
+    for round in 0..300 {
+        let size = if round % 2 == 0 {
+            1 + next(10)
+        } else {
+            16 + next(60)
+        };
+        let mut objects: Vec<(Option<usize>, Option<usize>)> = Vec::new();
+        let mut lines = Vec::new();
+        for _ in 0..size {
+            if next(5) == 0 {
+                // An element that is itself an array of objects.
+                let inner: Vec<Value> = (0..1 + next(3))
+                    .map(|_| {
+                        let (a, b, value) = generated_object(&mut next);
+                        objects.push((a, b));
+                        value
+                    })
+                    .collect();
+                lines.push(Value::Array(inner));
+            } else {
+                let (a, b, value) = generated_object(&mut next);
+                objects.push((a, b));
+                lines.push(value);
+            }
+        }
+        let (want_a, want_b) = (next(6), next(6));
+        // A leaf of `b` outside the array agrees with every element.
+        let outside_b = (next(4) == 0).then(|| next(6));
+        let mut detail = json!({"lines": lines});
+        if let Some(b) = outside_b {
+            detail["lines.b"] = json!(b);
+        }
+        let expected = objects
+            .iter()
+            .any(|&(a, b)| a == Some(want_a) && (b == Some(want_b) || outside_b == Some(want_b)));
+        let pattern = format!(r#"{{"lines": {{"a": [{want_a}], "b": [{want_b}]}}}}"#);
+        assert_eq!(
+            detail_matches(&pattern, detail.clone()),
+            expected,
+            "round {round}: {pattern} on {detail}"
+        );
+    }
+}
+
+/// An object with an `a` and a `b` below 6, each missing one time in four.
+fn generated_object(
+    next: &mut impl FnMut(usize) -> usize,
+) -> (Option<usize>, Option<usize>, Value) {
+    let a = (next(4) != 0).then(|| next(6));
+    let b = (next(4) != 0).then(|| next(6));
+    let mut fields = serde_json::Map::new();
+    if let Some(a) = a {
+        fields.insert("a".into(), json!(a));
+    }
+    if let Some(b) = b {
+        fields.insert("b".into(), json!(b));
+    }
+    (a, b, Value::Object(fields))
+}
+
 /// Arrays of values reach a state once per matching value; repeated values must not
 /// multiply the states after it either.
 #[test]
