@@ -57,7 +57,7 @@ pub async fn run(global: &GlobalArgs, args: DiffArgs) -> anyhow::Result<Exit> {
     let body = rendered.to_compact_json();
     // Only a change set says what a change replaces; one for a template past the inline
     // limit needs the bucket. Without it the property diff is still worth showing.
-    let unstageable = body.len() > render::TEMPLATE_BODY_MAX && args.bucket.bucket().is_none();
+    let unstageable = args.bucket.check(&body).is_err();
     if !diffs.is_empty() && !deployed.is_null() && unstageable {
         errln!(
             "warning: the template is {} bytes, more than CloudFormation takes inline ({}): without --s3-bucket no change set is made, so replacements are not shown",

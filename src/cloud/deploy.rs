@@ -81,12 +81,8 @@ pub struct Request<'a> {
 }
 
 /// Create a change set for the template and wait until CloudFormation has computed it.
+/// The template comes from [`super::artifacts::stage`], which keeps the inline limit.
 pub async fn plan(cfn: &Client, request: Request<'_>) -> anyhow::Result<Planned> {
-    if let TemplateSource::Body(body) = request.template
-        && body.len() > crate::render::TEMPLATE_BODY_MAX
-    {
-        anyhow::bail!(super::artifacts::too_large_inline(body.len()));
-    }
     let (body, url) = match request.template {
         TemplateSource::Body(body) => (Some(body.clone()), None),
         TemplateSource::Url(url) => (None, Some(url.clone())),
